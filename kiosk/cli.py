@@ -1,0 +1,174 @@
+"""The `kiosk` command: runs the app, and the sub-commands IT and staff use on the device."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import random
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from kiosk import __version__, doctor, state
+from kiosk.errors import KioskError
+from kiosk.flow import RatingSession
+from kiosk.levels import LEVELS
+from kiosk.pin import hash_pin
+from kiosk.services import Services
+from kiosk.settings import Settings, resolve
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Sub-parsers use SUPPRESS so an option given before the sub-command is not reset by its default.
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", type=Path, default=default, metavar="PATH",
+                        help="settings file (default: $KIOSK_CONFIG, /etc/kiosk/kiosk.toml, config/kiosk.toml)")
+    parser.add_argument("--data-dir", type=Path, default=default, metavar="PATH",
+                        help="where the database and device key live (default: ~/.local/share/kiosk)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="kiosk", description="Kiosk đánh giá sự hài lòng tại Bộ phận Một cửa / "
+        "One-stop counter satisfaction kiosk. With no sub-command, runs the kiosk app.")
+    parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    _common(parser, top=True)
+    sub = parser.add_subparsers(dest="command", title="sub-commands", metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        child = sub.add_parser(name, help=help_text, description=help_text)
+        _common(child, top=False)
+        return child
+
+    add("run", "run the kiosk app (the default)")
+    pin = add("pin", "staff PIN")
+    pin_sub = pin.add_subparsers(dest="pin_command", required=True, metavar="ACTION")
+    pin_set = pin_sub.add_parser("set", help="set the staff PIN (asked twice, or one line on stdin)")
+    _common(pin_set, top=False)
+
+    ratings = add("ratings", "the rating log")
+    r_sub = ratings.add_subparsers(dest="ratings_command", required=True, metavar="ACTION")
+    _common(r_sub.add_parser("verify", help="walk the signed chain and report the first bad link"), top=False)
+    _common(r_sub.add_parser("stats", help="today's and all-time counts per level, and the sync queue"),
+            top=False)
+    export = r_sub.add_parser("export", help="write the ratings with their answers")
+    _common(export, top=False)
+    export.add_argument("--format", choices=["csv"], default="csv")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--include-tests", action="store_true", help="include self-test ratings")
+
+    selftest = add("selftest", "record test ratings through the tap's code path (kept out of reports)")
+    selftest.add_argument("--ratings", type=int, default=5, metavar="N")
+    add("doctor", "check settings, database, chain, key and disk, and say how to fix problems")
+    return parser
+
+
+def _say(vi: str, en: str, stream: TextIO = sys.stdout) -> None:
+    print(vi, file=stream)
+    if en:
+        print(f"  {en}", file=stream)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `kiosk` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = resolve(args.config)
+        command = args.command or "run"
+        if command == "run":
+            from kiosk.app import run_app  # Kivy is imported only when the app really starts
+
+            return run_app(settings, args.data_dir)
+        if command == "doctor":
+            return _doctor(settings, args.data_dir)
+        services = Services.open(settings, args.data_dir)
+        try:
+            if command == "pin":
+                return _pin_set(services)
+            if command == "ratings":
+                return _ratings(services, args)
+            return _selftest(services, args.ratings)
+        finally:
+            services.close()
+    except KioskError as exc:
+        _say(f"Lỗi: {exc.vi}", f"Error: {exc.en}", sys.stderr)
+        return EXIT_USAGE
+
+
+def _pin_set(services: Services) -> int:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Mã PIN mới / New PIN (4–12 chữ số / digits): ")
+        if getpass.getpass("Nhập lại / Again: ") != first:
+            _say("Hai lần nhập không khớp; PIN không đổi.", "The two entries differ; PIN unchanged.", sys.stderr)
+            return EXIT_USAGE
+    else:
+        first = sys.stdin.readline().strip()
+    services.state.put(state.PIN_HASH, hash_pin(first))
+    _say("Đã đặt mã PIN nhân viên (lưu dạng băm trong thư mục dữ liệu).",
+         "Staff PIN set (stored hashed in the data directory).")
+    return EXIT_OK
+
+
+def _ratings(services: Services, args: argparse.Namespace) -> int:
+    if args.ratings_command == "verify":
+        report = services.ratings.verify()
+        if report.ok:
+            _say(f"Chuỗi nguyên vẹn: {report.count} bản ghi, đầu chuỗi số {report.head_seq} "
+                 f"({report.head_hash[:16]}…)", f"Chain intact: {report.count} records, head {report.head_seq}")
+            return EXIT_OK
+        _say(f"CHUỖI HỎNG tại bản ghi số {report.first_bad_seq}: {report.problem_vi}",
+             f"CHAIN BROKEN at record {report.first_bad_seq}: {report.problem_en}")
+        return EXIT_PROBLEM
+    if args.ratings_command == "stats":
+        stats = services.ratings.stats()
+        print(f"{'Mức / Level':<42}{'Hôm nay / Today':>17}{'Tất cả / All':>15}")
+        for lv in LEVELS:
+            print(f"{lv.value} {lv.label_vi + ' / ' + lv.label_en:<40}{stats.today[lv.value]:>17}"
+                  f"{stats.total[lv.value]:>15}")
+        print(f"{'Tổng / Total':<42}{sum(stats.today.values()):>17}{sum(stats.total.values()):>15}")
+        print(f"{'Nghi bấm lặp / Suspected repeats':<42}{stats.repeats_today:>17}{stats.repeats_total:>15}")
+        print(f"Đánh giá thử (selftest) / Test ratings: {stats.test_total}")
+        print(f"Chờ đồng bộ / Not yet synced: {stats.queue} bản ghi / records")
+        return EXIT_OK
+    if args.out:
+        with args.out.open("w", encoding="utf-8-sig", newline="") as out:
+            count = services.ratings.export_csv(out, include_tests=args.include_tests)
+        _say(f"Đã ghi {count} đánh giá vào {args.out}", f"Wrote {count} ratings to {args.out}", sys.stderr)
+    else:
+        services.ratings.export_csv(sys.stdout, include_tests=args.include_tests)
+    return EXIT_OK
+
+
+def _selftest(services: Services, count: int) -> int:
+    if not 1 <= count <= 10000:
+        _say("--ratings phải từ 1 đến 10000", "--ratings must be 1 to 10000", sys.stderr)
+        return EXIT_USAGE
+    session = RatingSession(services)
+    chooser = random.Random(count)
+    for _ in range(count):
+        session.reset()
+        session.rate(chooser.choice(LEVELS).value, is_test=True)
+    report = services.ratings.verify()
+    _say(f"Đã ghi {count} đánh giá thử; chuỗi {'nguyên vẹn' if report.ok else 'HỎNG'} "
+         f"({report.count} bản ghi).",
+         f"Recorded {count} test ratings; chain {'intact' if report.ok else 'BROKEN'} ({report.count} records).")
+    return EXIT_OK if report.ok else EXIT_PROBLEM
+
+
+def _doctor(settings: Settings, data_dir: Path | None) -> int:
+    marks = {doctor.OK: "[ OK ]", doctor.WARN: "[CHÚ Ý]", doctor.FAIL: "[LỖI ]"}
+    checks = doctor.run_checks(settings, data_dir)
+    for check in checks:
+        print(f"{marks[check.status]} {check.name}: {check.vi}")
+        if check.en:
+            print(f"        {check.en}")
+    failed = sum(c.status == doctor.FAIL for c in checks)
+    return EXIT_PROBLEM if failed else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""One citizen's pass through the rating screens: the logic behind the taps, free of Kivy."""
+
+from __future__ import annotations
+
+from kiosk.levels import COMMENT_KEY, QUESTIONS
+from kiosk.ratings import Receipt
+from kiosk.services import Services
+
+
+class RatingSession:
+    """What one citizen has told the kiosk so far; every answer is stored the moment it is given."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.language = services.settings.ui.default_language
+        self.procedure_code: str | None = None
+        self.receipt: Receipt | None = None
+        self.answers: dict[str, int | str] = {}
+
+    def reset(self) -> None:
+        """Forget the citizen who just left; the language goes back to the default."""
+        self.language = self.services.settings.ui.default_language
+        self.procedure_code = None
+        self.receipt = None
+        self.answers = {}
+
+    def rate(self, value: int, *, is_test: bool = False) -> Receipt:
+        """Store the overall rating durably; only then may the next screen be shown."""
+        officer = self.services.officer_on_duty()
+        self.receipt = self.services.ratings.record_rating(
+            value, counter_id=self.services.settings.counter.id,
+            officer_id=officer.id if officer else None, language=self.language,
+            procedure_code=self.procedure_code, is_test=is_test)
+        self.answers = {}
+        return self.receipt
+
+    def _rating_uuid(self) -> str:
+        if self.receipt is None:
+            raise RuntimeError("a follow-up answer came before the rating")
+        return self.receipt.uuid
+
+    def answer(self, question: str, value: int) -> None:
+        """Store one follow-up answer; answering the same question again is ignored, not overwritten."""
+        if question in self.answers:
+            return
+        self.services.ratings.record_answer(self._rating_uuid(), question, value)
+        self.answers[question] = value
+
+    def comment(self, text: str) -> bool:
+        """Store the comment if there is one; True when something was stored."""
+        if COMMENT_KEY in self.answers or not text.strip():
+            return False
+        self.services.ratings.record_comment(self._rating_uuid(), text)
+        self.answers[COMMENT_KEY] = text.strip()
+        return True
+
+    @property
+    def followups_enabled(self) -> bool:
+        """Whether the follow-up questions are asked after the rating."""
+        return self.services.settings.ui.followups
+
+    @staticmethod
+    def followup_steps() -> list[str]:
+        """The follow-up steps in order: the SIPAS elements, the harassment question, the comment."""
+        return [q.key for q in QUESTIONS] + [COMMENT_KEY]

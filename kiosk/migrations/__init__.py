@@ -1,0 +1,1 @@
+"""Alembic migrations of the device database; run in place on every start."""

@@ -1,0 +1,232 @@
+"""The rating log: appends signed, chained ratings and follow-up answers, and reads counts back out."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import time
+import uuid as uuidlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import IO, Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from kiosk import chain, state
+from kiosk.errors import KioskError
+from kiosk.keys import DeviceKey, load_public_key, public_key_b64
+from kiosk.levels import COMMENT_KEY, COMMENT_MAX_CHARS, QUESTIONS, SCALE_KEYS, level
+from kiosk.models import LOG
+
+_QUESTION_KIND = {q.key: q.kind for q in QUESTIONS}
+
+
+class InvalidRecord(KioskError):
+    """A rating or answer that does not fit the log; nothing is written."""
+
+
+def utc_now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """UTC ISO 8601 with milliseconds and a Z, the form stored and signed."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the citizen's tap produced: the stored rating's identity."""
+
+    uuid: str
+    seq: int
+    level: int
+    reference: str
+    suspected_repeat: bool
+
+
+@dataclass
+class Stats:
+    """Counts per level today and in all, and what is still waiting to be synced."""
+
+    today: Counter[int] = field(default_factory=Counter)
+    total: Counter[int] = field(default_factory=Counter)
+    repeats_today: int = 0
+    repeats_total: int = 0
+    test_total: int = 0
+    head_seq: int = 0
+    acked_seq: int = 0
+
+    @property
+    def queue(self) -> int:
+        """Records not yet acknowledged by the central server."""
+        return max(self.head_seq - self.acked_seq, 0)
+
+
+class RatingLog:
+    """Appends to and reads from the device's rating log."""
+
+    def __init__(self, engine: Engine, key: DeviceKey, *, repeat_window_s: float = 20,
+                 clock: Callable[[], datetime] = utc_now,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.engine = engine
+        self.key = key
+        self.repeat_window_s = repeat_window_s
+        self._clock = clock
+        self._monotonic = monotonic
+        self._last_rating_at: float | None = None
+        self.device_uuid = self._init_device()
+
+    def _init_device(self) -> str:
+        with self.engine.begin() as conn:
+            device = state.get(conn, state.DEVICE_UUID)
+            stored_key = state.get(conn, state.PUBLIC_KEY)
+            mine = public_key_b64(self.key.public_key)
+            if stored_key is not None and stored_key != mine:
+                raise KioskError(
+                    "Khoá thiết bị không khớp với khoá đã ký các đánh giá trong cơ sở dữ liệu; "
+                    "không ghi thêm để chuỗi không bị lẫn. Hãy khôi phục đúng tệp khoá.",
+                    "The device key does not match the key that signed the stored ratings; refusing to "
+                    "write so the chain is not mixed. Restore the right key file.")
+            if device is None:
+                device = str(uuidlib.uuid4())
+                state.put(conn, state.DEVICE_UUID, device)
+            if stored_key is None:
+                state.put(conn, state.PUBLIC_KEY, mine)
+            last = conn.execute(select(LOG.c.recorded_at).where(LOG.c.kind == "rating")
+                                .order_by(LOG.c.seq.desc()).limit(1)).scalar_one_or_none()
+        if last is not None:
+            age = (self._clock() - datetime.fromisoformat(last)).total_seconds()
+            if 0 <= age < self.repeat_window_s:
+                self._last_rating_at = self._monotonic() - age
+        return device
+
+    def _append(self, conn: Connection, fields: dict[str, Any]) -> dict[str, Any]:
+        """Add one record at the chain head inside the caller's (immediate) transaction."""
+        head = conn.execute(select(LOG.c.seq, LOG.c.hash).order_by(LOG.c.seq.desc()).limit(1)).first()
+        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, chain.GENESIS_HASH)
+        record: dict[str, Any] = {name: None for name in chain.SIGNED_FIELDS}
+        record.update(suspected_repeat=False, is_test=False)
+        record.update(fields)
+        record.update(seq=seq, uuid=str(uuidlib.uuid4()), recorded_at=iso_utc(self._clock()),
+                      prev_hash=prev_hash)
+        body = chain.canonical(record)
+        record["hash"] = hashlib.sha256(body).hexdigest()
+        record["signature"] = self.key.sign(body)
+        conn.execute(LOG.insert(), record)
+        state.put(conn, state.HEAD_SEQ, str(seq))
+        state.put(conn, state.HEAD_HASH, record["hash"])
+        return record
+
+    def record_rating(self, value: int, *, counter_id: str, officer_id: str | None, language: str,
+                      procedure_code: str | None = None, is_test: bool = False) -> Receipt:
+        """Store a rating durably (committed and fsynced) and return its receipt."""
+        try:
+            level(value)
+        except ValueError as exc:
+            raise InvalidRecord(f"Mức đánh giá phải từ 1 đến 5, nhận được {value!r}", str(exc)) from None
+        now = self._monotonic()
+        repeat = self._last_rating_at is not None and now - self._last_rating_at < self.repeat_window_s
+        with self.engine.begin() as conn:
+            record = self._append(conn, {
+                "kind": "rating", "level": value, "counter_id": counter_id, "officer_id": officer_id,
+                "procedure_code": procedure_code, "language": language,
+                "suspected_repeat": repeat, "is_test": is_test,
+            })
+        self._last_rating_at = now
+        return Receipt(record["uuid"], record["seq"], value, f"{counter_id}-{record['seq']:06d}", repeat)
+
+    def record_answer(self, rating_uuid: str, question: str, value: int) -> int:
+        """Store one follow-up answer (1–5, or 1/0 for yes/no) as its own record; return its seq."""
+        kind = _QUESTION_KIND.get(question)
+        if kind is None:
+            raise InvalidRecord(f"Câu hỏi không tồn tại: {question!r}", f"No such question: {question!r}")
+        allowed = range(1, 6) if kind == "scale" else range(0, 2)
+        if isinstance(value, bool) or value not in allowed:
+            raise InvalidRecord(f"Câu trả lời cho «{question}» không hợp lệ: {value!r}",
+                                f"Invalid answer for '{question}': {value!r}")
+        return self._add_answer(rating_uuid, {"question": question, "value": value})
+
+    def record_comment(self, rating_uuid: str, text: str) -> int:
+        """Store the citizen's free-text comment as its own record; return its seq."""
+        text = text.strip()
+        if not text or len(text) > COMMENT_MAX_CHARS:
+            raise InvalidRecord(f"Góp ý phải có từ 1 đến {COMMENT_MAX_CHARS} ký tự",
+                                f"A comment must have 1 to {COMMENT_MAX_CHARS} characters")
+        return self._add_answer(rating_uuid, {"question": COMMENT_KEY, "text": text})
+
+    def _add_answer(self, rating_uuid: str, fields: dict[str, Any]) -> int:
+        with self.engine.begin() as conn:
+            rating = conn.execute(select(LOG.c.seq).where(LOG.c.uuid == rating_uuid,
+                                                          LOG.c.kind == "rating")).first()
+            if rating is None:
+                raise InvalidRecord(f"Không có đánh giá {rating_uuid}", f"No rating {rating_uuid}")
+            record = self._append(conn, {"kind": "answer", "rating_uuid": rating_uuid, **fields})
+        return int(record["seq"])
+
+    def records(self, conn: Connection, after_seq: int = 0) -> Iterator[dict[str, Any]]:
+        """Every record after `after_seq`, in sequence order, as dicts."""
+        result = conn.execute(select(LOG).where(LOG.c.seq > after_seq).order_by(LOG.c.seq))
+        for row in result.mappings():
+            yield dict(row)
+
+    def verify(self) -> chain.ChainReport:
+        """Walk the whole chain with the stored public key and the stored head."""
+        with self.engine.connect() as conn:
+            key_b64 = state.get(conn, state.PUBLIC_KEY) or public_key_b64(self.key.public_key)
+            head_seq, head_hash = state.get(conn, state.HEAD_SEQ), state.get(conn, state.HEAD_HASH)
+            expected = (int(head_seq), head_hash) if head_seq and head_hash else None
+            return chain.verify(self.records(conn), load_public_key(key_b64), expected)
+
+    def stats(self, local_tz: tzinfo | None = None) -> Stats:
+        """Counts per level for today (device-local day) and overall, excluding test ratings."""
+        now = self._clock().astimezone(local_tz) if local_tz else self._clock().astimezone()
+        start = datetime.combine(now.date(), datetime.min.time(), tzinfo=now.tzinfo)
+        today_from, today_to = iso_utc(start), iso_utc(start + timedelta(days=1))
+        stats = Stats()
+        ratings = LOG.c.kind == "rating"
+        is_today = ((LOG.c.recorded_at >= today_from) & (LOG.c.recorded_at < today_to)).label("is_today")
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(LOG.c.level, LOG.c.suspected_repeat, LOG.c.is_test, is_today, func.count())
+                .where(ratings).group_by(LOG.c.level, LOG.c.suspected_repeat, LOG.c.is_test, is_today))
+            for value, repeat, is_test, is_today, count in rows:
+                if is_test:
+                    stats.test_total += count
+                elif repeat:
+                    stats.repeats_total += count
+                    stats.repeats_today += count if is_today else 0
+                else:
+                    stats.total[value] += count
+                    if is_today:
+                        stats.today[value] += count
+            stats.head_seq = int(state.get(conn, state.HEAD_SEQ) or 0)
+            stats.acked_seq = int(state.get(conn, state.ACKED_SEQ) or 0)
+        return stats
+
+    def export_csv(self, out: IO[str], *, include_tests: bool = False) -> int:
+        """Write one CSV row per rating with its follow-up answers; return the number of rows."""
+        columns = ["seq", "uuid", "recorded_at", "level", "label", "counter_id", "officer_id",
+                   "procedure_code", "language", "suspected_repeat", "is_test",
+                   *SCALE_KEYS, "harassment", COMMENT_KEY]
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        ratings: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for rec in self.records(conn):
+                if rec["kind"] == "rating":
+                    if rec["is_test"] and not include_tests:
+                        continue
+                    row = {c: rec.get(c) for c in columns if c in rec}
+                    row["label"] = level(rec["level"]).label_vi
+                    ratings[rec["uuid"]] = row
+                elif rec["rating_uuid"] in ratings:
+                    row = ratings[rec["rating_uuid"]]
+                    row[rec["question"]] = rec["text"] if rec["question"] == COMMENT_KEY else rec["value"]
+        for row in ratings.values():
+            writer.writerow(row)
+        return len(ratings)
+

@@ -1,0 +1,60 @@
+"""The services a kiosk runs on, built once from the settings and the data directory, shared by screens and CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from kiosk import paths, state
+from kiosk.db import open_database
+from kiosk.keys import DeviceKey
+from kiosk.pin import PinGuard
+from kiosk.ratings import RatingLog
+from kiosk.settings import Officer, Settings
+
+
+def pin_hash(settings: Settings, device_state: state.DeviceState) -> str:
+    """The PIN set on this device with `kiosk pin set`, else the one in the settings file."""
+    return device_state.get(state.PIN_HASH) or settings.staff.pin_hash
+
+
+@dataclass
+class Services:
+    """Everything a screen or a command needs; nothing here imports Kivy."""
+
+    settings: Settings
+    data_dir: Path
+    engine: Engine
+    key: DeviceKey
+    ratings: RatingLog
+    state: state.DeviceState
+    pin: PinGuard
+
+    @classmethod
+    def open(cls, settings: Settings, data_dir: Path | None = None) -> Services:
+        """Open the database and device key in `data_dir` (made on first run) and wire the services."""
+        directory = paths.prepare(data_dir)
+        engine = open_database(directory / paths.DB_NAME)
+        key = DeviceKey.load_or_create(directory / paths.KEY_NAME)
+        device_state = state.DeviceState(engine)
+        ratings = RatingLog(engine, key, repeat_window_s=settings.ui.repeat_window_s)
+        pin = PinGuard(lambda: pin_hash(settings, device_state), max_attempts=settings.staff.max_attempts,
+                       lockout_s=settings.staff.lockout_s)
+        return cls(settings, directory, engine, key, ratings, device_state, pin)
+
+    def officer_on_duty(self) -> Officer | None:
+        """The officer staff chose as on duty, else the first one listed in settings."""
+        chosen = self.settings.officer(self.state.get(state.ON_DUTY))
+        return chosen or (self.settings.officers[0] if self.settings.officers else None)
+
+    def set_officer_on_duty(self, officer_id: str) -> None:
+        """Record who is on duty; ratings from now on carry this officer."""
+        if self.settings.officer(officer_id) is None:
+            raise ValueError(f"unknown officer {officer_id!r}")
+        self.state.put(state.ON_DUTY, officer_id)
+
+    def close(self) -> None:
+        """Release the database."""
+        self.engine.dispose()

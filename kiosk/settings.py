@@ -1,0 +1,272 @@
+"""Kiosk settings: TOML read with tomllib and validated into typed objects at start-up."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.errors import KioskError
+
+_TYPE_WORDS: dict[type, tuple[str, str]] = {
+    str: ("một chuỗi ký tự", "a string"),
+    int: ("một số nguyên", "an integer"),
+    float: ("một số", "a number"),
+    bool: ("true hoặc false", "true or false"),
+    list: ("một danh sách", "a list"),
+    dict: ("một bảng [..]", "a table"),
+}
+
+
+class SettingsError(KioskError):
+    """A settings file that cannot be used, naming the file and the key."""
+
+    def __init__(self, path: Path | None, key: str, vi: str, en: str) -> None:
+        where = str(path) if path else "(mặc định / defaults)"
+        super().__init__(f"{where}: khoá «{key}»: {vi}", f"{where}: key '{key}': {en}")
+        self.path = path
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Agency:
+    """The public administrative service centre this kiosk serves."""
+
+    name: str = "Trung tâm Phục vụ hành chính công"
+    parent: str = ""  # the province or commune it belongs to; no district level since 1 July 2025
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class Counter:
+    """The counter (quầy) the kiosk stands beside."""
+
+    id: str = "Q01"
+    name: str = "Quầy tiếp nhận và trả kết quả"
+
+
+@dataclass(frozen=True)
+class Officer:
+    """An officer who may be on duty at this counter."""
+
+    id: str
+    name: str
+    title: str = ""
+    photo: str = ""
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Where citizens call or write with complaints; printed on slips and shown on screens."""
+
+    hotline: str = ""
+    complaint_address: str = ""
+    email: str = ""
+    website: str = ""
+    feedback_url: str = ""
+
+
+@dataclass(frozen=True)
+class UI:
+    """How the screens behave."""
+
+    languages: list[str] = field(default_factory=lambda: ["vi", "en"])
+    default_language: str = "vi"
+    fullscreen: bool = True
+    idle_timeout_s: int = 60
+    thanks_timeout_s: int = 8
+    followups: bool = True
+    repeat_window_s: int = 20
+    touch_guard_ms: int = 600
+
+
+@dataclass(frozen=True)
+class Staff:
+    """Staff mode: how it is opened and the PIN that guards it."""
+
+    pin_hash: str = ""
+    long_press_s: float = 3.0
+    max_attempts: int = 5
+    lockout_s: int = 60
+
+
+@dataclass(frozen=True)
+class Printer:
+    """The slip printer (used by the printing feature)."""
+
+    uri: str = "none"
+    profile: str = "TM-T20II"
+
+
+@dataclass(frozen=True)
+class Sync:
+    """The central server and the background sync (used by the sync feature)."""
+
+    server_url: str = "http://127.0.0.1:8080"
+    enabled: bool = False
+    interval_min: int = 0
+    ca_file: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the kiosk reads from its settings file."""
+
+    agency: Agency = field(default_factory=Agency)
+    counter: Counter = field(default_factory=Counter)
+    officers: list[Officer] = field(default_factory=list)
+    contact: Contact = field(default_factory=Contact)
+    ui: UI = field(default_factory=UI)
+    staff: Staff = field(default_factory=Staff)
+    printer: Printer = field(default_factory=Printer)
+    sync: Sync = field(default_factory=Sync)
+    source: Path | None = None
+
+    def officer(self, officer_id: str | None) -> Officer | None:
+        """The officer with this id, or None."""
+        return next((o for o in self.officers if o.id == officer_id), None)
+
+
+LANGUAGES = ("vi", "en")
+_REQUIRED_MARK = dataclasses.MISSING
+
+
+def _describe(value: Any) -> tuple[str, str]:
+    words = _TYPE_WORDS.get(type(value), (type(value).__name__, type(value).__name__))
+    return words[0] + f" {value!r}", words[1] + f" {value!r}"
+
+
+def _build(cls: type[Any], data: Any, path: Path | None, prefix: str) -> Any:
+    """Validate one TOML table into the dataclass `cls`, naming the exact key on any error."""
+    if not isinstance(data, dict):
+        got_vi, got_en = _describe(data)
+        raise SettingsError(path, prefix, f"cần một bảng [{prefix}], nhận được {got_vi}",
+                            f"expected a table [{prefix}], got {got_en}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    for key in data:
+        if key not in known:
+            full = f"{prefix}.{key}" if prefix else key
+            raise SettingsError(path, full, "khoá không được hỗ trợ (gõ nhầm?); các khoá hợp lệ: "
+                                + ", ".join(known), "unknown key (a typo?); valid keys: " + ", ".join(known))
+    values: dict[str, Any] = {}
+    for name, fld in known.items():
+        full = f"{prefix}.{name}" if prefix else name
+        if name not in data:
+            if fld.default is _REQUIRED_MARK and fld.default_factory is _REQUIRED_MARK:
+                raise SettingsError(path, full, "thiếu khoá bắt buộc", "required key is missing")
+            continue
+        values[name] = _convert(hints[name], data[name], path, full)
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, path: Path | None, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(typing.cast(type, hint), value, path, key)
+    if origin is list:
+        (item_hint,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            got_vi, got_en = _describe(value)
+            raise SettingsError(path, key, f"cần một danh sách, nhận được {got_vi}",
+                                f"expected a list, got {got_en}")
+        return [_convert(item_hint, item, path, f"{key}[{i}]") for i, item in enumerate(value)]
+    if origin in (types.UnionType, typing.Union):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    expected = typing.cast(type, hint)
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        want_vi, want_en = _TYPE_WORDS.get(expected, (expected.__name__, expected.__name__))
+        got_vi, got_en = _describe(value)
+        raise SettingsError(path, key, f"cần {want_vi}, nhận được {got_vi}",
+                            f"expected {want_en}, got {got_en}")
+    return value
+
+
+def _check(settings: Settings) -> None:
+    """Rules that go beyond types: ranges, known languages, unique ids."""
+    path = settings.source
+    ui = settings.ui
+    for i, lang in enumerate(ui.languages):
+        if lang not in LANGUAGES:
+            raise SettingsError(path, f"ui.languages[{i}]", f"ngôn ngữ {lang!r} chưa có; dùng: vi, en",
+                                f"language {lang!r} is not available; use: vi, en")
+    if not ui.languages:
+        raise SettingsError(path, "ui.languages", "cần ít nhất một ngôn ngữ", "at least one language is needed")
+    if ui.default_language not in ui.languages:
+        raise SettingsError(path, "ui.default_language", "phải là một trong ui.languages",
+                            "must be one of ui.languages")
+    ranges = {
+        "ui.idle_timeout_s": (ui.idle_timeout_s, 10, 3600),
+        "ui.thanks_timeout_s": (ui.thanks_timeout_s, 2, 120),
+        "ui.repeat_window_s": (ui.repeat_window_s, 0, 3600),
+        "ui.touch_guard_ms": (ui.touch_guard_ms, 0, 5000),
+        "staff.max_attempts": (settings.staff.max_attempts, 1, 100),
+        "staff.lockout_s": (settings.staff.lockout_s, 1, 86400),
+        "staff.long_press_s": (settings.staff.long_press_s, 0.5, 30),
+        "sync.interval_min": (settings.sync.interval_min, 0, 1440),
+    }
+    for key, (value, low, high) in ranges.items():
+        if not low <= value <= high:
+            raise SettingsError(path, key, f"phải từ {low} đến {high}, nhận được {value}",
+                                f"must be from {low} to {high}, got {value}")
+    if not settings.counter.id.strip():
+        raise SettingsError(path, "counter.id", "không được để trống", "must not be empty")
+    seen: set[str] = set()
+    for i, officer in enumerate(settings.officers):
+        if not officer.id.strip() or officer.id in seen:
+            raise SettingsError(path, f"officers[{i}].id", "trống hoặc trùng với cán bộ khác",
+                                "empty or the same as another officer's")
+        seen.add(officer.id)
+    if settings.staff.pin_hash and not settings.staff.pin_hash.startswith("scrypt$"):
+        raise SettingsError(path, "staff.pin_hash", "không phải mã băm do «kiosk pin set» tạo ra",
+                            "is not a hash made by 'kiosk pin set'")
+
+
+def parse(text: str, path: Path | None = None) -> Settings:
+    """Validate settings from TOML text; `path` is only used to name the file in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(path, "(cú pháp / syntax)", f"tệp TOML không hợp lệ: {exc}",
+                            f"not valid TOML: {exc}") from None
+    settings = dataclasses.replace(_build(Settings, data, path, ""), source=path)
+    _check(settings)
+    return typing.cast(Settings, settings)
+
+
+def load(path: Path) -> Settings:
+    """Read and validate a settings file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(path, "(tệp / file)", "không tìm thấy tệp cấu hình",
+                            "settings file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(path, "(tệp / file)", f"không đọc được tệp: {exc}",
+                            f"cannot read the file: {exc}") from None
+    return parse(text, path)
+
+
+def default_config_path() -> Path | None:
+    """The settings file used when none is named: $KIOSK_CONFIG, /etc/kiosk, then the example beside the code."""
+    env = os.environ.get("KIOSK_CONFIG")
+    if env:
+        return Path(env)
+    for candidate in (Path("/etc/kiosk/kiosk.toml"), Path(__file__).resolve().parent.parent / "config" / "kiosk.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def resolve(path: Path | None) -> Settings:
+    """The settings to run with: the named file, else the default file, else built-in defaults."""
+    chosen = path or default_config_path()
+    return load(chosen) if chosen else Settings()
