@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _say(vi: str, en: str, stream: TextIO = sys.stdout) -> None:
+def _say(vi: str, en: str, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout  # looked up per call, so a redirected stdout is honoured
     print(vi, file=stream)
     if en:
         print(f"  {en}", file=stream)

@@ -12,14 +12,14 @@ class RatingSession:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.language = services.settings.ui.default_language
+        self.language = services.default_language()
         self.procedure_code: str | None = None
         self.receipt: Receipt | None = None
         self.answers: dict[str, int | str] = {}
 
     def reset(self) -> None:
         """Forget the citizen who just left; the language goes back to the default."""
-        self.language = self.services.settings.ui.default_language
+        self.language = self.services.default_language()
         self.procedure_code = None
         self.receipt = None
         self.answers = {}

@@ -124,10 +124,10 @@ class RatingLog:
     def record_rating(self, value: int, *, counter_id: str, officer_id: str | None, language: str,
                       procedure_code: str | None = None, is_test: bool = False) -> Receipt:
         """Store a rating durably (committed and fsynced) and return its receipt."""
-        try:
-            level(value)
-        except ValueError as exc:
-            raise InvalidRecord(f"Mức đánh giá phải từ 1 đến 5, nhận được {value!r}", str(exc)) from None
+        # Only a real int: True would pass as 1, and 5.0 is stored as 5 but signed as 5.0, breaking the chain.
+        if isinstance(value, bool) or not isinstance(value, int) or value not in range(1, 6):
+            raise InvalidRecord(f"Mức đánh giá phải từ 1 đến 5, nhận được {value!r}",
+                                f"satisfaction level must be 1–5, got {value!r}")
         now = self._monotonic()
         repeat = self._last_rating_at is not None and now - self._last_rating_at < self.repeat_window_s
         with self.engine.begin() as conn:
@@ -145,7 +145,7 @@ class RatingLog:
         if kind is None:
             raise InvalidRecord(f"Câu hỏi không tồn tại: {question!r}", f"No such question: {question!r}")
         allowed = range(1, 6) if kind == "scale" else range(0, 2)
-        if isinstance(value, bool) or value not in allowed:
+        if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
             raise InvalidRecord(f"Câu trả lời cho «{question}» không hợp lệ: {value!r}",
                                 f"Invalid answer for '{question}': {value!r}")
         return self._add_answer(rating_uuid, {"question": question, "value": value})

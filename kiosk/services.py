@@ -55,6 +55,26 @@ class Services:
             raise ValueError(f"unknown officer {officer_id!r}")
         self.state.put(state.ON_DUTY, officer_id)
 
+    def default_language(self) -> str:
+        """The language a new citizen sees: staff's choice on this device, else the settings'."""
+        chosen = self.state.get(state.DEFAULT_LANGUAGE)
+        return chosen if chosen in self.settings.ui.languages else self.settings.ui.default_language
+
+    def set_default_language(self, lang: str) -> None:
+        """Staff's choice of the language a new citizen sees."""
+        if lang not in self.settings.ui.languages:
+            raise ValueError(f"language {lang!r} is not enabled in settings")
+        self.state.put(state.DEFAULT_LANGUAGE, lang)
+
+    def photo_path(self, officer: Officer) -> Path | None:
+        """The officer's photo file, relative paths taken from the settings file's folder; None if absent."""
+        if not officer.photo:
+            return None
+        path = Path(officer.photo)
+        if not path.is_absolute() and self.settings.source is not None:
+            path = self.settings.source.parent / path
+        return path if path.is_file() else None
+
     def close(self) -> None:
         """Release the database."""
         self.engine.dispose()

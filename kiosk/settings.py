@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 import tomllib
@@ -190,6 +191,17 @@ def _convert(hint: Any, value: Any, path: Path | None, key: str) -> Any:
     return value
 
 
+def _is_pin_hash(value: str) -> bool:
+    """The shape `kiosk pin set` writes, scrypt$N$r$p$salt$hash: a truncated copy would lock staff out."""
+    parts = value.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt" or not all(p.isascii() and p.isdigit() for p in parts[1:4]):
+        return False
+    try:
+        return all(base64.b64decode(p, validate=True) for p in parts[4:])
+    except ValueError:
+        return False
+
+
 def _check(settings: Settings) -> None:
     """Rules that go beyond types: ranges, known languages, unique ids."""
     path = settings.source
@@ -225,7 +237,7 @@ def _check(settings: Settings) -> None:
             raise SettingsError(path, f"officers[{i}].id", "trống hoặc trùng với cán bộ khác",
                                 "empty or the same as another officer's")
         seen.add(officer.id)
-    if settings.staff.pin_hash and not settings.staff.pin_hash.startswith("scrypt$"):
+    if settings.staff.pin_hash and not _is_pin_hash(settings.staff.pin_hash):
         raise SettingsError(path, "staff.pin_hash", "không phải mã băm do «kiosk pin set» tạo ra",
                             "is not a hash made by 'kiosk pin set'")
 

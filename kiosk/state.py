@@ -14,6 +14,7 @@ HEAD_HASH = "head_hash"
 ACKED_SEQ = "acked_seq"
 PIN_HASH = "staff_pin_hash"
 ON_DUTY = "officer_on_duty"
+DEFAULT_LANGUAGE = "default_language"
 
 
 def get(conn: Connection, key: str) -> str | None:

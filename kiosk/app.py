@@ -1,0 +1,182 @@
+"""The Kivy application: configures a locked-down full-screen window and wires the screens to the services."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from kiosk.services import Services
+from kiosk.settings import Settings
+
+log = logging.getLogger(__name__)
+KV_DIR = Path(__file__).parent / "ui"
+
+
+def configure_kivy(settings: Settings, window: tuple[int, int] | None = None) -> None:
+    """Set Kivy's options before the window exists: full screen, no Escape exit, no mouse multitouch."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    from kivy.config import Config
+
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("kivy", "keyboard_mode", "system")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    if window or not settings.ui.fullscreen:
+        width, height = window or (1280, 800)
+        Config.set("graphics", "fullscreen", "0")
+        Config.set("graphics", "width", str(width))
+        Config.set("graphics", "height", str(height))
+    else:
+        Config.set("graphics", "fullscreen", "auto")
+        Config.set("graphics", "borderless", "1")
+        Config.set("graphics", "show_cursor", "0")
+
+
+class KioskShell:
+    """Owns the screens and moves between them; the only place that knows the screen flow."""
+
+    def __init__(self, services: Services) -> None:
+        from kivy.clock import Clock
+        from kivy.core.window import Window
+        from kivy.lang import Builder
+        from kivy.uix.floatlayout import FloatLayout
+        from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+        from kiosk.flow import RatingSession
+        from kiosk.ui.theme import GROUND, UiState
+
+        Builder.load_file(str(KV_DIR / "common.kv"))
+        from kiosk.ui.followup import FollowupScreen
+        from kiosk.ui.idle import IdleScreen
+        from kiosk.ui.pin import PinScreen
+        from kiosk.ui.rating import RatingScreen
+        from kiosk.ui.staff import StaffScreen
+        from kiosk.ui.thanks import ThanksScreen
+
+        self.services = services
+        self.session = RatingSession(services)
+        self.ui = UiState(lang=self.session.language)
+        self.ui.resize(Window.height)
+        Window.bind(size=lambda _w, size: self.ui.resize(size[1]))
+        Window.clearcolor = GROUND
+        self.manager = ScreenManager(transition=NoTransition())
+        for screen_cls in (IdleScreen, RatingScreen, FollowupScreen, ThanksScreen, PinScreen, StaffScreen):
+            self.manager.add_widget(screen_cls(self))
+        self.root = FloatLayout()
+        self.root.add_widget(self.manager)
+        self.last_touch = time.monotonic()
+        self._long_press: Any = None
+        Window.bind(on_touch_down=self._on_any_touch, on_touch_up=self._on_any_touch_up)
+        self._idle_event = Clock.schedule_interval(self._check_idle, 1.0)
+
+    @property
+    def current(self) -> str:
+        """The name of the screen shown now."""
+        return str(self.manager.current)
+
+    def screen(self, name: str) -> Any:
+        """The screen called `name`."""
+        return self.manager.get_screen(name)
+
+    def go(self, name: str) -> None:
+        """Show screen `name`."""
+        log.info("screen %s", name)
+        self.manager.current = name
+
+    def go_idle(self) -> None:
+        """Back to the idle screen, letting the screen being left keep what the citizen gave."""
+        leaving = self.manager.current_screen
+        if hasattr(leaving, "on_timeout"):
+            leaving.on_timeout()
+        self.session.reset()
+        self.set_language(self.services.default_language())
+        self.go("idle")
+
+    def set_language(self, lang: str) -> None:
+        """Show the screens in `lang` and record ratings from now on with it."""
+        self.ui.lang = lang
+        self.session.language = lang
+
+    def after_rating(self) -> None:
+        """The rating is committed: ask the follow-ups if enabled, else thank the citizen."""
+        self.go("followup" if self.session.followups_enabled else "thanks")
+
+    # Inactivity: any touch anywhere counts as activity.
+    def _on_any_touch(self, _window: Any, touch: Any) -> bool:
+        from kivy.clock import Clock
+
+        self.last_touch = time.monotonic()
+        if self._in_staff_corner(touch) and self.current not in ("pin", "staff"):
+            self._long_press = Clock.schedule_once(lambda _dt: self.go("pin"),
+                                                   self.services.settings.staff.long_press_s)
+        return False
+
+    def _on_any_touch_up(self, _window: Any, _touch: Any) -> bool:
+        if self._long_press is not None:
+            self._long_press.cancel()
+            self._long_press = None
+        return False
+
+    def _in_staff_corner(self, touch: Any) -> bool:
+        size = 160 * self.ui.u
+        return bool(touch.x >= self.root.right - size and touch.y >= self.root.top - size)
+
+    def _check_idle(self, _dt: float) -> None:
+        timeout = self.services.settings.ui.idle_timeout_s
+        if self.current != "idle" and time.monotonic() - self.last_touch >= timeout:
+            log.info("inactive for %ss on %s: back to idle", timeout, self.current)
+            self.go_idle()
+
+    def exit_app(self) -> None:
+        """Leave the app; only staff mode calls this."""
+        from kivy.app import App
+
+        app = App.get_running_app()
+        if app is not None:
+            app.allow_exit = True
+            app.stop()
+
+
+def make_app(services: Services) -> Any:
+    """The Kivy App object for these services (Kivy is imported here, not at module load)."""
+    from kivy.app import App
+    from kivy.core.window import Window
+
+    class KioskApp(App):  # type: ignore[misc]
+        title = "Kiosk Một cửa"
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.services = services
+            self.allow_exit = False
+            self.shell: KioskShell | None = None
+
+        def build(self) -> Any:
+            self.shell = KioskShell(services)
+            Window.allow_screensaver = False  # the screen must not blank while the kiosk runs
+            Window.bind(on_request_close=self._on_request_close, on_keyboard=self._on_keyboard)
+            return self.shell.root
+
+        def _on_request_close(self, *_args: Any, **_kwargs: Any) -> bool:
+            # Alt+F4, the window manager's close and SDL quit all land here: refuse unless staff exited.
+            return not self.allow_exit
+
+        def _on_keyboard(self, _window: Any, key: int, *_args: Any) -> bool:
+            # A plugged-in keyboard must not reach anything: Escape, F-keys, shortcuts are all swallowed.
+            return True
+
+    return KioskApp()
+
+
+def run_app(settings: Settings, data_dir: Path | None, window: tuple[int, int] | None = None) -> int:
+    """Start the kiosk and block until staff exit it."""
+    configure_kivy(settings, window)
+    services = Services.open(settings, data_dir)
+    try:
+        make_app(services).run()
+    finally:
+        services.close()
+    return 0

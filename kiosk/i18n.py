@@ -1,0 +1,78 @@
+"""Every sentence the screens show, in Vietnamese first and English second."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "idle.rate": ("Đánh giá sự phục vụ", "Rate our service"),
+    "idle.rate_hint": ("Chạm để cho biết Ông/Bà có hài lòng không", "Tap to tell us how we did"),
+    "idle.catalog": ("Tra cứu thủ tục hành chính", "Look up a procedure"),
+    "idle.catalog_soon": ("Sắp có", "Coming soon"),
+    "idle.on_duty": ("Công chức đang tiếp nhận", "Officer on duty"),
+    "idle.no_officer": ("Chưa chọn công chức trực", "No officer chosen yet"),
+    "idle.hotline": ("Đường dây nóng", "Hotline"),
+    "idle.complaints": ("Tiếp nhận phản ánh, kiến nghị", "Complaints and suggestions"),
+    "lang.vi": ("Tiếng Việt", "Tiếng Việt"),
+    "lang.en": ("English", "English"),
+    "rating.question": ("Ông/Bà có hài lòng với sự phục vụ hôm nay không?",
+                        "Are you satisfied with our service today?"),
+    "rating.hint": ("Chạm vào một khuôn mặt", "Tap one face"),
+    "rating.error": ("Chưa lưu được đánh giá. Xin chạm lại, hoặc báo cán bộ tại quầy.",
+                     "The rating could not be saved. Please tap again, or tell the officer."),
+    "back": ("Quay lại", "Back"),
+    "home": ("Về màn hình chính", "Back to start"),
+    "followup.step": ("Câu {n}/{total}", "Question {n} of {total}"),
+    "followup.skip": ("Bỏ qua", "Skip"),
+    "followup.send": ("Gửi", "Send"),
+    "followup.yes": ("Có", "Yes"),
+    "followup.no": ("Không", "No"),
+    "followup.comment_title": ("Góp ý thêm", "Anything else?"),
+    "followup.comment": ("Ông/Bà có góp ý gì thêm không? (không bắt buộc)",
+                         "Anything else you would like to tell us? (optional)"),
+    "followup.comment_hint": ("Gõ kiểu Telex: dduwowngf → đường", "Telex typing: dduwowngf → đường"),
+    "thanks.title": ("Xin cảm ơn Ông/Bà!", "Thank you!"),
+    "thanks.saved": ("Ý kiến của Ông/Bà đã được ghi nhận.", "Your opinion has been recorded."),
+    "thanks.reference": ("Số phiếu đánh giá", "Rating reference"),
+    "thanks.hotline": ("Cần phản ánh, kiến nghị? Gọi đường dây nóng", "Need to complain? Call the hotline"),
+    "pin.title": ("Nhập mã PIN nhân viên", "Enter the staff PIN"),
+    "pin.wrong": ("Sai mã PIN. Còn {n} lần thử.", "Wrong PIN. {n} tries left."),
+    "pin.locked": ("Tạm khoá. Thử lại sau {n} giây.", "Locked. Try again in {n} seconds."),
+    "pin.clear": ("Xoá", "Clear"),
+    "pin.ok": ("Mở", "Open"),
+    "pin.cancel": ("Huỷ", "Cancel"),
+    "staff.title": ("Chế độ nhân viên", "Staff mode"),
+    "staff.on_duty": ("Chọn công chức đang trực", "Choose the officer on duty"),
+    "staff.today": ("Đánh giá hôm nay", "Ratings today"),
+    "staff.total": ("Tổng", "Total"),
+    "staff.queue": ("Chờ đồng bộ", "Waiting to sync"),
+    "staff.device": ("Mã thiết bị", "Device ID"),
+    "staff.fingerprint": ("Dấu khoá", "Key fingerprint"),
+    "staff.chain": ("Chuỗi đánh giá", "Rating chain"),
+    "staff.chain_ok": ("nguyên vẹn", "intact"),
+    "staff.chain_bad": ("HỎNG tại số {n}", "BROKEN at {n}"),
+    "staff.language": ("Ngôn ngữ mặc định", "Default language"),
+    "staff.close": ("Đóng", "Close"),
+    "staff.exit": ("Thoát ứng dụng", "Exit the app"),
+    "staff.repeats": ("Nghi bấm lặp (không tính)", "Suspected repeats (not counted)"),
+    "records": ("bản ghi", "records"),
+}
+
+
+def t(key: str, lang: str, **values: object) -> str:
+    """The text for `key` in `lang` (English only when asked for), with {placeholders} filled in."""
+    vi, en = STRINGS[key]
+    text = en if lang == "en" else vi
+    return text.format(**values) if values else text
+
+
+_WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+_WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def clock_text(moment: datetime, lang: str) -> tuple[str, str]:
+    """The time and the date as the idle screen shows them, e.g. ("10:56", "Thứ Hai, 23/11/2026")."""
+    day = moment.weekday()
+    if lang == "en":
+        return moment.strftime("%H:%M"), f"{_WEEKDAYS_EN[day]}, {moment:%d/%m/%Y}"
+    return moment.strftime("%H:%M"), f"{_WEEKDAYS_VI[day]}, ngày {moment:%d/%m/%Y}"

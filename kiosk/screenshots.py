@@ -1,0 +1,117 @@
+"""`make screenshots`: renders every screen offscreen, in both languages and two sizes, as PNG files."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SIZES = {"1920x1080": (1920, 1080), "1280x800": (1280, 800)}
+
+
+def _steps(shell: Any) -> list[tuple[str, Callable[[], None]]]:
+    """(name, action) pairs: each action brings a screen to the state worth showing."""
+    def followup(step: int) -> Callable[[], None]:
+        def act() -> None:
+            shell.go("followup")
+            shell.screen("followup").show(step)
+        return act
+
+    def typed() -> None:
+        followup(6)()
+        keyboard = shell.screen("followup").panel.ids.keyboard
+        for key in "Nhaan vieen raats nhieetj tinhf, huwowngs daanx deex hieeur":
+            keyboard.press(key)
+
+    def rated() -> None:
+        shell.session.rate(5, is_test=True)
+        shell.go("thanks")
+
+    return [
+        ("idle", lambda: shell.go("idle")),
+        ("rating", lambda: shell.go("rating")),
+        ("followup-officer", followup(2)),
+        ("followup-harassment", followup(5)),
+        ("followup-comment", typed),
+        ("thanks", rated),
+        ("pin", lambda: shell.go("pin")),
+        ("staff", lambda: shell.go("staff")),
+    ]
+
+
+def render(out_dir: Path, size: tuple[int, int], lang: str, suffix: str) -> list[Path]:
+    """Render every screen at `size` in `lang` into `out_dir`; return the files written."""
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+
+    from kiosk.app import make_app
+    from kiosk.services import Services
+    from kiosk.settings import resolve
+
+    Window.size = size
+    services = Services.open(resolve(None), Path(tempfile.mkdtemp(prefix="kiosk-shots-")))
+    app = make_app(services)
+    written: list[Path] = []
+    state: dict[str, Any] = {"i": 0}
+
+    def next_step(_dt: float) -> None:
+        shell = app.shell
+        steps = _steps(shell)
+        i = state["i"]
+        if i > 0:  # the previous step has had a frame to draw: capture it
+            name = steps[i - 1][0]
+            shot = Path(Window.screenshot(name=str(out_dir / f"{name}-{suffix}.png")))
+            final = out_dir / f"{name}-{suffix}.png"
+            shot.replace(final)
+            written.append(final)
+        if i == len(steps):
+            app.allow_exit = True
+            app.stop()
+            return
+        shell.set_language(lang)
+        steps[i][1]()
+        shell.set_language(lang)
+        state["i"] = i + 1
+        Clock.schedule_once(next_step, 0.4)
+
+    Clock.schedule_once(next_step, 0.8)
+    app.run()
+    services.close()
+    return written
+
+
+def main(argv: list[str]) -> int:
+    """Render into the folder named on the command line (default docs/screenshots)."""
+    out_dir = Path(argv[0] if argv else "docs/screenshots").resolve()
+    size_name = argv[1] if len(argv) > 1 else "1920x1080"
+    lang = argv[2] if len(argv) > 2 else "vi"
+    if len(argv) <= 1:
+        # One process per size and language: Kivy's window cannot be re-created in one process.
+        import subprocess
+
+        for name in SIZES:
+            for language in ("vi", "en"):
+                if name == "1280x800" and language == "en":
+                    continue
+                subprocess.run([sys.executable, "-m", "kiosk.screenshots", str(out_dir), name, language],
+                               check=True)
+        return 0
+    os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+    from kiosk.app import configure_kivy
+    from kiosk.settings import resolve
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    configure_kivy(resolve(None), SIZES[size_name])
+    for path in render(out_dir, SIZES[size_name], lang, f"{lang}-{size_name}"):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

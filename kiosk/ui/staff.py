@@ -1,0 +1,72 @@
+"""Staff mode: who is on duty, today's counts, the sync queue, the device's identity, and the way out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.lang import Builder
+from kivy.properties import DictProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.togglebutton import ToggleButton
+
+from kiosk.ui.widgets import KioskScreen
+
+
+class OfficerButton(ToggleButton):
+    """One officer to choose as on duty."""
+
+    screen = ObjectProperty(None)
+    officer_id = StringProperty("")
+
+
+Builder.load_file(__file__.replace(".py", ".kv"))
+
+
+class StaffScreen(KioskScreen):
+    """Reached only through the PIN pad."""
+
+    today = DictProperty({})
+    repeats_today = NumericProperty(0)
+    queue = NumericProperty(0)
+    chain_text = StringProperty("")
+    chain_ok = NumericProperty(1)
+    on_duty = StringProperty("")
+    default_language = StringProperty("vi")
+
+    def __init__(self, shell: Any, **kwargs: Any) -> None:
+        super().__init__(shell, name="staff", **kwargs)
+        for officer in self.services.settings.officers:
+            button = OfficerButton(text=f"{officer.name}\n{officer.title}", officer_id=officer.id,
+                                           screen=self)
+            self.ids.officers.add_widget(button)
+
+    def on_pre_enter(self, *args: Any) -> None:
+        """Read fresh figures each time staff mode opens."""
+        super().on_pre_enter(*args)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Counts, queue, chain state and the current choices."""
+        stats = self.services.ratings.stats()
+        self.today = {str(k): stats.today[k] for k in range(1, 6)}
+        self.repeats_today = stats.repeats_today
+        self.queue = stats.queue
+        report = self.services.ratings.verify()
+        self.chain_ok = 1 if report.ok else 0
+        lang = self.ui.lang
+        self.chain_text = (f"{self.ui.t('staff.chain_ok', lang)} ({report.count} {self.ui.t('records', lang)})"
+                           if report.ok else self.ui.t("staff.chain_bad", lang, n=report.first_bad_seq))
+        officer = self.services.officer_on_duty()
+        self.on_duty = officer.id if officer else ""
+        self.default_language = self.services.default_language()
+
+    def choose_officer(self, officer_id: str) -> None:
+        """Set the officer on duty; ratings from now on carry this officer."""
+        self.services.set_officer_on_duty(officer_id)
+        self.on_duty = officer_id
+
+    def choose_language(self, lang: str) -> None:
+        """Set the language new citizens see first."""
+        self.services.set_default_language(lang)
+        self.default_language = lang
+        self.shell.set_language(lang)
+        self.refresh()

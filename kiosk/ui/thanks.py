@@ -1,0 +1,43 @@
+"""Thank-you screen: the rating is safe, here is its reference and the hotline; back to idle by itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import NumericProperty, StringProperty
+
+from kiosk.ui.widgets import KioskScreen
+
+Builder.load_file(__file__.replace(".py", ".kv"))
+
+
+class ThanksScreen(KioskScreen):
+    """Shown only after the rating is committed."""
+
+    reference = StringProperty("")
+    seconds_left = NumericProperty(0)
+
+    def __init__(self, shell: Any, **kwargs: Any) -> None:
+        super().__init__(shell, name="thanks", **kwargs)
+        self._tick: Any = None
+
+    def on_pre_enter(self, *args: Any) -> None:
+        """Show the reference and start the countdown back to idle."""
+        super().on_pre_enter(*args)
+        receipt = self.session.receipt
+        self.reference = receipt.reference if receipt else ""
+        self.seconds_left = self.services.settings.ui.thanks_timeout_s
+        self._tick = Clock.schedule_interval(self._count_down, 1.0)
+
+    def on_leave(self, *args: Any) -> None:
+        """Stop the countdown."""
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+
+    def _count_down(self, _dt: float) -> None:
+        self.seconds_left -= 1
+        if self.seconds_left <= 0 and self.shell.current == "thanks":
+            self.shell.go_idle()
