@@ -12,7 +12,6 @@ from kiosk.services import Services
 from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
-KV_DIR = Path(__file__).parent / "ui"
 
 
 def configure_kivy(settings: Settings, window: tuple[int, int] | None = None) -> None:
@@ -41,14 +40,12 @@ class KioskShell:
     def __init__(self, services: Services) -> None:
         from kivy.clock import Clock
         from kivy.core.window import Window
-        from kivy.lang import Builder
         from kivy.uix.floatlayout import FloatLayout
         from kivy.uix.screenmanager import NoTransition, ScreenManager
 
         from kiosk.flow import RatingSession
         from kiosk.ui.theme import GROUND, UiState
 
-        Builder.load_file(str(KV_DIR / "common.kv"))
         from kiosk.ui.followup import FollowupScreen
         from kiosk.ui.idle import IdleScreen
         from kiosk.ui.pin import PinScreen

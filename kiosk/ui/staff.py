@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.lang import Builder
-from kivy.properties import DictProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.togglebutton import ToggleButton
 
+from kiosk.levels import LEVELS
 from kiosk.ui.widgets import KioskScreen
 
 
@@ -24,8 +25,7 @@ Builder.load_file(__file__.replace(".py", ".kv"))
 class StaffScreen(KioskScreen):
     """Reached only through the PIN pad."""
 
-    today = DictProperty({})
-    repeats_today = NumericProperty(0)
+    counts_text = StringProperty("")
     queue = NumericProperty(0)
     chain_text = StringProperty("")
     chain_ok = NumericProperty(1)
@@ -47,12 +47,14 @@ class StaffScreen(KioskScreen):
     def refresh(self) -> None:
         """Counts, queue, chain state and the current choices."""
         stats = self.services.ratings.stats()
-        self.today = {str(k): stats.today[k] for k in range(1, 6)}
-        self.repeats_today = stats.repeats_today
+        lang = self.ui.lang
+        lines = [f"{lv.label(lang)}: {stats.today[lv.value]}" for lv in LEVELS]
+        lines.append(f"{self.ui.t('staff.total', lang)}: {sum(stats.today.values())}")
+        lines.append(f"{self.ui.t('staff.repeats', lang)}: {stats.repeats_today}")
+        self.counts_text = "\n".join(lines)
         self.queue = stats.queue
         report = self.services.ratings.verify()
         self.chain_ok = 1 if report.ok else 0
-        lang = self.ui.lang
         self.chain_text = (f"{self.ui.t('staff.chain_ok', lang)} ({report.count} {self.ui.t('records', lang)})"
                            if report.ok else self.ui.t("staff.chain_bad", lang, n=report.first_bad_seq))
         officer = self.services.officer_on_duty()

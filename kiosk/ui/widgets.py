@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kivy.graphics import Color, Ellipse, Line
+from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
@@ -17,6 +19,9 @@ from kiosk.ui.theme import INK, level_colour
 
 if TYPE_CHECKING:
     from kiosk.app import KioskShell
+
+# Shared widget rules every screen's .kv uses; loaded once, with the module.
+Builder.load_file(str(Path(__file__).with_name("common.kv")))
 
 # How far each level's mouth bends: a broad smile at 5, a flat line at 3, a frown at 1.
 _MOUTH_CURVE = {5: 1.35, 4: 0.6, 3: 0.0, 2: -0.6, 1: -1.1}
