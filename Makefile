@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 system-deps:
 	@./.ci/system-deps
 
-run: $(STAMP)
+run: system-deps $(STAMP)
 	KIVY_NO_ARGS=1 KIVY_LOG_MODE=PYTHON $(BIN)/kiosk $(ARGS)
 
 lint: $(STAMP)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,15 @@ from kiosk.services import Services
 from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
+# Screen name -> (module, class); modules are imported, and their .kv files loaded, on first use.
+SCREENS = {
+    "idle": ("kiosk.ui.idle", "IdleScreen"),
+    "rating": ("kiosk.ui.rating", "RatingScreen"),
+    "followup": ("kiosk.ui.followup", "FollowupScreen"),
+    "thanks": ("kiosk.ui.thanks", "ThanksScreen"),
+    "pin": ("kiosk.ui.pin", "PinScreen"),
+    "staff": ("kiosk.ui.staff", "StaffScreen"),
+}
 
 
 def configure_kivy(settings: Settings, window: tuple[int, int] | None = None) -> None:
@@ -46,13 +57,6 @@ class KioskShell:
         from kiosk.flow import RatingSession
         from kiosk.ui.theme import GROUND, UiState
 
-        from kiosk.ui.followup import FollowupScreen
-        from kiosk.ui.idle import IdleScreen
-        from kiosk.ui.pin import PinScreen
-        from kiosk.ui.rating import RatingScreen
-        from kiosk.ui.staff import StaffScreen
-        from kiosk.ui.thanks import ThanksScreen
-
         self.services = services
         self.session = RatingSession(services)
         self.ui = UiState(lang=self.session.language)
@@ -60,8 +64,10 @@ class KioskShell:
         Window.bind(size=lambda _w, size: self.ui.resize(size[1]))
         Window.clearcolor = GROUND
         self.manager = ScreenManager(transition=NoTransition())
-        for screen_cls in (IdleScreen, RatingScreen, FollowupScreen, ThanksScreen, PinScreen, StaffScreen):
-            self.manager.add_widget(screen_cls(self))
+        self._ensure("idle")
+        # The other screens are built after the first frame, one per frame, so the kiosk shows its idle
+        # screen as soon as it can and is still fully built before a citizen's finger arrives.
+        self._prewarm = Clock.schedule_interval(self._build_next, 0.05)
         self.root = FloatLayout()
         self.root.add_widget(self.manager)
         self.last_touch = time.monotonic()
@@ -74,13 +80,28 @@ class KioskShell:
         """The name of the screen shown now."""
         return str(self.manager.current)
 
+    def _ensure(self, name: str) -> None:
+        if self.manager.has_screen(name):
+            return
+        module_name, class_name = SCREENS[name]
+        module = importlib.import_module(module_name)
+        self.manager.add_widget(getattr(module, class_name)(self))
+
+    def _build_next(self, _dt: float) -> bool:
+        missing = [name for name in SCREENS if not self.manager.has_screen(name)]
+        if missing:
+            self._ensure(missing[0])
+        return len(missing) > 1
+
     def screen(self, name: str) -> Any:
-        """The screen called `name`."""
+        """The screen called `name`, built now if it was not yet."""
+        self._ensure(name)
         return self.manager.get_screen(name)
 
     def go(self, name: str) -> None:
         """Show screen `name`."""
         log.info("screen %s", name)
+        self._ensure(name)
         self.manager.current = name
 
     def go_idle(self) -> None:
@@ -168,12 +189,30 @@ def make_app(services: Services) -> Any:
     return KioskApp()
 
 
+def _stop_on_signals(app: Any) -> None:
+    """SIGTERM (systemd stop, shutdown) and SIGINT end the app cleanly; a close request never does."""
+    from kivy.clock import Clock
+
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("signal %s: stopping", signum)
+        app.allow_exit = True
+        Clock.schedule_once(lambda _dt: app.stop(), 0)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
 def run_app(settings: Settings, data_dir: Path | None, window: tuple[int, int] | None = None) -> int:
-    """Start the kiosk and block until staff exit it."""
+    """Start the kiosk and block until staff exit it or the system stops it."""
+    # Without this SDL turns SIGTERM into a window close request, which the lockdown refuses, so
+    # `systemctl stop` would hang until SIGKILL.
+    os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
     configure_kivy(settings, window)
     services = Services.open(settings, data_dir)
     try:
-        make_app(services).run()
+        app = make_app(services)
+        _stop_on_signals(app)
+        app.run()
     finally:
         services.close()
     return 0

@@ -30,6 +30,16 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
                         help="where the database and device key live (default: ~/.local/share/kiosk)")
 
 
+def _window_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x800, got {text!r}") from None
+    if not (320 <= width <= 7680 and 240 <= height <= 4320):
+        raise argparse.ArgumentTypeError(f"window size out of range: {text!r}")
+    return width, height
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -44,7 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
         _common(child, top=False)
         return child
 
-    add("run", "run the kiosk app (the default)")
+    parser.add_argument("--window", type=_window_size, metavar="WxH",
+                        help="run in a window of this size instead of full screen (for trying it out)")
+    run = add("run", "run the kiosk app (the default)")
+    run.add_argument("--window", type=_window_size, default=argparse.SUPPRESS, metavar="WxH",
+                     help="run in a window of this size instead of full screen")
     pin = add("pin", "staff PIN")
     pin_sub = pin.add_subparsers(dest="pin_command", required=True, metavar="ACTION")
     pin_set = pin_sub.add_parser("set", help="set the staff PIN (asked twice, or one line on stdin)")
@@ -83,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "run":
             from kiosk.app import run_app  # Kivy is imported only when the app really starts
 
-            return run_app(settings, args.data_dir)
+            return run_app(settings, args.data_dir, args.window)
         if command == "doctor":
             return _doctor(settings, args.data_dir)
         services = Services.open(settings, args.data_dir)

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 
 from kiosk.errors import KioskError
 
@@ -34,11 +34,16 @@ def _on_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def readonly_uri(path: Path) -> str:
+    """A read-only SQLite URI for `path`, escaped so a "#", "?" or "%" in a directory name stays part of it."""
+    return path.absolute().as_uri() + "?mode=ro"
+
+
 def schema_version(path: Path) -> str | None:
     """The Alembic revision stamped in the database file, or None for a new or unstamped file."""
     if not path.exists():
         return None
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con = sqlite3.connect(readonly_uri(path), uri=True)
     try:
         row = con.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError:
@@ -62,7 +67,7 @@ def upgrade(engine: Engine) -> None:
 
 def open_database(path: Path) -> Engine:
     """Open (creating or upgrading as needed) the device database at `path`."""
-    engine = create_engine(f"sqlite:///{path}", future=True)
+    engine = create_engine(URL.create("sqlite", database=str(path)), future=True)  # no %-decoding of the path
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
     try:

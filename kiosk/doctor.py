@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk import paths
-from kiosk.db import SCHEMA_HEAD, schema_version
+from kiosk.db import SCHEMA_HEAD, readonly_uri, schema_version
 from kiosk.errors import KioskError
 from kiosk.pin import verify_pin
 from kiosk.services import Services, pin_hash
@@ -42,7 +42,7 @@ def _disk(data_dir: Path) -> Check:
 def _database(data_dir: Path) -> Check:
     path = data_dir / paths.DB_NAME
     version = schema_version(path)
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con = sqlite3.connect(readonly_uri(path), uri=True)
     try:
         result = con.execute("PRAGMA integrity_check").fetchone()[0]
         mode = con.execute("PRAGMA journal_mode").fetchone()[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -31,22 +31,30 @@ class Services:
     ratings: RatingLog
     state: state.DeviceState
     pin: PinGuard
+    _on_duty_id: str | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, data_dir: Path | None = None) -> Services:
         """Open the database and device key in `data_dir` (made on first run) and wire the services."""
         directory = paths.prepare(data_dir)
         engine = open_database(directory / paths.DB_NAME)
-        key = DeviceKey.load_or_create(directory / paths.KEY_NAME)
-        device_state = state.DeviceState(engine)
-        ratings = RatingLog(engine, key, repeat_window_s=settings.ui.repeat_window_s)
+        try:
+            key = DeviceKey.load_or_create(directory / paths.KEY_NAME)
+            device_state = state.DeviceState(engine)
+            ratings = RatingLog(engine, key, repeat_window_s=settings.ui.repeat_window_s)
+        except BaseException:
+            engine.dispose()
+            raise
         pin = PinGuard(lambda: pin_hash(settings, device_state), max_attempts=settings.staff.max_attempts,
                        lockout_s=settings.staff.lockout_s)
         return cls(settings, directory, engine, key, ratings, device_state, pin)
 
     def officer_on_duty(self) -> Officer | None:
         """The officer staff chose as on duty, else the first one listed in settings."""
-        chosen = self.settings.officer(self.state.get(state.ON_DUTY))
+        # Read once and then kept: every tap asks, and only staff mode in this process changes it.
+        if self._on_duty_id is None:
+            self._on_duty_id = self.state.get(state.ON_DUTY) or ""
+        chosen = self.settings.officer(self._on_duty_id)
         return chosen or (self.settings.officers[0] if self.settings.officers else None)
 
     def set_officer_on_duty(self, officer_id: str) -> None:
@@ -54,6 +62,7 @@ class Services:
         if self.settings.officer(officer_id) is None:
             raise ValueError(f"unknown officer {officer_id!r}")
         self.state.put(state.ON_DUTY, officer_id)
+        self._on_duty_id = officer_id
 
     def default_language(self) -> str:
         """The language a new citizen sees: staff's choice on this device, else the settings'."""

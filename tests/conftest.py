@@ -17,10 +17,10 @@ os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
 os.environ.pop("KIOSK_CONFIG", None)
 os.environ.pop("KIOSK_DATA_DIR", None)
 
-import pytest  # noqa: E402
+import pytest
 
-from kiosk.services import Services  # noqa: E402
-from kiosk.settings import Settings, load  # noqa: E402
+from kiosk.services import Services
+from kiosk.settings import Settings, load
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config" / "kiosk.toml"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -146,7 +146,7 @@ class TestRatingFlow(KioskUITest):
 
 
 class TestDoubleTapGuard(KioskUITest):
-    ui_settings = {"touch_guard_ms": 600}
+    ui_settings: ClassVar[dict[str, Any]] = {"touch_guard_ms": 600}
 
     def test_double_tap_on_a_face_stores_one_rating_and_no_answer(self) -> None:
         self.shell.go("rating")

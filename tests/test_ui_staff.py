@@ -14,7 +14,6 @@ pytestmark = pytest.mark.ui
 
 
 class TestStaffMode(KioskUITest):
-    ui_settings = {"touch_guard_ms": 0}
 
     def open_pad(self) -> None:
         width, height = self.Window.size

@@ -7,7 +7,7 @@ import sqlite3
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from kivy.tests.common import GraphicUnitTest, UnitTestTouch
 
@@ -28,7 +28,7 @@ class KioskUITest(GraphicUnitTest):  # type: ignore[misc]
     """Builds the kiosk shell on the test window; subclasses set `window_size` and `ui_settings`."""
 
     window_size = (1280, 800)
-    ui_settings: dict[str, Any] = {"touch_guard_ms": 0}
+    ui_settings: ClassVar[dict[str, Any]] = {"touch_guard_ms": 0}
 
     def setUp(self) -> None:
         super().setUp()
@@ -45,6 +45,7 @@ class KioskUITest(GraphicUnitTest):  # type: ignore[misc]
 
     def tearDown(self) -> None:
         self.shell._idle_event.cancel()
+        self.shell._prewarm.cancel()
         self.Window.remove_widget(self.shell.root)
         self.services.close()
         super().tearDown()

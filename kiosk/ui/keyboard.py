@@ -74,7 +74,7 @@ class VietKeyboard(BoxLayout):
         forms = [(case(f), case(f), 1.0) for f in toned_forms(self.vowel)]
         return [
             vowels,
-            forms + [(case("đ"), case("đ"), 1.0)],
+            [*forms, (case("đ"), case("đ"), 1.0)],
             [(self._shift_label(), SHIFT, 1.5), (self._erase_label(), BACKSPACE, 1.5)],
             [("abc", PAGE, 2.0), (SPACE, SPACE, 5.0), (".", ".", 1.0)],
         ]
