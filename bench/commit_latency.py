@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kiosk.db import PRAGMAS  # noqa: E402
+from kiosk.db import PRAGMAS, open_database  # noqa: E402
 from kiosk.flow import RatingSession  # noqa: E402
 from kiosk.services import Services  # noqa: E402
 from kiosk.settings import resolve  # noqa: E402
@@ -29,25 +29,24 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def bare_connection(path: Path) -> sqlite3.Connection:
-    """A bare sqlite3 connection with the kiosk's pragmas and a table shaped like the rating log."""
+    """A bare sqlite3 connection with the kiosk's pragmas on a database with the kiosk's own schema."""
+    open_database(path).dispose()  # the same table, indexes and triggers the kiosk writes to
     con = sqlite3.connect(path, isolation_level=None)
     for pragma in PRAGMAS:
         con.execute(pragma)
-    con.execute("CREATE TABLE log (seq INTEGER PRIMARY KEY, uuid TEXT UNIQUE, recorded_at TEXT, level INTEGER, "
-                "counter_id TEXT, officer_id TEXT, language TEXT, prev_hash TEXT, hash TEXT UNIQUE, "
-                "signature TEXT)")
     return con
 
 
 def bare_inserts(con: sqlite3.Connection, first: int, count: int) -> list[float]:
-    """Seconds per single-row insert+commit with bare sqlite3, WAL and synchronous=FULL."""
+    """Seconds per single-row insert+commit of a ready-made rating row: no chain, no signature."""
     samples = []
     for seq in range(first, first + count):
+        row = (seq, str(uuid.uuid4()), "rating", "2026-11-23T10:00:00.000Z", 4, "Q01", "CB001", "vi",
+               "0" * 64, uuid.uuid4().hex * 2, "x" * 88)
         start = time.perf_counter()
         con.execute("BEGIN IMMEDIATE")
-        con.execute("INSERT INTO log VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (seq, str(uuid.uuid4()), "2026-11-23T10:00:00.000Z", 4, "Q01", "CB001", "vi", "0" * 64,
-                     uuid.uuid4().hex * 2, "x" * 88))
+        con.execute("INSERT INTO log (seq, uuid, kind, recorded_at, level, counter_id, officer_id, language, "
+                    "prev_hash, hash, signature) VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
         con.execute("COMMIT")
         samples.append(time.perf_counter() - start)
     return samples

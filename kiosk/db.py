@@ -1,17 +1,25 @@
-"""The device's SQLite database: durable settings (WAL, synchronous=FULL) and in-place schema upgrades."""
+"""The device's SQLite database: durable settings (WAL, synchronous=FULL) and in-place schema upgrades.
+
+The schema is defined with SQLAlchemy (kiosk/models.py) and migrated with Alembic, which are imported only
+when a migration has to run or a tool asks for an engine. Day to day the kiosk talks SQL to SQLite through
+the standard library: every tap writes one row, and importing SQLAlchemy alone took as long as half of
+Kivy's start-up on the kiosk's boot path.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import URL, Engine, create_engine, event
+from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import KioskError
 
-# The newest migration; start-up compares it with the database and runs Alembic only when they differ,
-# so an up-to-date kiosk does not pay for importing Alembic on every boot.
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+# The newest migration; start-up compares it with the database and runs Alembic only when they differ.
 SCHEMA_HEAD = "0001"
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -21,17 +29,14 @@ PRAGMAS = (
 )
 
 
-def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Transactions are begun by hand (BEGIN IMMEDIATE) so two writers never both read the same chain head.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
+def _apply_pragmas(connection: Any) -> None:
+    # Autocommit mode: transactions are begun by hand (BEGIN IMMEDIATE) so two writers never both read
+    # the same chain head.
+    connection.isolation_level = None
+    cursor = connection.cursor()
     for pragma in PRAGMAS:
         cursor.execute(pragma)
     cursor.close()
-
-
-def _on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def readonly_uri(path: Path) -> str:
@@ -53,6 +58,16 @@ def schema_version(path: Path) -> str | None:
     return str(row[0]) if row else None
 
 
+def make_engine(path: Path) -> Engine:
+    """A SQLAlchemy engine on the file with the kiosk's pragmas (for migrations and tools)."""
+    from sqlalchemy import URL, create_engine, event
+
+    engine = create_engine(URL.create("sqlite", database=str(path)))  # URL.create: no %-decoding of the path
+    event.listen(engine, "connect", lambda dbapi, _record: _apply_pragmas(dbapi))
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    return engine
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision in place, keeping every stored row."""
     from alembic import command
@@ -65,20 +80,79 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_database(path: Path) -> Engine:
-    """Open (creating or upgrading as needed) the device database at `path`."""
-    engine = create_engine(URL.create("sqlite", database=str(path)), future=True)  # no %-decoding of the path
-    event.listen(engine, "connect", _on_connect)
-    event.listen(engine, "begin", _on_begin)
+class Database:
+    """The device database file; hands out standard-library connections with the kiosk's pragmas."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._engine: Engine | None = None
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection in autocommit mode with WAL, synchronous=FULL and a busy timeout."""
+        # check_same_thread off: staff mode checks the chain on a worker thread with its own connection,
+        # and the rating writer's connection is guarded by a lock.
+        con = sqlite3.connect(self.path, check_same_thread=False, timeout=5)
+        _apply_pragmas(con)
+        con.row_factory = sqlite3.Row
+        return con
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reads, closed afterwards."""
+        con = self.connect()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """An immediate transaction, committed (and fsynced) on success and rolled back on any error."""
+        con = self.connect()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        finally:
+            con.close()
+
+    def engine(self) -> Engine:
+        """A SQLAlchemy engine on the same file, made on first use."""
+        if self._engine is None:
+            self._engine = make_engine(self.path)
+        return self._engine
+
+    def close(self) -> None:
+        """Release the engine if one was made."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def prepare(path: Path) -> Database:
+    """Open the device database at `path`, creating or upgrading its schema in place as needed."""
     try:
         if schema_version(path) != SCHEMA_HEAD:
-            upgrade(engine)
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT count(*) FROM log").scalar()
+            engine = make_engine(path)
+            try:
+                upgrade(engine)
+            finally:
+                engine.dispose()
+        database = Database(path)
+        with database.reading() as con:
+            con.execute("SELECT count(*) FROM log").fetchone()
     except Exception as exc:  # any failure here means the kiosk cannot take ratings safely
-        engine.dispose()
         raise KioskError(
             f"Không mở được cơ sở dữ liệu {path}: {exc}. Hãy chạy «kiosk doctor».",
             f"Cannot open the database {path}: {exc}. Run 'kiosk doctor'.",
         ) from exc
-    return engine
+    return database
+
+
+def open_database(path: Path) -> Engine:
+    """Prepare the database at `path` and return a SQLAlchemy engine on it (for tools and tests)."""
+    return prepare(path).engine()

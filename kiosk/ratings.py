@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import sqlite3
+import threading
 import time
 import uuid as uuidlib
 from collections import Counter
@@ -12,13 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, func, select
-
 from kiosk import chain, state
+from kiosk.db import Database
 from kiosk.errors import KioskError
 from kiosk.keys import DeviceKey, public_key_b64
 from kiosk.levels import COMMENT_KEY, COMMENT_MAX_CHARS, QUESTIONS, SCALE_KEYS, level
-from kiosk.models import LOG
 
 _QUESTION_KIND = {q.key: q.kind for q in QUESTIONS}
 
@@ -27,6 +27,7 @@ _INSERT_COLUMNS = (*chain.SIGNED_FIELDS, "hash", "signature")
 _INSERT_SQL = (f"INSERT INTO log ({', '.join(_INSERT_COLUMNS)}) "
                f"VALUES ({', '.join('?' for _ in _INSERT_COLUMNS)})")
 _HEAD_SQL = "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1"
+_RATING_EXISTS_SQL = "SELECT 1 FROM log WHERE uuid = ? AND kind = 'rating'"
 _HEAD_STATE_SQL = ("INSERT INTO device_state (key, value) VALUES (?, ?), (?, ?) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 
@@ -77,19 +78,21 @@ class Stats:
 class RatingLog:
     """Appends to and reads from the device's rating log."""
 
-    def __init__(self, engine: Engine, key: DeviceKey, *, repeat_window_s: float = 20,
+    def __init__(self, database: Database, key: DeviceKey, *, repeat_window_s: float = 20,
                  clock: Callable[[], datetime] = utc_now,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.engine = engine
+        self.database = database
         self.key = key
         self.repeat_window_s = repeat_window_s
         self._clock = clock
         self._monotonic = monotonic
         self._last_rating_at: float | None = None
+        self._writer: Any = None
+        self._write_lock = threading.Lock()
         self.device_uuid = self._init_device()
 
     def _init_device(self) -> str:
-        with self.engine.begin() as conn:
+        with self.database.writing() as conn:
             device = state.get(conn, state.DEVICE_UUID)
             stored_key = state.get(conn, state.PUBLIC_KEY)
             mine = public_key_b64(self.key.public_key)
@@ -104,35 +107,55 @@ class RatingLog:
                 state.put(conn, state.DEVICE_UUID, device)
             if stored_key is None:
                 state.put(conn, state.PUBLIC_KEY, mine)
-            last = conn.execute(select(LOG.c.recorded_at).where(LOG.c.kind == "rating")
-                                .order_by(LOG.c.seq.desc()).limit(1)).scalar_one_or_none()
+            row = conn.execute("SELECT recorded_at FROM log WHERE kind = 'rating' "
+                               "ORDER BY seq DESC LIMIT 1").fetchone()
+            last = None if row is None else str(row[0])
         if last is not None:
             age = (self._clock() - datetime.fromisoformat(last)).total_seconds()
             if 0 <= age < self.repeat_window_s:
                 self._last_rating_at = self._monotonic() - age
         return device
 
-    def _append(self, conn: Connection, fields: dict[str, Any]) -> dict[str, Any]:
-        """Add one record at the chain head inside the caller's (immediate) transaction."""
-        # Plain SQL on the driver's cursor: this runs on every tap, and SQLAlchemy's statement building
-        # cost more than the fsync. The transaction itself is still the engine's.
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            head = cursor.execute(_HEAD_SQL).fetchone()
-            seq, prev_hash = (head[0] + 1, head[1]) if head else (1, chain.GENESIS_HASH)
-            record: dict[str, Any] = dict.fromkeys(chain.SIGNED_FIELDS)
-            record.update(suspected_repeat=False, is_test=False)
-            record.update(fields)
-            record.update(seq=seq, uuid=str(uuidlib.uuid4()), recorded_at=iso_utc(self._clock()),
-                          prev_hash=prev_hash)
-            body = chain.canonical(record)
-            record["hash"] = hashlib.sha256(body).hexdigest()
-            record["signature"] = self.key.sign(body)
-            cursor.execute(_INSERT_SQL, [record[name] for name in _INSERT_COLUMNS])
-            cursor.execute(_HEAD_STATE_SQL, (state.HEAD_SEQ, str(seq), state.HEAD_HASH, record["hash"]))
-        finally:
-            cursor.close()
+    def _write(self, fields: dict[str, Any], *, answers_rating: str | None = None) -> dict[str, Any]:
+        """Append one record at the chain head in its own immediate transaction, committed and fsynced."""
+        # One long-lived connection: this runs on every tap, and opening a connection costs as much as
+        # the fsync itself.
+        with self._write_lock:
+            if self._writer is None:
+                self._writer = self.database.connect()
+            cursor = self._writer.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                exists = answers_rating is None or cursor.execute(_RATING_EXISTS_SQL, (answers_rating,)).fetchone()
+                if not exists:
+                    raise InvalidRecord(f"Không có đánh giá {answers_rating}", f"No rating {answers_rating}")
+                head = cursor.execute(_HEAD_SQL).fetchone()
+                seq, prev_hash = (head[0] + 1, head[1]) if head else (1, chain.GENESIS_HASH)
+                record: dict[str, Any] = dict.fromkeys(chain.SIGNED_FIELDS)
+                record.update(suspected_repeat=False, is_test=False)
+                record.update(fields)
+                record.update(seq=seq, uuid=str(uuidlib.uuid4()), recorded_at=iso_utc(self._clock()),
+                              prev_hash=prev_hash)
+                body = chain.canonical(record)
+                record["hash"] = hashlib.sha256(body).hexdigest()
+                record["signature"] = self.key.sign(body)
+                cursor.execute(_INSERT_SQL, [record[name] for name in _INSERT_COLUMNS])
+                cursor.execute(_HEAD_STATE_SQL, (state.HEAD_SEQ, str(seq), state.HEAD_HASH, record["hash"]))
+                cursor.execute("COMMIT")
+            except BaseException:
+                if self._writer.in_transaction:
+                    cursor.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.close()
         return record
+
+    def close(self) -> None:
+        """Give back the writer connection."""
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
 
     def record_rating(self, value: int, *, counter_id: str, officer_id: str | None, language: str,
                       procedure_code: str | None = None, is_test: bool = False) -> Receipt:
@@ -143,12 +166,11 @@ class RatingLog:
                                 f"satisfaction level must be 1–5, got {value!r}")
         now = self._monotonic()
         repeat = self._last_rating_at is not None and now - self._last_rating_at < self.repeat_window_s
-        with self.engine.begin() as conn:
-            record = self._append(conn, {
-                "kind": "rating", "level": value, "counter_id": counter_id, "officer_id": officer_id,
-                "procedure_code": procedure_code, "language": language,
-                "suspected_repeat": repeat, "is_test": is_test,
-            })
+        record = self._write({
+            "kind": "rating", "level": value, "counter_id": counter_id, "officer_id": officer_id,
+            "procedure_code": procedure_code, "language": language,
+            "suspected_repeat": repeat, "is_test": is_test,
+        })
         if not is_test:  # self-test ratings must not make the next citizen's rating look like a repeat
             self._last_rating_at = now
         return Receipt(record["uuid"], record["seq"], value, f"{counter_id}-{record['seq']:06d}", repeat)
@@ -173,25 +195,22 @@ class RatingLog:
         return self._add_answer(rating_uuid, {"question": COMMENT_KEY, "text": text})
 
     def _add_answer(self, rating_uuid: str, fields: dict[str, Any]) -> int:
-        with self.engine.begin() as conn:
-            rating = conn.execute(select(LOG.c.seq).where(LOG.c.uuid == rating_uuid,
-                                                          LOG.c.kind == "rating")).first()
-            if rating is None:
-                raise InvalidRecord(f"Không có đánh giá {rating_uuid}", f"No rating {rating_uuid}")
-            record = self._append(conn, {"kind": "answer", "rating_uuid": rating_uuid, **fields})
+        record = self._write({"kind": "answer", "rating_uuid": rating_uuid, **fields}, answers_rating=rating_uuid)
         return int(record["seq"])
 
-    def records(self, conn: Connection, after_seq: int = 0) -> Iterator[dict[str, Any]]:
-        """Every record after `after_seq`, in sequence order, as dicts."""
-        result = conn.execute(select(LOG).where(LOG.c.seq > after_seq).order_by(LOG.c.seq))
-        for row in result.mappings():
-            yield dict(row)
+    def records(self, conn: sqlite3.Connection, after_seq: int = 0) -> Iterator[dict[str, Any]]:
+        """Every record after `after_seq`, in sequence order, as dicts (flags as bools)."""
+        for row in conn.execute("SELECT * FROM log WHERE seq > ? ORDER BY seq", (after_seq,)):
+            record = dict(row)
+            record["suspected_repeat"] = bool(record["suspected_repeat"])
+            record["is_test"] = bool(record["is_test"])
+            yield record
 
     def verify(self) -> chain.ChainReport:
         """Walk the whole chain against this device's own key and the stored head."""
         # The device's key, not the public key stored beside the log: whoever can rewrite the log can
         # rewrite that row too. (Opening refuses a database whose stored key differs from this one.)
-        with self.engine.connect() as conn:
+        with self.database.reading() as conn:
             head_seq, head_hash = state.get(conn, state.HEAD_SEQ), state.get(conn, state.HEAD_HASH)
             expected = (int(head_seq), head_hash) if head_seq and head_hash else None
             return chain.verify(self.records(conn), self.key.public_key, expected)
@@ -202,12 +221,10 @@ class RatingLog:
         start = datetime.combine(now.date(), datetime.min.time(), tzinfo=now.tzinfo)
         today_from, today_to = iso_utc(start), iso_utc(start + timedelta(days=1))
         stats = Stats()
-        ratings = LOG.c.kind == "rating"
-        today_col = ((LOG.c.recorded_at >= today_from) & (LOG.c.recorded_at < today_to)).label("today")
-        with self.engine.connect() as conn:
+        with self.database.reading() as conn:
             rows = conn.execute(
-                select(LOG.c.level, LOG.c.suspected_repeat, LOG.c.is_test, today_col, func.count())
-                .where(ratings).group_by(LOG.c.level, LOG.c.suspected_repeat, LOG.c.is_test, today_col))
+                "SELECT level, suspected_repeat, is_test, recorded_at >= ? AND recorded_at < ? AS today, "
+                "count(*) FROM log WHERE kind = 'rating' GROUP BY 1, 2, 3, 4", (today_from, today_to))
             for row in rows:
                 value, repeat, is_test, is_today, count = int(row[0]), row[1], row[2], row[3], int(row[4])
                 if is_test:
@@ -231,7 +248,7 @@ class RatingLog:
         writer = csv.DictWriter(out, fieldnames=columns)
         writer.writeheader()
         ratings: dict[str, dict[str, Any]] = {}
-        with self.engine.connect() as conn:
+        with self.database.reading() as conn:
             for rec in self.records(conn):
                 if rec["kind"] == "rating":
                     if rec["is_test"] and not include_tests:

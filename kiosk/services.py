@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
-
-from kiosk import paths, state
-from kiosk.db import open_database
+from kiosk import db, paths, state
 from kiosk.keys import DeviceKey
 from kiosk.pin import PinGuard
 from kiosk.ratings import RatingLog
@@ -26,7 +23,7 @@ class Services:
 
     settings: Settings
     data_dir: Path
-    engine: Engine
+    database: db.Database
     key: DeviceKey
     ratings: RatingLog
     state: state.DeviceState
@@ -37,17 +34,17 @@ class Services:
     def open(cls, settings: Settings, data_dir: Path | None = None) -> Services:
         """Open the database and device key in `data_dir` (made on first run) and wire the services."""
         directory = paths.prepare(data_dir)
-        engine = open_database(directory / paths.DB_NAME)
+        database = db.prepare(directory / paths.DB_NAME)
         try:
             key = DeviceKey.load_or_create(directory / paths.KEY_NAME)
-            device_state = state.DeviceState(engine)
-            ratings = RatingLog(engine, key, repeat_window_s=settings.ui.repeat_window_s)
+            device_state = state.DeviceState(database)
+            ratings = RatingLog(database, key, repeat_window_s=settings.ui.repeat_window_s)
         except BaseException:
-            engine.dispose()
+            database.close()
             raise
         pin = PinGuard(lambda: pin_hash(settings, device_state), max_attempts=settings.staff.max_attempts,
                        lockout_s=settings.staff.lockout_s)
-        return cls(settings, directory, engine, key, ratings, device_state, pin)
+        return cls(settings, directory, database, key, ratings, device_state, pin)
 
     def officer_on_duty(self) -> Officer | None:
         """The officer staff chose as on duty, else the first one listed in settings."""
@@ -86,4 +83,5 @@ class Services:
 
     def close(self) -> None:
         """Release the database."""
-        self.engine.dispose()
+        self.ratings.close()
+        self.database.close()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, select
-from sqlalchemy.dialects.sqlite import insert
+import sqlite3
 
-from kiosk.models import STATE
+from kiosk.db import Database
 
 DEVICE_UUID = "device_uuid"
 PUBLIC_KEY = "public_key"
@@ -16,30 +15,33 @@ PIN_HASH = "staff_pin_hash"
 ON_DUTY = "officer_on_duty"
 DEFAULT_LANGUAGE = "default_language"
 
+UPSERT_SQL = ("INSERT INTO device_state (key, value) VALUES (?, ?) "
+              "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 
-def get(conn: Connection, key: str) -> str | None:
+
+def get(con: sqlite3.Connection, key: str) -> str | None:
     """The value stored under `key`, or None."""
-    return conn.execute(select(STATE.c.value).where(STATE.c.key == key)).scalar_one_or_none()
+    row = con.execute("SELECT value FROM device_state WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
 
 
-def put(conn: Connection, key: str, value: str) -> None:
-    """Store `value` under `key`, replacing what was there."""
-    stmt = insert(STATE).values(key=key, value=value)
-    conn.execute(stmt.on_conflict_do_update(index_elements=[STATE.c.key], set_={"value": value}))
+def put(con: sqlite3.Connection, key: str, value: str) -> None:
+    """Store `value` under `key`, replacing what was there (inside the caller's transaction)."""
+    con.execute(UPSERT_SQL, (key, value))
 
 
 class DeviceState:
     """Read and write device facts, each in its own short transaction."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     def get(self, key: str) -> str | None:
         """The value stored under `key`, or None."""
-        with self.engine.connect() as conn:
-            return get(conn, key)
+        with self.database.reading() as con:
+            return get(con, key)
 
     def put(self, key: str, value: str) -> None:
         """Store `value` under `key`, durably."""
-        with self.engine.begin() as conn:
-            put(conn, key, value)
+        with self.database.writing() as con:
+            put(con, key, value)

@@ -444,7 +444,7 @@ def test_stored_rows_hash_to_their_canonical_form(filled: Services) -> None:
 
 
 def test_verify_with_the_wrong_public_key(filled: Services) -> None:
-    with filled.engine.connect() as conn:
+    with filled.database.reading() as conn:
         records = list(filled.ratings.records(conn))
     assert chain.verify(records, filled.key.public_key).ok
     report = chain.verify(records, other_key().public_key)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 
 import kiosk.migrations
 from kiosk import db, paths
-from kiosk.db import SCHEMA_HEAD, open_database, schema_version
+from kiosk.db import SCHEMA_HEAD, Database, open_database, schema_version
 from kiosk.errors import KioskError
 from kiosk.keys import DeviceKey
 from kiosk.ratings import RatingLog
@@ -49,8 +49,8 @@ def log_rows(path: Path) -> list[tuple[Any, ...]]:
         con.close()
 
 
-def fill(engine: Engine, key_path: Path, ratings: int = 3) -> RatingLog:
-    log = RatingLog(engine, DeviceKey.load_or_create(key_path))
+def fill(database: Database, key_path: Path, ratings: int = 3) -> RatingLog:
+    log = RatingLog(database, DeviceKey.load_or_create(key_path))
     for value in range(ratings):
         receipt = log.record_rating(5 - value, counter_id="Q01", officer_id="CB001", language="vi")
         log.record_answer(receipt.uuid, "officer", 4)
@@ -76,7 +76,7 @@ def test_new_database_is_created_at_the_head(tmp_path: Path) -> None:
 def test_opening_an_existing_database_keeps_its_rows_and_skips_alembic(
         settings: Settings, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     services = Services.open(settings, data_dir)
-    fill(services.engine, data_dir / paths.KEY_NAME)
+    fill(services.database, data_dir / paths.KEY_NAME)
     services.close()
     path = data_dir / paths.DB_NAME
     before = log_rows(path)
@@ -103,14 +103,14 @@ def test_database_built_at_revision_0001_opens_with_its_rows(tmp_path: Path) -> 
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")
-    fill(engine, tmp_path / "key.pem")
+    fill(Database(path), tmp_path / "key.pem")
     engine.dispose()
     assert schema_version(path) == "0001"
     before = log_rows(path)
 
     reopened = open_database(path)
     try:
-        log = RatingLog(reopened, DeviceKey.load_or_create(tmp_path / "key.pem"))
+        log = RatingLog(Database(path), DeviceKey.load_or_create(tmp_path / "key.pem"))
         assert log.verify().ok and log.verify().count == 6
     finally:
         reopened.dispose()
@@ -164,7 +164,7 @@ def test_older_database_is_upgraded_in_place_without_losing_rows(
     key_path = tmp_path / "key.pem"
     # Today's release: a database at 0001 with ratings in it.
     engine = open_database(path)
-    fill(engine, key_path, ratings=4)
+    fill(Database(path), key_path, ratings=4)
     engine.dispose()
     assert schema_version(path) == "0001"
     before = log_rows(path)
@@ -174,7 +174,7 @@ def test_older_database_is_upgraded_in_place_without_losing_rows(
     next_release()
     engine = open_database(path)
     try:
-        log = RatingLog(engine, DeviceKey.load_or_create(key_path))
+        log = RatingLog(Database(path), DeviceKey.load_or_create(key_path))
         report = log.verify()
         assert report.ok and report.count == 8
         assert log.record_rating(2, counter_id="Q01", officer_id=None, language="vi").seq == 9
@@ -268,7 +268,7 @@ def test_awkward_directory_names(tmp_path: Path, directory: str, monkeypatch: py
     folder.mkdir()
     path = folder / "kiosk.db"
     engine = open_database(path)
-    fill(engine, folder / "key.pem", ratings=1)
+    fill(Database(path), folder / "key.pem", ratings=1)
     engine.dispose()
     assert sorted(p.name for p in folder.iterdir() if p.suffix in (".db", ".pem")) == ["key.pem", "kiosk.db"]
     assert schema_version(path) == SCHEMA_HEAD
@@ -279,6 +279,6 @@ def test_awkward_directory_names(tmp_path: Path, directory: str, monkeypatch: py
     monkeypatch.setattr(db, "upgrade", no_alembic)
     engine = open_database(path)
     try:
-        assert RatingLog(engine, DeviceKey.load_or_create(folder / "key.pem")).verify().count == 2
+        assert RatingLog(Database(path), DeviceKey.load_or_create(folder / "key.pem")).verify().count == 2
     finally:
         engine.dispose()

@@ -51,7 +51,7 @@ class FakeTime:
 
 
 def make_log(services: Services, fake: FakeTime, window: float = 20) -> RatingLog:
-    return RatingLog(services.engine, services.key, repeat_window_s=window, clock=fake.clock,
+    return RatingLog(services.database, services.key, repeat_window_s=window, clock=fake.clock,
                      monotonic=fake.monotonic)
 
 
@@ -149,14 +149,18 @@ def test_rating_is_committed_before_record_rating_returns(services: Services) ->
         con.close()
 
 
-def test_engine_connections_use_wal_and_synchronous_full(services: Services) -> None:
-    with services.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    # Every new pooled connection gets the same settings, not just the first.
-    services.engine.dispose()
-    raw = services.engine.raw_connection()
+def test_every_connection_uses_wal_and_synchronous_full(services: Services) -> None:
+    for con in (services.database.connect(), services.database.connect()):
+        try:
+            assert con.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+            assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert con.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        finally:
+            con.close()
+    # The SQLAlchemy engine made for tools gets the same settings on each new pooled connection.
+    engine = services.database.engine()
+    engine.dispose()
+    raw = engine.raw_connection()
     try:
         assert raw.cursor().execute("PRAGMA synchronous").fetchone()[0] == 2
     finally:

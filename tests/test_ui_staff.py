@@ -25,10 +25,9 @@ class TestStaffMode(KioskUITest):
 
     def enter(self, pin: str) -> None:
         pad = self.screen("pin")
-        keys = {child.text: child for child in pad.ids.keypad.children}
         for digit in pin:
-            self.tap(keys[digit])
-        self.tap(pad.ids.ok)
+            self.tap(pad.keys[digit])
+        self.tap(pad.keys["ok"])
 
     def make_settings(self) -> Any:
         import dataclasses
@@ -82,7 +81,8 @@ class TestStaffMode(KioskUITest):
         self.frames()
         self.assertIn("Không hài lòng: 1", staff.ids.counts.text)
         self.assertIn("Chờ đồng bộ: 1", staff.ids.queue.text)
-        self.assertIn("nguyên vẹn", staff.ids.chain.text)
+        self.wait(0.5)  # the chain is checked off the UI thread
+        self.assertIn("nguyên vẹn (1 bản ghi)", staff.ids.chain.text)
 
     def test_staff_default_language_applies_to_the_next_citizen(self) -> None:
         self.shell.go("staff")
@@ -111,3 +111,20 @@ class TestLockdown(KioskUITest):
             Window.unbind(on_request_close=app._on_request_close, on_keyboard=app._on_keyboard)
             app.shell._idle_event.cancel()
             del root
+
+
+class TestStaffSeesTampering(KioskUITest):
+    def test_broken_chain_shows_in_staff_mode(self) -> None:
+        import sqlite3
+
+        for value in (5, 4, 3):
+            self.services.ratings.record_rating(value, counter_id="Q01", officer_id="CB001", language="vi")
+        con = sqlite3.connect(self.data_dir / "kiosk.db")
+        con.execute("DROP TRIGGER log_append_only_update")
+        con.execute("UPDATE log SET level = 1 WHERE seq = 2")
+        con.commit()
+        con.close()
+        self.shell.go("staff")
+        self.wait(0.5)
+        chain = self.screen("staff").ids.chain.text
+        self.assertIn("HỎNG tại số 2", chain)

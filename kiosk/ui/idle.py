@@ -28,6 +28,7 @@ class IdleScreen(KioskScreen):
     def __init__(self, shell: Any, **kwargs: Any) -> None:
         super().__init__(shell, name="idle", **kwargs)
         self._tick: Any = None
+        self._photo: Any = None
         self.ui.bind(lang=lambda *_a: self.update_clock())
         self.refresh()
 
@@ -49,9 +50,23 @@ class IdleScreen(KioskScreen):
         self.officer_title = officer.title if officer else ""
         photo = self.services.photo_path(officer) if officer else None
         self.officer_photo = str(photo) if photo else ""
+        self._show_photo()
         words = self.officer_name.split()
         self.officer_initials = (words[-1][0] if words else "?").upper()
         self.update_clock()
+
+    def _show_photo(self) -> None:
+        # The Image widget (and Pillow behind it) is made only when there is a photo: most counters
+        # have none, and importing it costs start-up time.
+        portrait = self.ids.portrait
+        if self._photo is not None:
+            portrait.remove_widget(self._photo)
+            self._photo = None
+        if self.officer_photo:
+            from kivy.uix.image import Image
+
+            self._photo = Image(source=self.officer_photo, fit_mode="contain")
+            portrait.add_widget(self._photo)
 
     def update_clock(self) -> None:
         """Redraw the clock in the current language."""

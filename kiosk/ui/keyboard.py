@@ -67,7 +67,7 @@ class VietKeyboard(BoxLayout):
         if self.page == "letters":
             rows = [[(case(ch), case(ch), 1.0) for ch in row] for row in LETTER_ROWS]
             rows[3] = [(self._shift_label(), SHIFT, 1.5), *rows[3], (self._erase_label(), BACKSPACE, 1.5)]
-            rows.append([("ă â đ …", PAGE, 2.0), (",", ",", 1.0), (SPACE, SPACE, 5.0), (".", ".", 1.0),
+            rows.append([("ă â đ …", PAGE, 2.0), (",", ",", 1.0), (self._space_label(), SPACE, 5.0), (".", ".", 1.0),
                          ("?", "?", 1.0)])
             return rows
         vowels = [(case(v), "vowel:" + v, 1.0) for v in BASE_VOWELS]
@@ -76,12 +76,15 @@ class VietKeyboard(BoxLayout):
             vowels,
             [*forms, (case("đ"), case("đ"), 1.0)],
             [(self._shift_label(), SHIFT, 1.5), (self._erase_label(), BACKSPACE, 1.5)],
-            [("abc", PAGE, 2.0), (SPACE, SPACE, 5.0), (".", ".", 1.0)],
+            [("abc", PAGE, 2.0), (self._space_label(), SPACE, 5.0), (".", ".", 1.0)],
         ]
 
     # Roboto has no ⇧ or ⌫ glyphs, and words are plainer for people new to screens anyway.
     def _shift_label(self) -> str:
         return "Chữ HOA" if self.ui is None or self.ui.lang != "en" else "CAPS"
+
+    def _space_label(self) -> str:
+        return "dấu cách" if self.ui is None or self.ui.lang != "en" else "space"
 
     def _erase_label(self) -> str:
         return "Xoá" if self.ui is None or self.ui.lang != "en" else "Delete"

@@ -7,10 +7,22 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.properties import StringProperty
+from kivy.properties import ObjectProperty, StringProperty
+from kivy.uix.button import Button
 
 from kiosk.pin import MAX_DIGITS
 from kiosk.ui.widgets import KioskScreen
+
+# The keypad, top row first, as on a telephone; "clear" and "ok" beside the 0.
+KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "ok")
+
+
+class PinKey(Button):
+    """One keypad key; `value` is a digit, "clear" or "ok"."""
+
+    screen = ObjectProperty(None)
+    value = StringProperty("")
+
 
 Builder.load_file(__file__.replace(".py", ".kv"))
 
@@ -23,6 +35,9 @@ class PinScreen(KioskScreen):
 
     def __init__(self, shell: Any, **kwargs: Any) -> None:
         super().__init__(shell, name="pin", **kwargs)
+        self.keys = {value: PinKey(screen=self, value=value) for value in KEYS}
+        for key in self.keys.values():
+            self.ids.keypad.add_widget(key)
         self._tick: Any = None
         self._was_locked = False
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.togglebutton import ToggleButton
@@ -53,13 +55,27 @@ class StaffScreen(KioskScreen):
         lines.append(f"{self.ui.t('staff.repeats', lang)}: {stats.repeats_today}")
         self.counts_text = "\n".join(lines)
         self.queue = stats.queue
-        report = self.services.ratings.verify()
-        self.chain_ok = 1 if report.ok else 0
-        self.chain_text = (f"{self.ui.t('staff.chain_ok', lang)} ({report.count} {self.ui.t('records', lang)})"
-                           if report.ok else self.ui.t("staff.chain_bad", lang, n=report.first_bad_seq))
+        self.chain_ok = 1
+        self.chain_text = self.ui.t("staff.chain_checking", lang)
+        # Checking every signature of a long log takes seconds on a slow PC: never on the UI thread.
+        threading.Thread(target=self._verify_in_background, args=(lang,), daemon=True).start()
         officer = self.services.officer_on_duty()
         self.on_duty = officer.id if officer else ""
         self.default_language = self.services.default_language()
+
+    def _verify_in_background(self, lang: str) -> None:
+        try:
+            report = self.services.ratings.verify()
+        except Exception as exc:  # a damaged database must show as a fault, not kill the thread silently
+            text = self.ui.t("staff.chain_error", lang, error=exc)
+            Clock.schedule_once(lambda _dt: self._show_chain(False, text), 0)
+            return
+        text = (f"{self.ui.t('staff.chain_ok', lang)} ({report.count} {self.ui.t('records', lang)})"
+                if report.ok else self.ui.t("staff.chain_bad", lang, n=report.first_bad_seq))
+        Clock.schedule_once(lambda _dt: self._show_chain(report.ok, text), 0)
+
+    def _show_chain(self, ok: bool, text: str) -> None:
+        self.chain_ok, self.chain_text = int(ok), text
 
     def choose_officer(self, officer_id: str) -> None:
         """Set the officer on duty; ratings from now on carry this officer."""
