@@ -192,3 +192,34 @@ class TestInactivity(KioskUITest):
         self.tap(self.screen("rating").ids.question)
         self.shell._check_idle(1.0)
         self.assertEqual(self.shell.current, "rating")
+
+
+class TestTwoFingersOnFollowUps(KioskUITest):
+    ui_settings: ClassVar[dict[str, Any]] = {"touch_guard_ms": 600}
+
+    def start(self, step: int) -> Any:
+        self.shell.go("rating")
+        self.wait(0.7)
+        self.tap(self.face(4))
+        followup = self.screen("followup")
+        followup.show(step)
+        self.wait(0.7)
+        return followup
+
+    def test_two_fingers_on_yes_and_no_give_one_answer(self) -> None:
+        followup = self.start(5)
+        yes, no = self.down(followup.panel.ids.yes), self.down(followup.panel.ids.no)
+        yes.touch_up()
+        no.touch_up()
+        self.frames(2)
+        self.assertEqual(self.rows("SELECT question, value FROM log WHERE kind='answer'"), [("harassment", 1)])
+        self.assertEqual(followup.step_key, "comment")
+        self.assertEqual(self.shell.current, "followup")  # the comment step was not skipped by the 2nd finger
+
+    def test_two_fingers_on_skip_skip_one_step(self) -> None:
+        followup = self.start(0)
+        first, second = self.down(followup.ids.skip), self.down(followup.ids.skip)
+        first.touch_up()
+        second.touch_up()
+        self.frames(2)
+        self.assertEqual(followup.step_key, "procedure")

@@ -69,9 +69,10 @@ class FollowupScreen(KioskScreen):
     def show(self, index: int) -> None:
         """Show step `index`, or thank the citizen when there are no more."""
         if index >= len(self.steps):
-            self.finish()
+            self._finish()
             return
         self.step, self.step_key = index, self.steps[index]
+        self.restart_guard()
         content = self.ids.content
         content.clear_widgets()
         if self.step_key == COMMENT_KEY:
@@ -82,8 +83,13 @@ class FollowupScreen(KioskScreen):
             self.panel = ScalePanel(screen=self)
         content.add_widget(self.panel)
 
-    def answer(self, value: int) -> None:
+    def answer(self, value: int, panel: StepPanel | None = None) -> None:
         """Store the answer to this step and go to the next."""
+        # Kivy releases every finger separately: a second finger on "Có" and "Không", or a press that
+        # ends after the step changed, belongs to a panel that is gone, and must not answer this step.
+        # (kv hands over a weak proxy; `__self__` is the widget itself.)
+        if panel is not None and panel.__self__ is not self.panel:
+            return
         try:
             self.session.answer(self.step_key, value)
         except Exception:  # a failed follow-up must not trap the citizen; the rating is already safe
@@ -92,6 +98,8 @@ class FollowupScreen(KioskScreen):
 
     def skip(self) -> None:
         """Leave this step unanswered (a comment typed and then skipped is not sent)."""
+        if self.guarded():  # the second finger of a two-finger press must not skip the next step too
+            return
         if self.step + 1 >= len(self.steps):
             self.shell.go("thanks")
             return
@@ -99,6 +107,10 @@ class FollowupScreen(KioskScreen):
 
     def finish(self) -> None:
         """Store a typed comment if any, then thank the citizen."""
+        if not self.guarded():
+            self._finish()
+
+    def _finish(self) -> None:
         self._save_comment()
         self.shell.go("thanks")
 

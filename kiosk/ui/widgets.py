@@ -42,6 +42,10 @@ class KioskScreen(Screen):
 
     def on_pre_enter(self, *args: Any) -> None:
         """Start the guard that drops the tail of a double tap meant for the previous screen."""
+        self.restart_guard()
+
+    def restart_guard(self) -> None:
+        """The screen's content just changed: treat the next moments' touches as leftovers."""
         self._entered_at = time.monotonic()
 
     def guarded(self) -> bool:
