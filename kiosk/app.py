@@ -40,8 +40,14 @@ def configure_kivy(settings: Settings, window: tuple[int, int] | None = None) ->
         Config.set("graphics", "width", str(width))
         Config.set("graphics", "height", str(height))
     else:
-        Config.set("graphics", "fullscreen", "auto")
+        # Not SDL's fullscreen: without a window manager (the kiosk's own X session) it leaves an 800×600
+        # window in a corner. A borderless window at 0,0 is resized to the whole display once SDL is up.
+        Config.set("graphics", "fullscreen", "0")
         Config.set("graphics", "borderless", "1")
+        Config.set("graphics", "position", "custom")
+        Config.set("graphics", "left", "0")
+        Config.set("graphics", "top", "0")
+        Config.set("graphics", "always_on_top", "1")
         Config.set("graphics", "show_cursor", "0")
 
 
@@ -158,7 +164,19 @@ class KioskShell:
             app.stop()
 
 
-def make_app(services: Services) -> Any:
+def cover_the_screen(window: Any) -> None:
+    """Make the borderless window exactly the size of the display, at its top-left corner."""
+    from kiosk.display import desktop_size
+
+    size = desktop_size()
+    if size is None:
+        window.fullscreen = "auto"  # second best: SDL's fullscreen, which a window manager honours
+        return
+    window.size = size
+    window.left, window.top = 0, 0
+
+
+def make_app(services: Services, cover_screen: bool = False) -> Any:
     """The Kivy App object for these services (Kivy is imported here, not at module load)."""
     from kivy.app import App
     from kivy.core.window import Window
@@ -173,6 +191,8 @@ def make_app(services: Services) -> Any:
             self.shell: KioskShell | None = None
 
         def build(self) -> Any:
+            if cover_screen:
+                cover_the_screen(Window)
             self.shell = KioskShell(services)
             Window.allow_screensaver = False  # the screen must not blank while the kiosk runs
             Window.bind(on_request_close=self._on_request_close, on_keyboard=self._on_keyboard)
@@ -210,7 +230,7 @@ def run_app(settings: Settings, data_dir: Path | None, window: tuple[int, int] |
     configure_kivy(settings, window)
     services = Services.open(settings, data_dir)
     try:
-        app = make_app(services)
+        app = make_app(services, cover_screen=settings.ui.fullscreen and window is None)
         _stop_on_signals(app)
         app.run()
     finally:
