@@ -45,7 +45,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "staff.on_duty": ("Chọn công chức đang trực", "Choose the officer on duty"),
     "staff.today": ("Đánh giá hôm nay", "Ratings today"),
     "staff.total": ("Tổng", "Total"),
-    "staff.queue": ("Chờ đồng bộ", "Waiting to sync"),
+    "staff.queue": ("Chờ đồng bộ: {n} bản ghi", "Waiting to sync: {n} record(s)"),
     "staff.device": ("Mã thiết bị", "Device ID"),
     "staff.fingerprint": ("Dấu khoá", "Key fingerprint"),
     "staff.chain": ("Chuỗi đánh giá", "Rating chain"),
@@ -57,7 +57,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "staff.close": ("Đóng", "Close"),
     "staff.exit": ("Thoát ứng dụng", "Exit the app"),
     "staff.repeats": ("Nghi bấm lặp (không tính)", "Suspected repeats (not counted)"),
-    "records": ("bản ghi", "records"),
+    "records": ("bản ghi", "record(s)"),
 }
 
 

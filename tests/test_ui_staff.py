@@ -128,3 +128,15 @@ class TestStaffSeesTampering(KioskUITest):
         self.wait(0.5)
         chain = self.screen("staff").ids.chain.text
         self.assertIn("HỎNG tại số 2", chain)
+
+
+class TestStaffShowsWhoIsOnDuty(KioskUITest):
+    def test_the_officer_on_duty_is_the_one_shown_pressed(self) -> None:
+        self.shell.go("staff")
+        self.frames(2)
+        staff = self.screen("staff")
+        states = {b.officer_id: b.state for b in staff.ids.officers.children}
+        self.assertEqual(states, {"CB001": "down", "CB002": "normal"})
+        self.tap(next(b for b in staff.ids.officers.children if b.officer_id == "CB002"))
+        states = {b.officer_id: b.state for b in staff.ids.officers.children}
+        self.assertEqual(states, {"CB001": "normal", "CB002": "down"})

@@ -28,10 +28,10 @@ class StaffScreen(KioskScreen):
     """Reached only through the PIN pad."""
 
     counts_text = StringProperty("")
-    queue = NumericProperty(0)
+    queue_text = StringProperty("")
     chain_text = StringProperty("")
     chain_ok = NumericProperty(1)
-    on_duty = StringProperty("")
+    duty_officer = StringProperty("")  # not `on_duty`: Kivy takes on_* names for events
     default_language = StringProperty("vi")
 
     def __init__(self, shell: Any, **kwargs: Any) -> None:
@@ -54,13 +54,13 @@ class StaffScreen(KioskScreen):
         lines.append(f"{self.ui.t('staff.total', lang)}: {sum(stats.today.values())}")
         lines.append(f"{self.ui.t('staff.repeats', lang)}: {stats.repeats_today}")
         self.counts_text = "\n".join(lines)
-        self.queue = stats.queue
+        self.queue_text = self.ui.t("staff.queue", lang, n=stats.queue)
         self.chain_ok = 1
         self.chain_text = self.ui.t("staff.chain_checking", lang)
         # Checking every signature of a long log takes seconds on a slow PC: never on the UI thread.
         threading.Thread(target=self._verify_in_background, args=(lang,), daemon=True).start()
         officer = self.services.officer_on_duty()
-        self.on_duty = officer.id if officer else ""
+        self.duty_officer = officer.id if officer else ""
         self.default_language = self.services.default_language()
 
     def _verify_in_background(self, lang: str) -> None:
@@ -77,10 +77,15 @@ class StaffScreen(KioskScreen):
     def _show_chain(self, ok: bool, text: str) -> None:
         self.chain_ok, self.chain_text = int(ok), text
 
+    def on_duty_officer(self, _screen: Any, officer_id: str) -> None:
+        """Show which officer is on duty (a kv rule on each button missed later changes)."""
+        for button in self.ids.officers.children:
+            button.state = "down" if button.officer_id == officer_id else "normal"
+
     def choose_officer(self, officer_id: str) -> None:
         """Set the officer on duty; ratings from now on carry this officer."""
         self.services.set_officer_on_duty(officer_id)
-        self.on_duty = officer_id
+        self.duty_officer = officer_id
 
     def choose_language(self, lang: str) -> None:
         """Set the language new citizens see first."""
