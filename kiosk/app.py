@@ -67,7 +67,7 @@ class KioskShell:
         self.session = RatingSession(services)
         self.ui = UiState(lang=self.session.language)
         self.ui.resize(Window.height)
-        Window.bind(size=lambda _w, size: self.ui.resize(size[1]))
+        Window.bind(size=self._on_resize)
         Window.clearcolor = GROUND
         self.manager = ScreenManager(transition=NoTransition())
         self._ensure("idle")
@@ -80,6 +80,17 @@ class KioskShell:
         self._long_press: Any = None
         Window.bind(on_touch_down=self._on_any_touch, on_touch_up=self._on_any_touch_up)
         self._idle_event = Clock.schedule_interval(self._check_idle, 1.0)
+
+    def _on_resize(self, _window: Any, size: tuple[int, int]) -> None:
+        self.ui.resize(size[1])
+
+    def close(self) -> None:
+        """Stop the timers and let go of the window's events (the window outlives a shell in tests)."""
+        from kivy.core.window import Window
+
+        self._idle_event.cancel()
+        self._prewarm.cancel()
+        Window.unbind(size=self._on_resize, on_touch_down=self._on_any_touch, on_touch_up=self._on_any_touch_up)
 
     @property
     def current(self) -> str:

@@ -109,7 +109,7 @@ class TestLockdown(KioskUITest):
             self.assertFalse(Window.dispatch("on_request_close"))
         finally:
             Window.unbind(on_request_close=app._on_request_close, on_keyboard=app._on_keyboard)
-            app.shell._idle_event.cancel()
+            app.shell.close()
             del root
 
 

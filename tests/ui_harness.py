@@ -44,8 +44,7 @@ class KioskUITest(GraphicUnitTest):  # type: ignore[misc]
         return example_settings(**self.ui_settings)
 
     def tearDown(self) -> None:
-        self.shell._idle_event.cancel()
-        self.shell._prewarm.cancel()
+        self.shell.close()
         self.Window.remove_widget(self.shell.root)
         self.services.close()
         super().tearDown()
