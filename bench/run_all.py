@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = (("commit_latency.py", "3000"), ("cold_start.py", "9"), ("memory.py", "1000"))
+BENCHES = (("commit_latency.py", "3000"), ("cold_start.py", "9"), ("memory.py", "1000"), ("print_slip.py", "50"))
 
 
 def main() -> int:

@@ -7,6 +7,7 @@ import getpass
 import random
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -77,7 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     selftest = add("selftest", "record test ratings through the tap's code path (kept out of reports)")
     selftest.add_argument("--ratings", type=int, default=5, metavar="N")
-    add("doctor", "check settings, database, chain, key and disk, and say how to fix problems")
+    add("doctor", "check settings, database, chain, key, disk and printer, and say how to fix problems")
+
+    printer = add("printer", "the slip printer")
+    p_sub = printer.add_subparsers(dest="printer_command", required=True, metavar="ACTION")
+    p_test = p_sub.add_parser("test", help="print the test page (Vietnamese vowels, paper width, QR code)")
+    _common(p_test, top=False)
+    p_test.add_argument("--uri", metavar="URI", help="print on this printer instead of the one in the settings")
+    p_preview = p_sub.add_parser("preview", help="render a slip as PNG, without a printer")
+    _common(p_preview, top=False)
+    p_preview.add_argument("--slip", choices=["rating", "guide", "test"], default="rating")
+    p_preview.add_argument("--out", type=Path, required=True, metavar="FILE.png")
+    p_preview.add_argument("--width", type=int, metavar="DOTS", help="paper width in dots (default: the printer's)")
+    _common(p_sub.add_parser("status", help="the printer fault in force, and whether the printer answers now"),
+            top=False)
     return parser
 
 
@@ -106,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _pin_set(services)
             if command == "ratings":
                 return _ratings(services, args)
+            if command == "printer":
+                return _printer(services, args)
             return _selftest(services, args.ratings)
         finally:
             services.close()
@@ -155,6 +171,49 @@ def _ratings(services: Services, args: argparse.Namespace) -> int:
         _say(f"Đã ghi {count} đánh giá vào {args.out}", f"Wrote {count} ratings to {args.out}", sys.stderr)
     else:
         services.ratings.export_csv(sys.stdout, include_tests=args.include_tests)
+    return EXIT_OK
+
+
+def _printer(services: Services, args: argparse.Namespace) -> int:
+    from kiosk import slips
+    from kiosk.printing import PrintError, SlipPrinter
+
+    if args.printer_command == "preview":
+        width = args.width or services.printer.width_dots
+        if not 256 <= width <= 832:
+            _say("--width phải từ 256 đến 832", "--width must be 256 to 832", sys.stderr)
+            return EXIT_USAGE
+        slip: slips.Slip
+        if args.slip == "rating":
+            slip = slips.sample_rating()
+        elif args.slip == "guide":
+            slip = slips.sample_guide(services.settings.contact.hotline)
+        else:
+            slip = services.test_page()
+        slips.render(slip, width).save(args.out)
+        _say(f"Đã ghi {args.out} ({width} điểm)", f"Wrote {args.out} ({width} dots)")
+        return EXIT_OK
+    printer = services.printer
+    if args.printer_command == "test" and args.uri:
+        printer = SlipPrinter(replace(services.settings.printer, uri=args.uri), services.state)
+    if not printer.enabled:
+        _say("Chưa cấu hình máy in ([printer] uri = \"none\").", 'No printer configured ([printer] uri = "none").')
+        return EXIT_PROBLEM
+    if args.printer_command == "status":
+        fault, answer = printer.fault(), printer.probe()
+        if fault:
+            _say(f"Lỗi ghi nhận từ {fault.since}: {fault.vi}", f"Fault since {fault.since}: {fault.en}")
+        if answer is None:
+            _say(f"Máy in {printer.target.uri} trả lời.", f"The printer at {printer.target.uri} answers.")
+            return EXIT_OK
+        _say(answer.vi, answer.en)
+        return EXIT_PROBLEM
+    try:
+        printer.send(slips.render(services.test_page(printer.target.uri), printer.width_dots))
+    except PrintError as exc:
+        _say(f"In thử thất bại: {exc.vi}", f"Test print failed: {exc.en}", sys.stderr)
+        return EXIT_PROBLEM
+    _say(f"Đã in trang thử trên {printer.target.uri}.", f"Printed the test page on {printer.target.uri}.")
     return EXIT_OK
 
 

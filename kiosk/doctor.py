@@ -96,6 +96,25 @@ def _settings(settings: Settings, services: Services) -> list[Check]:
     return checks
 
 
+def _printer(services: Services) -> Check:
+    printer = services.printer
+    if not printer.enabled:
+        return Check("printer", OK, "Không dùng máy in ([printer] uri = none)", "No printer ([printer] uri = none)")
+    answer, fault = printer.probe(), printer.fault()
+    where = printer.target.uri
+    if answer is not None:
+        since_vi = f" (từ {fault.since})" if fault else ""
+        since_en = f" (since {fault.since})" if fault else ""
+        return Check("printer", FAIL,
+                     f"{answer.vi}{since_vi}. Kiểm tra nguồn, cáp, giấy rồi chạy «kiosk printer test».",
+                     f"{answer.en}{since_en}. Check power, cable and paper, then run 'kiosk printer test'.")
+    if fault is not None:
+        return Check("printer", WARN, f"Máy in {where} trả lời, nhưng lần in trước lỗi từ {fault.since}: {fault.vi}",
+                     f"The printer at {where} answers, but the last job failed (since {fault.since}): {fault.en}")
+    return Check("printer", OK, f"Máy in {where} trả lời ({printer.width_dots} điểm)",
+                 f"The printer at {where} answers ({printer.width_dots} dots)")
+
+
 def run_checks(settings: Settings, data_dir: Path | None) -> list[Check]:
     """Every check, in the order a technician would fix them; never raises."""
     directory = data_dir or paths.default_data_dir()
@@ -116,7 +135,7 @@ def run_checks(settings: Settings, data_dir: Path | None) -> list[Check]:
                 found = Check(getattr(step, "__name__", "check"), FAIL, f"Lỗi khi kiểm tra: {exc}",
                               f"Check failed: {exc}")
             checks.extend(found if isinstance(found, list) else [found])
-        checks.append(Check("printer", OK, f"Máy in: {settings.printer.uri}", f"Printer: {settings.printer.uri}"))
+        checks.append(_printer(services))
         checks.append(Check("server", OK, "Đồng bộ: " + ("bật" if settings.sync.enabled else "tắt"),
                             "Sync: " + ("on" if settings.sync.enabled else "off")))
     finally:

@@ -55,6 +55,11 @@ class Receipt:
     level: int
     reference: str
     suspected_repeat: bool
+    recorded_at: str = ""  # UTC, as stored and signed
+
+    def local_time(self) -> datetime:
+        """When the rating was recorded, in the device's local time (for slips and screens)."""
+        return datetime.fromisoformat(self.recorded_at).astimezone()
 
 
 @dataclass
@@ -173,7 +178,8 @@ class RatingLog:
         })
         if not is_test:  # self-test ratings must not make the next citizen's rating look like a repeat
             self._last_rating_at = now
-        return Receipt(record["uuid"], record["seq"], value, f"{counter_id}-{record['seq']:06d}", repeat)
+        return Receipt(record["uuid"], record["seq"], value, f"{counter_id}-{record['seq']:06d}", repeat,
+                       record["recorded_at"])
 
     def record_answer(self, rating_uuid: str, question: str, value: int) -> int:
         """Store one follow-up answer (1–5, or 1/0 for yes/no) as its own record; return its seq."""

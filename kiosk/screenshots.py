@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -52,7 +53,11 @@ def render(out_dir: Path, size: tuple[int, int], lang: str, suffix: str) -> list
     from kiosk.settings import resolve
 
     Window.size = size
-    services = Services.open(resolve(None), Path(tempfile.mkdtemp(prefix="kiosk-shots-")))
+    data_dir = Path(tempfile.mkdtemp(prefix="kiosk-shots-"))
+    settings = resolve(None)
+    # A file printer, so the screens show what they offer when a printer is there.
+    settings = replace(settings, printer=replace(settings.printer, uri=f"file:{data_dir}/slip.bin"))
+    services = Services.open(settings, data_dir)
     app = make_app(services)
     written: list[Path] = []
     state: dict[str, Any] = {"i": 0}
@@ -83,12 +88,36 @@ def render(out_dir: Path, size: tuple[int, int], lang: str, suffix: str) -> list
     return written
 
 
+def render_slips(out_dir: Path) -> None:
+    """The printed slips as the printer gets them, at 80 mm (576 dots) and 58 mm (384 dots)."""
+    from kiosk import slips
+    from kiosk.settings import resolve
+
+    settings = resolve(None)
+    contact = settings.contact
+    pages: dict[str, slips.Slip] = {
+        "rating": slips.sample_rating(),
+        "guide": slips.sample_guide(contact.hotline),
+        "test": slips.TestPage(profile=settings.printer.profile, width_dots=576, uri="socket://192.168.1.50:9100",
+                               qr_url=contact.feedback_url),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, slip in pages.items():
+        for width in (576, 384):
+            if isinstance(slip, slips.TestPage):
+                slip = slips.TestPage(slip.profile, width, slip.uri, slip.qr_url)
+            path = out_dir / f"slip-{name}-{width}.png"
+            slips.render(slip, width).save(path)
+            print(path)
+
+
 def main(argv: list[str]) -> int:
     """Render into the folder named on the command line (default docs/screenshots)."""
     out_dir = Path(argv[0] if argv else "docs/screenshots").resolve()
     size_name = argv[1] if len(argv) > 1 else "1920x1080"
     lang = argv[2] if len(argv) > 2 else "vi"
     if len(argv) <= 1:
+        render_slips(out_dir)
         # One process per size and language: Kivy's window cannot be re-created in one process.
         import subprocess
 

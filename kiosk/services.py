@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk import db, paths, state
 from kiosk.keys import DeviceKey
 from kiosk.pin import PinGuard
-from kiosk.ratings import RatingLog
+from kiosk.printing import SlipPrinter
+from kiosk.ratings import RatingLog, Receipt
+
+if TYPE_CHECKING:
+    from kiosk.slips import RatingSlip, TestPage
 from kiosk.settings import Officer, Settings
 
 
@@ -28,6 +33,7 @@ class Services:
     ratings: RatingLog
     state: state.DeviceState
     pin: PinGuard
+    printer: SlipPrinter
     _on_duty_id: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -39,12 +45,13 @@ class Services:
             key = DeviceKey.load_or_create(directory / paths.KEY_NAME)
             device_state = state.DeviceState(database)
             ratings = RatingLog(database, key, repeat_window_s=settings.ui.repeat_window_s)
+            pin = PinGuard(lambda: pin_hash(settings, device_state), max_attempts=settings.staff.max_attempts,
+                           lockout_s=settings.staff.lockout_s)
+            printer = SlipPrinter(settings.printer, device_state)
         except BaseException:
             database.close()
             raise
-        pin = PinGuard(lambda: pin_hash(settings, device_state), max_attempts=settings.staff.max_attempts,
-                       lockout_s=settings.staff.lockout_s)
-        return cls(settings, directory, database, key, ratings, device_state, pin)
+        return cls(settings, directory, database, key, ratings, device_state, pin, printer)
 
     def officer_on_duty(self) -> Officer | None:
         """The officer staff chose as on duty, else the first one listed in settings."""
@@ -80,6 +87,25 @@ class Services:
         if not path.is_absolute() and self.settings.source is not None:
             path = self.settings.source.parent / path
         return path if path.is_file() else None
+
+    def rating_slip(self, receipt: Receipt, language: str) -> RatingSlip:
+        """What the citizen's slip says about the rating just stored."""
+        from kiosk.slips import RatingSlip  # Pillow and qrcode are loaded when a slip is first needed
+
+        settings, contact = self.settings, self.settings.contact
+        return RatingSlip(agency=settings.agency.name, parent=settings.agency.parent,
+                          counter=settings.counter.name, reference=receipt.reference,
+                          moment=receipt.local_time(), level=receipt.level, language=language,
+                          hotline=contact.hotline, complaint_address=contact.complaint_address,
+                          email=contact.email, website=contact.website, feedback_url=contact.feedback_url)
+
+    def test_page(self, uri: str | None = None) -> TestPage:
+        """The printer test page for this device's printer (or for `uri`)."""
+        from kiosk.slips import TestPage
+
+        printer = self.settings.printer
+        return TestPage(profile=printer.profile, width_dots=self.printer.width_dots, uri=uri or printer.uri,
+                        qr_url=self.settings.contact.feedback_url or self.settings.contact.website)
 
     def close(self) -> None:
         """Release the database."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk import printer_uri
 from kiosk.errors import KioskError
 
 _TYPE_WORDS: dict[type, tuple[str, str]] = {
@@ -98,10 +99,13 @@ class Staff:
 
 @dataclass(frozen=True)
 class Printer:
-    """The slip printer (used by the printing feature)."""
+    """The slip printer: where it is (a device URI), its model, and when a rating slip is printed."""
 
     uri: str = "none"
     profile: str = "TM-T20II"
+    width_dots: int = 0  # 0: the paper width of the profile's model
+    timeout_s: int = 10
+    rating_slip: str = "ask"  # ask: an "In phiếu" button; always: after every rating; never
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ class Settings:
 
 
 LANGUAGES = ("vi", "en")
+RATING_SLIP_MODES = ("ask", "always", "never")
 _REQUIRED_MARK = dataclasses.MISSING
 
 
@@ -229,6 +234,19 @@ def _check(settings: Settings) -> None:
         if not low <= value <= high:
             raise SettingsError(path, key, f"phải từ {low} đến {high}, nhận được {value}",
                                 f"must be from {low} to {high}, got {value}")
+    printer = settings.printer
+    try:
+        printer_uri.parse(printer.uri)
+    except printer_uri.PrinterUriError as exc:
+        raise SettingsError(path, "printer.uri", exc.vi, exc.en) from None
+    if printer.rating_slip not in RATING_SLIP_MODES:
+        raise SettingsError(path, "printer.rating_slip", "phải là ask, always hoặc never",
+                            "must be ask, always or never")
+    if printer.width_dots and not 256 <= printer.width_dots <= 832:
+        raise SettingsError(path, "printer.width_dots", "phải là 0 (theo mẫu máy) hoặc từ 256 đến 832",
+                            "must be 0 (the model's width) or 256 to 832")
+    if not 1 <= printer.timeout_s <= 120:
+        raise SettingsError(path, "printer.timeout_s", "phải từ 1 đến 120", "must be from 1 to 120")
     if not settings.counter.id.strip():
         raise SettingsError(path, "counter.id", "không được để trống", "must not be empty")
     seen: set[str] = set()

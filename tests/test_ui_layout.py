@@ -54,6 +54,9 @@ class LayoutCase(KioskUITest):
         self.shell.go("thanks")
         self.frames(3)
         yield "thanks"
+        self.screen("thanks").print_state = "failed"  # the longest message the screen can show
+        self.frames(3)
+        yield "thanks:print-failed"
 
     def check(self) -> None:
         limit = MIN_TARGET_1080 * self.window_size[1] / 1080

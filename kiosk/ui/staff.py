@@ -31,6 +31,8 @@ class StaffScreen(KioskScreen):
     queue_text = StringProperty("")
     chain_text = StringProperty("")
     chain_ok = NumericProperty(1)
+    printer_text = StringProperty("")
+    printer_ok = NumericProperty(1)
     duty_officer = StringProperty("")  # not `on_duty`: Kivy takes on_* names for events
     default_language = StringProperty("vi")
 
@@ -59,6 +61,7 @@ class StaffScreen(KioskScreen):
         self.chain_text = self.ui.t("staff.chain_checking", lang)
         # Checking every signature of a long log takes seconds on a slow PC: never on the UI thread.
         threading.Thread(target=self._verify_in_background, args=(lang,), daemon=True).start()
+        self.show_printer()
         officer = self.services.officer_on_duty()
         self.duty_officer = officer.id if officer else ""
         self.default_language = self.services.default_language()
@@ -76,6 +79,38 @@ class StaffScreen(KioskScreen):
 
     def _show_chain(self, ok: bool, text: str) -> None:
         self.chain_ok, self.chain_text = int(ok), text
+
+    def show_printer(self, message: str = "") -> None:
+        """The printer line: none configured, fine, or the fault in force and since when."""
+        printer, lang = self.services.printer, self.ui.lang
+        fault = printer.fault() if printer.enabled else None
+        self.printer_ok = int(fault is None)
+        if not printer.enabled:
+            self.printer_text = self.ui.t("staff.printer_none", lang)
+        elif fault is None:
+            self.printer_text = self.ui.t("staff.printer_ok", lang, uri=printer.target.uri)
+        else:
+            self.printer_text = self.ui.t("staff.printer_fault", lang, since=fault.since.replace("T", " "),
+                                          error=fault.vi if lang != "en" else fault.en)
+        if message:
+            self.printer_text += "\n" + message
+
+    def print_test_page(self) -> None:
+        """Print the test page without holding up the screen; the result shows on the printer line."""
+        printer = self.services.printer
+        page = self.services.test_page()
+
+        def render() -> Any:
+            from kiosk.slips import render as render_slip
+
+            return render_slip(page, printer.width_dots)
+
+        def done(error: Any) -> None:
+            key = "staff.printer_test_failed" if error else "staff.printer_test_done"
+            Clock.schedule_once(lambda _dt: self.show_printer(self.ui.t(key, self.ui.lang)), 0)
+
+        if printer.submit(render, done):
+            self.show_printer(self.ui.t("staff.printer_testing", self.ui.lang))
 
     def on_duty_officer(self, _screen: Any, officer_id: str) -> None:
         """Show which officer is on duty (a kv rule on each button missed later changes)."""

@@ -8,6 +8,7 @@ from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import NumericProperty, StringProperty
 
+from kiosk.printing import PrintError
 from kiosk.ui.widgets import KioskScreen
 
 Builder.load_file(__file__.replace(".py", ".kv"))
@@ -18,6 +19,8 @@ class ThanksScreen(KioskScreen):
 
     reference = StringProperty("")
     seconds_left = NumericProperty(0)
+    # "" (no printer or never), "offer", "printing", "done" or "failed"
+    print_state = StringProperty("")
 
     def __init__(self, shell: Any, **kwargs: Any) -> None:
         super().__init__(shell, name="thanks", **kwargs)
@@ -30,6 +33,35 @@ class ThanksScreen(KioskScreen):
         self.reference = receipt.reference if receipt else ""
         self.seconds_left = self.services.settings.ui.thanks_timeout_s
         self._tick = Clock.schedule_interval(self._count_down, 1.0)
+        mode = self.services.settings.printer.rating_slip
+        offered = receipt is not None and self.services.printer.enabled and mode != "never"
+        self.print_state = "offer" if offered else ""
+        if offered and mode == "always":
+            self.print_slip()
+
+    def print_slip(self) -> None:
+        """Print the citizen's slip on a worker thread; the screen never waits for the printer."""
+        receipt, lang = self.session.receipt, self.ui.lang
+        if receipt is None or self.print_state not in ("offer", "failed"):
+            return
+        slip = self.services.rating_slip(receipt, lang)
+        width = self.services.printer.width_dots
+
+        def render() -> Any:
+            from kiosk.slips import render as render_slip
+
+            return render_slip(slip, width)
+
+        def done(error: PrintError | None) -> None:
+            Clock.schedule_once(lambda _dt: self._printed(error), 0)
+
+        if self.services.printer.submit(render, done):
+            self.print_state = "printing"
+            # Time to take the slip before the screen goes back to idle.
+            self.seconds_left = max(self.seconds_left, self.services.settings.ui.thanks_timeout_s)
+
+    def _printed(self, error: PrintError | None) -> None:
+        self.print_state = "failed" if error else "done"
 
     def on_leave(self, *args: Any) -> None:
         """Stop the countdown."""
