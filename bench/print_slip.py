@@ -18,6 +18,7 @@ from escpos.printer import Dummy  # noqa: E402
 
 from kiosk import slips  # noqa: E402
 from kiosk.levels import level  # noqa: E402
+from kiosk.printing import write_slip  # noqa: E402
 
 
 def slip_text(slip: slips.RatingSlip) -> str:
@@ -33,8 +34,7 @@ def slip_text(slip: slips.RatingSlip) -> str:
 def time_image(slip: slips.RatingSlip, width: int) -> float:
     start = time.perf_counter()
     printer = Dummy(profile="TM-T20II")
-    printer.image(slips.render(slip, width), impl="bitImageRaster", center=False)
-    printer.cut()
+    write_slip(printer, slips.render(slip, width))
     return time.perf_counter() - start
 
 

@@ -8,9 +8,11 @@ citizen and the staff read, recorded with the time the fault began.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 FAULT = "printer_fault"  # device_state key: "since|vi|en" of the fault in force, absent when the printer is fine
 STATUS_TIMEOUT_S = 1.0  # many cheap printers never answer a status query; do not wait long for one
+# A slip goes out as raster bands of this many rows (18 kB at 576 dots): small printer buffers cope, and on
+# a slow serial line a printer that stopped reading is noticed one band after it stopped, not one slip.
+FRAGMENT_ROWS = 256
 SEND_BUFFER = 32 * 1024  # small, so "sent" means "the printer took it" and a dead printer shows in time
 
 
@@ -105,13 +110,18 @@ class SlipPrinter:
                                            xonxoff=target.flow == "xonxoff", dsrdtr=target.flow == "dsrdtr",
                                            profile=profile)
             device.device.rtscts = target.flow == "rtscts"
-            device.device.write_timeout = timeout  # a printer that stopped reading must not hang the job
+            # A printer that stopped reading must not hang the job, but one raster band takes a while at
+            # low speeds (18 kB at 19200 baud is 9.6 s), so the write deadline grows with the line's speed.
+            device.device.write_timeout = timeout + self.transfer_seconds(self.width_dots, FRAGMENT_ROWS)
             return device
         if target.kind == "socket":
             device = escpos_printer.Network(host=target.host, port=target.port, timeout=timeout, profile=profile)
             device.device.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
             return device
         if target.kind == "usb":
+            if importlib.util.find_spec("usb") is None:
+                raise PrintError("Máy in USB cần thư viện pyusb: cài bằng pip install 'kiosk[usb]'",
+                                 "A USB printer needs the pyusb library: pip install 'kiosk[usb]'")
             return escpos_printer.Usb(target.vendor, target.product, timeout=timeout * 1000, profile=profile)
         raise PrintError("Chưa cấu hình máy in", "No printer is configured")
 
@@ -138,8 +148,7 @@ class SlipPrinter:
         try:
             device = self._open()
             self._check_paper(device)
-            device.image(image, impl="bitImageRaster", center=False)
-            device.cut()
+            write_slip(device, image)
             if self.target.kind == "file":
                 device.flush()
                 image.save(Path(self.target.path).with_suffix(".png"))
@@ -170,9 +179,13 @@ class SlipPrinter:
             if reported.acquire(blocking=False):
                 on_done(error)
 
+        deadline = [time.monotonic() + self.config.timeout_s + STATUS_TIMEOUT_S + 1]
+
         def job() -> None:
             try:
-                self.send(render())
+                image = render()
+                deadline[0] += self.transfer_seconds(image.width, image.height)
+                self.send(image)
                 report(None)
             except PrintError as exc:
                 report(exc)
@@ -186,7 +199,10 @@ class SlipPrinter:
                 self._busy.release()
 
         def watchdog() -> None:
-            if not finished.wait(self.config.timeout_s + STATUS_TIMEOUT_S + 1):
+            # The job may push the deadline out once it knows how long its slip takes on a slow line.
+            while not finished.wait(0.1) and time.monotonic() < deadline[0]:
+                pass
+            if not finished.is_set():
                 error = PrintError(f"Máy in không phản hồi sau {self.config.timeout_s} giây",
                                    f"The printer did not respond within {self.config.timeout_s} s")
                 self._record(error)
@@ -195,6 +211,13 @@ class SlipPrinter:
         threading.Thread(target=job, name="print-job", daemon=True).start()
         threading.Thread(target=watchdog, name="print-watchdog", daemon=True).start()
         return True
+
+    def transfer_seconds(self, width: int, height: int) -> float:
+        """How long the raster of a `width`×`height` slip takes on the line itself (serial only)."""
+        if self.target.kind != "serial":
+            return 0.0  # USB and networks move a slip in well under a second
+        raster_bytes = (width + 7) // 8 * height
+        return raster_bytes * 10 / self.target.baud  # 8 data bits, a start and a stop bit
 
     def probe(self) -> PrintError | None:
         """Open the printer and ask its paper status without printing; the error, or None if it answers."""
@@ -212,6 +235,12 @@ class SlipPrinter:
             if device is not None:
                 _close_quietly(device)
         return None
+
+
+def write_slip(device: Any, image: Image) -> None:
+    """The ESC/POS of one slip on any python-escpos printer: raster bands of the image, then feed and cut."""
+    device.image(image, impl="bitImageRaster", center=False, fragment_height=FRAGMENT_ROWS)
+    device.cut()
 
 
 def _close_quietly(device: Any) -> None:

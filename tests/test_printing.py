@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from kiosk import printer_uri
 from kiosk.flow import RatingSession
-from kiosk.printing import PrintError, SlipPrinter
+from kiosk.printing import PrintError, SlipPrinter, write_slip
 from kiosk.services import Services
 from kiosk.settings import Printer, Settings, SettingsError, parse
 from tests.printer_doubles import PAPER_OUT, Emulator, SerialLine, TcpPrinter
@@ -34,8 +34,7 @@ def slip_image(height: int = 1200) -> Image.Image:
 def expected_bytes(image: Image.Image) -> bytes:
     """The exact ESC/POS a correct job sends for `image`, as python-escpos's Dummy printer makes it."""
     dummy = Dummy(profile="TM-T20II")
-    dummy.image(image, impl="bitImageRaster", center=False)
-    dummy.cut()
+    write_slip(dummy, image)
     return bytes(dummy.output)
 
 
@@ -169,11 +168,12 @@ def test_serial_cable_pulled_mid_job(services: Services, line: SerialLine) -> No
 
 
 def test_silent_serial_printer_times_out(services: Services, line: SerialLine) -> None:
-    printer = printer_for(services, f"serial:{line.kiosk_end}")  # nobody reads the printer end
+    printer = printer_for(services, f"serial:{line.kiosk_end}?baud=115200")  # nobody reads the printer end
     started = time.monotonic()
     with pytest.raises(PrintError) as info:
         printer.send(slip_image(3000))
-    assert time.monotonic() - started < TIMEOUT_S + 2
+    # Given up within the timeout plus one band's time on the line (18 kB at 115200 baud: 1.6 s).
+    assert time.monotonic() - started < TIMEOUT_S + printer.transfer_seconds(576, 256) + 2
     assert "stopped taking data" in info.value.en
 
 
@@ -279,13 +279,14 @@ def run_job(printer: SlipPrinter, image: Image.Image) -> tuple[PrintError | None
 
 def test_rating_is_stored_once_whatever_the_printer_does(settings: Settings, data_dir: Path,
                                                          line: SerialLine) -> None:
-    settings = dataclasses.replace(settings, printer=Printer(uri=f"serial:{line.kiosk_end}", timeout_s=TIMEOUT_S))
+    settings = dataclasses.replace(settings, printer=Printer(uri=f"serial:{line.kiosk_end}?baud=115200",
+                                                             timeout_s=TIMEOUT_S))
     services = Services.open(settings, data_dir)
     try:
         session = RatingSession(services)
         receipt = session.rate(4)
         error, took = run_job(services.printer, slip_image(3000))  # silent printer: nobody reads the line
-        assert error is not None and took < TIMEOUT_S + 3
+        assert error is not None and took < TIMEOUT_S + services.printer.transfer_seconds(576, 256) + 3
         line.pull()
         error, _ = run_job(services.printer, slip_image(100))
         assert error is not None and "Cannot reach" in error.en
@@ -315,3 +316,25 @@ def test_probe_reports_without_printing(services: Services, line: SerialLine) ->
     error = printer_for(services, f"serial:{line.kiosk_end}").probe()
     assert error is not None and "out of paper" in error.en
     assert emulator.job_bytes() == b""
+
+
+def test_usb_printer_without_pyusb_says_what_to_install(services: Services) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("usb") is not None:
+        pytest.skip("pyusb is installed here; this checks the message for kiosks without it")
+    printer = printer_for(services, "usb://04b8:0e15")
+    with pytest.raises(PrintError) as info:
+        printer.send(slip_image(40))
+    assert "pyusb" in info.value.en and "kiosk[usb]" in info.value.vi
+    assert printer.probe() is not None
+
+
+def test_deadlines_grow_with_a_slow_serial_line(services: Services) -> None:
+    slow = SlipPrinter(Printer(uri="serial:/dev/ttyS0?baud=9600"), services.state)
+    fast = SlipPrinter(Printer(uri="serial:/dev/ttyS0?baud=115200"), services.state)
+    network = SlipPrinter(Printer(uri="socket://127.0.0.1:9100"), services.state)
+    # A 576 x 1200 slip is 86,400 bytes of raster: 90 s at 9600 baud, 7.5 s at 115200.
+    assert slow.transfer_seconds(576, 1200) == pytest.approx(90.0)
+    assert fast.transfer_seconds(576, 1200) == pytest.approx(7.5)
+    assert network.transfer_seconds(576, 1200) == 0.0
