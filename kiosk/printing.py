@@ -27,6 +27,8 @@ from kiosk.settings import SettingsError
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from kiosk.slips import Slip
+
 log = logging.getLogger(__name__)
 FAULT = "printer_fault"  # device_state key: "since|vi|en" of the fault in force, absent when the printer is fine
 STATUS_TIMEOUT_S = 1.0  # many cheap printers never answer a status query; do not wait long for one
@@ -211,6 +213,12 @@ class SlipPrinter:
         threading.Thread(target=job, name="print-job", daemon=True).start()
         threading.Thread(target=watchdog, name="print-watchdog", daemon=True).start()
         return True
+
+    def submit_slip(self, slip: Slip, on_done: Callable[[PrintError | None], None]) -> bool:
+        """Render `slip` at this printer's width and print it on a worker thread (see `submit`)."""
+        from kiosk.slips import render
+
+        return self.submit(lambda: render(slip, self.width_dots), on_done)
 
     def transfer_seconds(self, width: int, height: int) -> float:
         """How long the raster of a `width`×`height` slip takes on the line itself (serial only)."""

@@ -11,7 +11,7 @@ from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.togglebutton import ToggleButton
 
 from kiosk.levels import LEVELS
-from kiosk.ui.widgets import KioskScreen
+from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
 
 class OfficerButton(ToggleButton):
@@ -97,19 +97,11 @@ class StaffScreen(KioskScreen):
 
     def print_test_page(self) -> None:
         """Print the test page without holding up the screen; the result shows on the printer line."""
-        printer = self.services.printer
-        page = self.services.test_page()
-
-        def render() -> Any:
-            from kiosk.slips import render as render_slip
-
-            return render_slip(page, printer.width_dots)
-
         def done(error: Any) -> None:
             key = "staff.printer_test_failed" if error else "staff.printer_test_done"
-            Clock.schedule_once(lambda _dt: self.show_printer(self.ui.t(key, self.ui.lang)), 0)
+            self.show_printer(self.ui.t(key, self.ui.lang))
 
-        if printer.submit(render, done):
+        if self.services.printer.submit_slip(self.services.test_page(), on_ui_thread(done)):
             self.show_printer(self.ui.t("staff.printer_testing", self.ui.lang))
 
     def on_duty_officer(self, _screen: Any, officer_id: str) -> None:

@@ -9,7 +9,7 @@ from kivy.lang import Builder
 from kivy.properties import NumericProperty, StringProperty
 
 from kiosk.printing import PrintError
-from kiosk.ui.widgets import KioskScreen
+from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
 Builder.load_file(__file__.replace(".py", ".kv"))
 
@@ -45,17 +45,7 @@ class ThanksScreen(KioskScreen):
         if receipt is None or self.print_state not in ("offer", "failed"):
             return
         slip = self.services.rating_slip(receipt, lang)
-        width = self.services.printer.width_dots
-
-        def render() -> Any:
-            from kiosk.slips import render as render_slip
-
-            return render_slip(slip, width)
-
-        def done(error: PrintError | None) -> None:
-            Clock.schedule_once(lambda _dt: self._printed(error), 0)
-
-        if self.services.printer.submit(render, done):
+        if self.services.printer.submit_slip(slip, on_ui_thread(self._printed)):
             self.print_state = "printing"
             # Time to take the slip before the screen goes back to idle.
             self.seconds_left = max(self.seconds_left, self.services.settings.ui.thanks_timeout_s)

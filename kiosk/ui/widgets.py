@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from kivy.clock import Clock
 from kivy.graphics import Color, Ellipse, Line
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty
@@ -20,11 +22,21 @@ from kiosk.ui.theme import INK, level_colour
 if TYPE_CHECKING:
     from kiosk.app import KioskShell
 
+T = TypeVar("T")
+
 # Shared widget rules every screen's .kv uses; loaded once, with the module.
 Builder.load_file(str(Path(__file__).with_name("common.kv")))
 
 # How far each level's mouth bends: a broad smile at 5, a flat line at 3, a frown at 1.
 _MOUTH_CURVE = {5: 1.35, 4: 0.6, 3: 0.0, 2: -0.6, 1: -1.1}
+
+
+def on_ui_thread(callback: Callable[[T], None]) -> Callable[[T], None]:
+    """Wrap `callback` so a worker thread's call runs on Kivy's thread at the next frame."""
+    def hand_over(value: T) -> None:
+        Clock.schedule_once(lambda _dt: callback(value), 0)
+
+    return hand_over
 
 
 class KioskScreen(Screen):
