@@ -41,15 +41,18 @@ def test_full_screen_without_a_window_manager(tmp_path: Path) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail("Xvfb, xwininfo or xdotool is missing: .ci/system-deps installs them")
         pytest.skip("needs Xvfb, xwininfo and xdotool: run `make test` as root, or apt install xvfb x11-utils xdotool")
-    display = ":77"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x900x24", "-nolisten", "tcp"],
+    read_end, write_end = os.pipe()  # Xvfb picks a free display and writes its number here
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1600x900x24",
+                             "-nolisten", "tcp"], pass_fds=(write_end,),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    with os.fdopen(read_end) as numbers:
+        display = ":" + numbers.readline().strip()
     env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT))
     env.pop("SDL_VIDEODRIVER", None)  # the real X11 driver, not offscreen
     app = None
     try:
-        time.sleep(1.0)
-        assert xvfb.poll() is None, "Xvfb did not start"
+        assert xvfb.poll() is None and display != ":", "Xvfb did not start"
         app = subprocess.Popen([sys.executable, "-m", "kiosk", "--data-dir", str(tmp_path / "device")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
         deadline, geometry = time.monotonic() + 30, None

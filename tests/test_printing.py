@@ -236,10 +236,9 @@ def test_silent_tcp_printer_times_out(services: Services) -> None:
 
 
 def test_refused_connection(services: Services) -> None:
-    tcp = TcpPrinter(None)
-    uri = tcp.uri
-    tcp.close()  # nothing listens on that port any more
-    printer = printer_for(services, uri)
+    # Port 1 on loopback: nothing listens there, and being below the ephemeral range it can never be
+    # the client's own port (a just-closed ephemeral port can be, and TCP then connects to itself).
+    printer = printer_for(services, "socket://127.0.0.1:1")
     with pytest.raises(PrintError) as info:
         printer.send(slip_image(80))
     assert "Cannot reach the printer" in info.value.en
