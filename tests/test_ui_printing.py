@@ -112,3 +112,19 @@ class TestStaffTestPrint(PrinterCase):
             self.wait(0.05)
         self.assertIn("Đã in trang thử", staff.ids.printer.text)
         self.assertTrue((OUT / "test-page.png").exists())
+
+
+class TestPrinterBusy(PrinterCase):
+    printer: ClassVar[dict[str, Any]] = {"uri": f"file:{OUT}/busy.bin"}
+
+    def test_a_busy_printer_apologises_instead_of_doing_nothing(self) -> None:
+        thanks = self.rate_and_thank(4)
+        self.assertTrue(self.services.printer._busy.acquire(blocking=False))  # a staff test page is printing
+        try:
+            self.tap(thanks.ids.print_button)
+            self.assertEqual(thanks.print_state, "failed")
+            self.assertIn("đã được ghi nhận", thanks.ids.print_message.text)
+        finally:
+            self.services.printer._busy.release()
+        self.tap(thanks.ids.print_button)  # "In lại" once the printer is free
+        self.wait_for_state(thanks, "done")

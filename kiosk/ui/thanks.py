@@ -45,10 +45,13 @@ class ThanksScreen(KioskScreen):
         if receipt is None or self.print_state not in ("offer", "failed"):
             return
         slip = self.services.rating_slip(receipt, lang)
-        if self.services.printer.submit_slip(slip, on_ui_thread(self._printed)):
-            self.print_state = "printing"
-            # Time to take the slip before the screen goes back to idle.
-            self.seconds_left = max(self.seconds_left, self.services.settings.ui.thanks_timeout_s)
+        if not self.services.printer.submit_slip(slip, on_ui_thread(self._printed)):
+            self.print_state = "failed"  # another job (a staff test page) holds the printer
+            return
+        # The report comes through Clock, so it always lands after this.
+        self.print_state = "printing"
+        # Time to take the slip before the screen goes back to idle.
+        self.seconds_left = max(self.seconds_left, self.services.settings.ui.thanks_timeout_s)
 
     def _printed(self, error: PrintError | None) -> None:
         self.print_state = "failed" if error else "done"
