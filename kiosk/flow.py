@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.levels import COMMENT_KEY, QUESTIONS
+from kiosk.levels import COMMENT_KEY, PROCEDURE_KEY, QUESTIONS
 from kiosk.ratings import Receipt
 from kiosk.services import Services
 
@@ -46,6 +46,13 @@ class RatingSession:
         self.services.ratings.record_answer(self._rating_uuid(), question, value)
         self.answers[question] = value
 
+    def choose_procedure(self, code: str) -> None:
+        """Store the procedure the citizen came for; a second choice is ignored, not overwritten."""
+        if PROCEDURE_KEY in self.answers:
+            return
+        self.services.ratings.record_procedure(self._rating_uuid(), code)
+        self.answers[PROCEDURE_KEY] = code
+
     def comment(self, text: str) -> bool:
         """Store the comment if there is one; True when something was stored."""
         if COMMENT_KEY in self.answers or not text.strip():
@@ -59,7 +66,7 @@ class RatingSession:
         """Whether the follow-up questions are asked after the rating."""
         return self.services.settings.ui.followups
 
-    @staticmethod
-    def followup_steps() -> list[str]:
-        """The follow-up steps in order: the SIPAS elements, the harassment question, the comment."""
-        return [q.key for q in QUESTIONS] + [COMMENT_KEY]
+    def followup_steps(self) -> list[str]:
+        """The follow-up steps in order: the procedure (if the counter lists some), SIPAS, harassment, comment."""
+        first = [PROCEDURE_KEY] if self.services.settings.counter.procedures else []
+        return [*first, *(q.key for q in QUESTIONS), COMMENT_KEY]

@@ -102,4 +102,5 @@ QUESTIONS: tuple[Question, ...] = (
 SCALE_KEYS = tuple(q.key for q in QUESTIONS if q.kind == "scale")
 QUESTION_KEYS = tuple(q.key for q in QUESTIONS)
 COMMENT_KEY = "comment"
+PROCEDURE_KEY = "procedure_code"  # the procedure the citizen came for, chosen after the rating
 COMMENT_MAX_CHARS = 1000

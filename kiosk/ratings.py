@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import sqlite3
 import threading
 import time
@@ -18,9 +19,11 @@ from kiosk import chain, state
 from kiosk.db import Database
 from kiosk.errors import KioskError
 from kiosk.keys import DeviceKey, public_key_b64
-from kiosk.levels import COMMENT_KEY, COMMENT_MAX_CHARS, QUESTIONS, SCALE_KEYS, level
+from kiosk.levels import COMMENT_KEY, COMMENT_MAX_CHARS, PROCEDURE_KEY, QUESTIONS, SCALE_KEYS, level
 
 _QUESTION_KIND = {q.key: q.kind for q in QUESTIONS}
+# Codes as the national database writes them: 1.001193, 2.000908, 1.012753.H19
+PROCEDURE_CODE = re.compile(r"\d\.\d{6}(\.[A-Z0-9]{1,8})?")
 
 
 _INSERT_COLUMNS = (*chain.SIGNED_FIELDS, "hash", "signature")
@@ -192,6 +195,13 @@ class RatingLog:
                                 f"Invalid answer for '{question}': {value!r}")
         return self._add_answer(rating_uuid, {"question": question, "value": value})
 
+    def record_procedure(self, rating_uuid: str, code: str) -> int:
+        """Store the procedure the citizen came for (chosen after the rating) as its own record."""
+        code = code.strip()
+        if not PROCEDURE_CODE.fullmatch(code):
+            raise InvalidRecord(f"Mã thủ tục không hợp lệ: {code!r}", f"Not a procedure code: {code!r}")
+        return self._add_answer(rating_uuid, {"question": PROCEDURE_KEY, "text": code})
+
     def record_comment(self, rating_uuid: str, text: str) -> int:
         """Store the citizen's free-text comment as its own record; return its seq."""
         text = text.strip()
@@ -264,7 +274,10 @@ class RatingLog:
                     ratings[rec["uuid"]] = row
                 elif rec["rating_uuid"] in ratings:
                     row = ratings[rec["rating_uuid"]]
-                    row[rec["question"]] = rec["text"] if rec["question"] == COMMENT_KEY else rec["value"]
+                    if rec["question"] == PROCEDURE_KEY:
+                        row[PROCEDURE_KEY] = row.get(PROCEDURE_KEY) or rec["text"]
+                    else:
+                        row[rec["question"]] = rec["text"] if rec["question"] == COMMENT_KEY else rec["value"]
         for row in ratings.values():
             writer.writerow(row)
         return len(ratings)

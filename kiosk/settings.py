@@ -50,6 +50,8 @@ class Counter:
 
     id: str = "Q01"
     name: str = "Quầy tiếp nhận và trả kết quả"
+    # Codes of the procedures most used at this counter; after a rating the citizen may pick one of them.
+    procedures: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
 import re
@@ -362,9 +363,28 @@ def test_session_carries_counter_officer_and_language(services: Services) -> Non
         services.set_officer_on_duty("CB999")
 
 
-def test_followup_steps_cover_sipas_and_comment() -> None:
-    assert RatingSession.followup_steps() == [
+def test_followup_steps_cover_sipas_and_comment(services: Services) -> None:
+    assert RatingSession(services).followup_steps() == [
         "access", "procedure", "officer", "result", "feedback", "harassment", "comment"]
+
+
+def test_the_procedure_step_comes_first_when_the_counter_lists_procedures(settings: Settings, data_dir: Path) -> None:
+    counter = dataclasses.replace(settings.counter, procedures=["1.001193", "2.000908"])
+    services = Services.open(dataclasses.replace(settings, counter=counter), data_dir)
+    try:
+        session = RatingSession(services)
+        assert session.followup_steps()[0] == "procedure_code"
+        session.rate(4)
+        session.choose_procedure("1.001193")
+        session.choose_procedure("2.000908")  # a second choice is ignored
+        with pytest.raises(InvalidRecord):
+            services.ratings.record_procedure(session.receipt.uuid if session.receipt else "", "not a code")
+        buffer = io.StringIO()
+        services.ratings.export_csv(buffer)
+        row = next(csv.DictReader(io.StringIO(buffer.getvalue())))
+        assert row["procedure_code"] == "1.001193"
+    finally:
+        services.close()
 
 
 # --- stats ------------------------------------------------------------------------------------------------
