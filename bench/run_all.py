@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = (("commit_latency.py", "3000"), ("cold_start.py", "9"), ("memory.py", "1000"), ("print_slip.py", "50"))
+BENCHES = (("commit_latency.py", "3000"), ("cold_start.py", "9"), ("memory.py", "1000"), ("print_slip.py", "50"),
+           ("catalog_search.py", "30"))
 
 
 def main() -> int:

@@ -20,6 +20,8 @@ SCREENS = {
     "rating": ("kiosk.ui.rating", "RatingScreen"),
     "followup": ("kiosk.ui.followup", "FollowupScreen"),
     "thanks": ("kiosk.ui.thanks", "ThanksScreen"),
+    "catalog": ("kiosk.ui.catalog", "CatalogScreen"),
+    "procedure": ("kiosk.ui.procedure", "ProcedureScreen"),
     "pin": ("kiosk.ui.pin", "PinScreen"),
     "staff": ("kiosk.ui.staff", "StaffScreen"),
 }
@@ -127,6 +129,9 @@ class KioskShell:
         if hasattr(leaving, "on_timeout"):
             leaving.on_timeout()
         self.session.reset()
+        for screen in self.manager.screens:  # the next citizen starts with no trace of this one
+            if hasattr(screen, "reset"):
+                screen.reset()
         self.set_language(self.services.default_language())
         self.go("idle")
 
@@ -241,6 +246,7 @@ def run_app(settings: Settings, data_dir: Path | None, window: tuple[int, int] |
     configure_kivy(settings, window)
     services = Services.open(settings, data_dir)
     try:
+        services.ensure_sample_catalog()  # first start only: a catalog to browse until IT imports theirs
         app = make_app(services, cover_screen=settings.ui.fullscreen and window is None)
         _stop_on_signals(app)
         app.run()

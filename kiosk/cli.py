@@ -92,6 +92,24 @@ def build_parser() -> argparse.ArgumentParser:
     p_preview.add_argument("--width", type=int, metavar="DOTS", help="paper width in dots (default: the printer's)")
     _common(p_sub.add_parser("status", help="the printer fault in force, and whether the printer answers now"),
             top=False)
+
+    catalog = add("catalog", "the procedure catalog (thủ tục hành chính)")
+    c_sub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
+    c_import = c_sub.add_parser("import", help="replace the catalog with a .json (national format) or .csv file")
+    _common(c_import, top=False)
+    c_import.add_argument("file", type=Path, metavar="FILE")
+    c_import.add_argument("--check", action="store_true", help="only read and check the file; change nothing")
+    c_list = c_sub.add_parser("list", help="every procedure, by name")
+    _common(c_list, top=False)
+    c_list.add_argument("--field", metavar="CODE", help="only this field (see 'kiosk catalog fields')")
+    c_show = c_sub.add_parser("show", help="everything about one procedure")
+    _common(c_show, top=False)
+    c_show.add_argument("code", metavar="CODE")
+    c_search = c_sub.add_parser("search", help="search as the kiosk does (no diacritics needed, word starts, codes)")
+    _common(c_search, top=False)
+    c_search.add_argument("query", metavar="QUERY")
+    c_search.add_argument("--field", metavar="CODE", help="only this field")
+    _common(c_sub.add_parser("fields", help="the fields (lĩnh vực) with their counts"), top=False)
     return parser
 
 
@@ -122,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _ratings(services, args)
             if command == "printer":
                 return _printer(services, args)
+            if command == "catalog":
+                from kiosk import catalog_cli
+
+                return catalog_cli.run(services.catalog, args)
             return _selftest(services, args.ratings)
         finally:
             services.close()

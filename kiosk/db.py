@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 # The newest migration; start-up compares it with the database and runs Alembic only when they differ.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",

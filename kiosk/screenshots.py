@@ -31,8 +31,21 @@ def _steps(shell: Any) -> list[tuple[str, Callable[[], None]]]:
         shell.session.rate(5, is_test=True)
         shell.go("thanks")
 
+    def catalog_typed() -> None:
+        shell.go("catalog")
+        keyboard = shell.screen("catalog").ids.keyboard
+        for key in "khai sinh":
+            keyboard.press(key)
+        shell.screen("catalog").search()
+
+    def procedure() -> None:
+        shell.screen("procedure").show("1.001193")
+        shell.go("procedure")
+
     return [
         ("idle", lambda: shell.go("idle")),
+        ("catalog", catalog_typed),
+        ("procedure", procedure),
         ("rating", lambda: shell.go("rating")),
         ("followup-officer", followup(2)),
         ("followup-harassment", followup(5)),
@@ -58,6 +71,7 @@ def render(out_dir: Path, size: tuple[int, int], lang: str, suffix: str) -> list
     # A file printer, so the screens show what they offer when a printer is there.
     settings = replace(settings, printer=replace(settings.printer, uri=f"file:{data_dir}/slip.bin"))
     services = Services.open(settings, data_dir)
+    services.ensure_sample_catalog()
     app = make_app(services)
     written: list[Path] = []
     state: dict[str, Any] = {"i": 0}

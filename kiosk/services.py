@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import db, paths, state
+from kiosk.catalog import SAMPLE_CATALOG, Catalog
+from kiosk.catalog_import import CatalogError
 from kiosk.keys import DeviceKey
 from kiosk.pin import PinGuard
 from kiosk.printing import SlipPrinter
@@ -15,6 +18,8 @@ from kiosk.ratings import RatingLog, Receipt
 if TYPE_CHECKING:
     from kiosk.slips import RatingSlip, TestPage
 from kiosk.settings import Officer, Settings
+
+log = logging.getLogger(__name__)
 
 
 def pin_hash(settings: Settings, device_state: state.DeviceState) -> str:
@@ -34,6 +39,7 @@ class Services:
     state: state.DeviceState
     pin: PinGuard
     printer: SlipPrinter
+    catalog: Catalog
     _on_duty_id: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -48,10 +54,11 @@ class Services:
             pin = PinGuard(lambda: pin_hash(settings, device_state), max_attempts=settings.staff.max_attempts,
                            lockout_s=settings.staff.lockout_s)
             printer = SlipPrinter(settings.printer, device_state)
+            catalog = Catalog(database)
         except BaseException:
             database.close()
             raise
-        return cls(settings, directory, database, key, ratings, device_state, pin, printer)
+        return cls(settings, directory, database, key, ratings, device_state, pin, printer, catalog)
 
     def officer_on_duty(self) -> Officer | None:
         """The officer staff chose as on duty, else the first one listed in settings."""
@@ -107,7 +114,19 @@ class Services:
         return TestPage(profile=printer.profile, width_dots=self.printer.width_dots, uri=uri or printer.uri,
                         qr_url=self.settings.contact.feedback_url or self.settings.contact.website)
 
+    def ensure_sample_catalog(self, path: Path = SAMPLE_CATALOG) -> bool:
+        """On first start, import the sample catalog if none was ever imported; True if it did.
+
+        A broken sample is logged, not raised: the kiosk still takes ratings without a catalog.
+        """
+        try:
+            return self.catalog.ensure_sample(path)
+        except CatalogError:
+            log.exception("the sample catalog %s was not imported", path)
+            return False
+
     def close(self) -> None:
         """Release the database."""
+        self.catalog.close()
         self.ratings.close()
         self.database.close()

@@ -16,14 +16,18 @@ from sqlalchemy import Engine, create_engine, event
 
 import kiosk.migrations
 from kiosk import db, paths
+from kiosk.catalog import Catalog
 from kiosk.db import SCHEMA_HEAD, Database, open_database, schema_version
 from kiosk.errors import KioskError
 from kiosk.keys import DeviceKey
+from kiosk.procedures import Document, Procedure
 from kiosk.ratings import RatingLog
 from kiosk.services import Services
 from kiosk.settings import Settings
 
 MIGRATIONS = Path(kiosk.migrations.__file__).parent
+BIRTH = Procedure(code="1.001193", name="Đăng ký khai sinh", field_code="HT", field_name="Hộ tịch",
+                  documents=(Document("Tờ khai đăng ký khai sinh", originals=1),))
 
 
 def alembic_config(script_location: str = "kiosk:migrations") -> alembic.config.Config:
@@ -37,6 +41,14 @@ def tables(path: Path) -> set[str]:
     try:
         found = con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
         return {r[0] for r in found}
+    finally:
+        con.close()
+
+
+def indexes(path: Path) -> set[str]:
+    con = sqlite3.connect(path)
+    try:
+        return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     finally:
         con.close()
 
@@ -69,8 +81,8 @@ def test_new_database_is_created_at_the_head(tmp_path: Path) -> None:
     engine = open_database(path)
     engine.dispose()
     assert schema_version(path) == SCHEMA_HEAD
-    assert {"log", "device_state", "alembic_version",
-            "log_append_only_update", "log_append_only_delete"} <= tables(path)
+    assert {"log", "device_state", "alembic_version", "log_append_only_update", "log_append_only_delete",
+            "catalog_version", "procedure", "procedure_fts", "procedure_name_fts"} <= tables(path)
 
 
 def test_opening_an_existing_database_keeps_its_rows_and_skips_alembic(
@@ -118,13 +130,60 @@ def test_database_built_at_revision_0001_opens_with_its_rows(tmp_path: Path) -> 
     assert schema_version(path) == SCHEMA_HEAD
 
 
+def test_rating_database_at_0001_gains_the_catalog_and_keeps_its_ratings(tmp_path: Path) -> None:
+    """0001 -> 0002: the catalog tables arrive, every rating and the chain stay as they were."""
+    path = tmp_path / "kiosk.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    fill(Database(path), tmp_path / "key.pem", ratings=5)
+    engine.dispose()
+    assert "procedure" not in tables(path)
+    before = log_rows(path)
+
+    db.prepare(path).close()
+    assert schema_version(path) == "0002"
+    assert {"catalog_version", "procedure", "procedure_fts", "procedure_name_fts",
+            "ix_procedure_field"} <= tables(path) | indexes(path)
+    assert log_rows(path) == before
+    log = RatingLog(Database(path), DeviceKey.load_or_create(tmp_path / "key.pem"))
+    assert log.verify().ok and log.verify().count == 10
+    catalog = Catalog(Database(path))
+    try:
+        assert catalog.version() is None and catalog.count() == 0
+        catalog.import_procedures([BIRTH], "after the upgrade")
+        assert [hit.code for hit in catalog.search("to khai")] == [BIRTH.code]
+    finally:
+        catalog.close()
+    assert log_rows(path) == before
+
+
+def test_catalog_migration_downgrades_to_0001_keeping_ratings(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.db"
+    db.prepare(path).close()
+    fill(Database(path), tmp_path / "key.pem", ratings=2)
+    Catalog(Database(path)).import_procedures([BIRTH], "test")
+    before = log_rows(path)
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+    engine.dispose()
+    assert schema_version(path) == "0001"
+    assert not {"catalog_version", "procedure", "procedure_fts", "procedure_name_fts"} & tables(path)
+    assert log_rows(path) == before
+
+
 NEXT_REVISION = '''"""A later release: adds a column to the log and a table."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -142,10 +201,10 @@ def downgrade() -> None:
 
 @pytest.fixture
 def next_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
-    """Switches kiosk.db to the kiosk's migrations plus a revision 0002, as the next release would ship."""
+    """Switches kiosk.db to the kiosk's migrations plus a revision 0003, as the next release would ship."""
     scripts = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_sync_batch.py").write_text(NEXT_REVISION, encoding="utf-8")
+    (scripts / "versions" / "0003_sync_batch.py").write_text(NEXT_REVISION, encoding="utf-8")
 
     class NextReleaseConfig(alembic.config.Config):
         def set_main_option(self, name: str, value: str) -> None:
@@ -153,7 +212,7 @@ def next_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[]
 
     def activate() -> None:
         monkeypatch.setattr(alembic.config, "Config", NextReleaseConfig)
-        monkeypatch.setattr(db, "SCHEMA_HEAD", "0002")
+        monkeypatch.setattr(db, "SCHEMA_HEAD", "0003")
 
     return activate
 
@@ -162,11 +221,12 @@ def test_older_database_is_upgraded_in_place_without_losing_rows(
         tmp_path: Path, next_release: Callable[[], None]) -> None:
     path = tmp_path / "kiosk.db"
     key_path = tmp_path / "key.pem"
-    # Today's release: a database at 0001 with ratings in it.
+    # Today's release: a database at the current head with ratings and a catalog in it.
     engine = open_database(path)
     fill(Database(path), key_path, ratings=4)
+    Catalog(Database(path)).import_procedures([BIRTH], "before the upgrade")
     engine.dispose()
-    assert schema_version(path) == "0001"
+    assert schema_version(path) == SCHEMA_HEAD
     before = log_rows(path)
     inode = path.stat().st_ino
 
@@ -180,7 +240,7 @@ def test_older_database_is_upgraded_in_place_without_losing_rows(
         assert log.record_rating(2, counter_id="Q01", officer_id=None, language="vi").seq == 9
     finally:
         engine.dispose()
-    assert schema_version(path) == "0002"
+    assert schema_version(path) == "0003"
     assert path.stat().st_ino == inode  # the same file, upgraded in place
     assert log_rows(path)[:8] == before
     con = sqlite3.connect(path)
@@ -192,6 +252,12 @@ def test_older_database_is_upgraded_in_place_without_losing_rows(
         con.close()
     assert "synced_at" in columns
     assert {"sync_batch", "log_append_only_update", "log_append_only_delete"} <= tables(path)
+    catalog = Catalog(Database(path))
+    try:
+        assert catalog.get(BIRTH.code) == BIRTH  # the catalog survived the next release's upgrade too
+        assert [hit.code for hit in catalog.search("khai sinh")] == [BIRTH.code]
+    finally:
+        catalog.close()
 
 
 def test_empty_file_is_treated_as_a_new_database(tmp_path: Path) -> None:

@@ -33,10 +33,15 @@ class LayoutCase(KioskUITest):
     def screens(self) -> Iterator[str]:
         """Bring up each screen state in turn, yielding a name for messages."""
         self.shell.set_language(self.lang)
-        for name in ("idle", "rating", "pin", "staff"):
+        self.services.ensure_sample_catalog()
+        for name in ("idle", "rating", "pin", "staff", "catalog"):
             self.shell.go(name)
             self.frames(3)
             yield name
+        self.shell.screen("procedure").show("1.001193")
+        self.shell.go("procedure")
+        self.frames(3)
+        yield "procedure"
         self.shell.session.rate(4)
         followup = self.screen("followup")
         self.shell.go("followup")
@@ -74,6 +79,7 @@ class LayoutCase(KioskUITest):
                     if tw > widget.width + 2 or th > widget.height + 2:
                         problems.append(f"{name}: text {widget.text[:40]!r} is {tw}×{th} in a "
                                         f"{widget.width:.0f}×{widget.height:.0f} box")
+        self.maxDiff = None
         self.assertEqual(problems, [])
 
 

@@ -8,8 +8,9 @@ from typing import Any
 from kivy.lang import Builder
 from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
 
-from kiosk.levels import COMMENT_KEY, COMMENT_MAX_CHARS, QUESTIONS
+from kiosk.levels import COMMENT_KEY, COMMENT_MAX_CHARS, PROCEDURE_KEY, QUESTIONS
 from kiosk.ui import keyboard  # noqa: F401  (registers VietKeyboard for the .kv rules)
 from kiosk.ui.widgets import KioskScreen
 
@@ -30,6 +31,22 @@ class YesNoPanel(StepPanel):
 
 class CommentPanel(StepPanel):
     """A comment typed on the on-screen keyboard."""
+
+
+class ProcedureChoice(Button):
+    """One of the counter's usual procedures."""
+
+    code = StringProperty("")
+    panel = ObjectProperty(None)
+
+
+class ProcedurePanel(StepPanel):
+    """The procedures most used at this counter, one big button each."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)  # the kv rule (and so ids.choices) exists only after this
+        for code, name in self.screen.procedure_choices():
+            self.ids.choices.add_widget(ProcedureChoice(text=name, code=code, panel=self))
 
 
 Builder.load_file(__file__.replace(".py", ".kv"))
@@ -58,12 +75,16 @@ class FollowupScreen(KioskScreen):
         """The heading of step `key`."""
         if key == COMMENT_KEY:
             return self.ui.t("followup.comment_title", lang)
+        if key == PROCEDURE_KEY:
+            return self.ui.t("followup.procedure_title", lang)
         return _BY_KEY[key].title(lang) if key in _BY_KEY else ""
 
     def question(self, key: str, lang: str) -> str:
         """The question of step `key` in plain words."""
         if key == COMMENT_KEY:
             return self.ui.t("followup.comment", lang)
+        if key == PROCEDURE_KEY:
+            return self.ui.t("followup.procedure", lang)
         return _BY_KEY[key].text(lang) if key in _BY_KEY else ""
 
     def show(self, index: int) -> None:
@@ -77,6 +98,8 @@ class FollowupScreen(KioskScreen):
         content.clear_widgets()
         if self.step_key == COMMENT_KEY:
             self.panel = CommentPanel(screen=self)
+        elif self.step_key == PROCEDURE_KEY:
+            self.panel = ProcedurePanel(screen=self)
         elif _BY_KEY[self.step_key].kind == "yesno":
             self.panel = YesNoPanel(screen=self)
         else:
@@ -94,6 +117,24 @@ class FollowupScreen(KioskScreen):
             self.session.answer(self.step_key, value)
         except Exception:  # a failed follow-up must not trap the citizen; the rating is already safe
             log.exception("follow-up answer %s not stored", self.step_key)
+        self.show(self.step + 1)
+
+    def procedure_choices(self) -> list[tuple[str, str]]:
+        """(code, name) of the counter's usual procedures; the name from the catalog when it has it."""
+        choices = []
+        for code in self.services.settings.counter.procedures[:6]:
+            procedure = self.services.catalog.get(code)
+            choices.append((code, procedure.name if procedure else code))
+        return choices
+
+    def choose_procedure(self, code: str, panel: StepPanel) -> None:
+        """Store the procedure the citizen came for and go on."""
+        if panel.__self__ is not self.panel:
+            return
+        try:
+            self.session.choose_procedure(code)
+        except Exception:  # the rating is already safe; a bad code in settings must not trap anyone
+            log.exception("procedure %s not stored", code)
         self.show(self.step + 1)
 
     def skip(self) -> None:
