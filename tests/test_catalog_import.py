@@ -511,3 +511,12 @@ def test_csv_parser_directly() -> None:
     text = "ma_thu_tuc;ten_thu_tuc;ket_qua\n1.001193;Đăng ký khai sinh;Giấy khai sinh | Bản sao trích lục\n\n;;\n"
     (procedure,) = parse_csv(text, "inline.csv")
     assert procedure.results == ("Giấy khai sinh", "Bản sao trích lục")
+
+
+def test_the_example_spreadsheet_in_assets_imports() -> None:
+    from kiosk.catalog_import import load_file as load
+
+    example = Path(__file__).resolve().parent.parent / "assets" / "catalog" / "example.csv"
+    procedures = load(example)
+    assert [p.code for p in procedures] == ["1.001193", "2.000815", "1.001612"]
+    assert all(p.documents and p.name for p in procedures)

@@ -363,9 +363,14 @@ def test_session_carries_counter_officer_and_language(services: Services) -> Non
         services.set_officer_on_duty("CB999")
 
 
-def test_followup_steps_cover_sipas_and_comment(services: Services) -> None:
-    assert RatingSession(services).followup_steps() == [
-        "access", "procedure", "officer", "result", "feedback", "harassment", "comment"]
+def test_followup_steps_cover_sipas_and_comment(settings: Settings, data_dir: Path) -> None:
+    counter = dataclasses.replace(settings.counter, procedures=[])
+    services = Services.open(dataclasses.replace(settings, counter=counter), data_dir)
+    try:
+        assert RatingSession(services).followup_steps() == [
+            "access", "procedure", "officer", "result", "feedback", "harassment", "comment"]
+    finally:
+        services.close()
 
 
 def test_the_procedure_step_comes_first_when_the_counter_lists_procedures(settings: Settings, data_dir: Path) -> None:

@@ -10,7 +10,8 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 
 from kiosk.ui.widgets import FaceWidget
-from tests.ui_harness import KioskUITest
+from kiosk.settings import Settings, load
+from tests.ui_harness import EXAMPLE_CONFIG, KioskUITest, example_settings
 
 pytestmark = pytest.mark.ui
 
@@ -29,6 +30,10 @@ def walk(widget: Any) -> Iterator[Any]:
 
 class LayoutCase(KioskUITest):
     lang = "vi"
+
+    def make_settings(self) -> Settings:
+        # With the example's usual procedures, so the "which procedure" step is checked too.
+        return example_settings(procedures=tuple(load(EXAMPLE_CONFIG).counter.procedures), touch_guard_ms=0)
 
     def screens(self) -> Iterator[str]:
         """Bring up each screen state in turn, yielding a name for messages."""

@@ -18,9 +18,10 @@ from kiosk.settings import Settings, load
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config" / "kiosk.toml"
 
 
-def example_settings(**ui: Any) -> Settings:
-    """The example settings with some [ui] values changed."""
+def example_settings(procedures: tuple[str, ...] = (), **ui: Any) -> Settings:
+    """The example settings with some [ui] values changed; no "which procedure" step unless asked for."""
     settings = load(EXAMPLE_CONFIG)
+    settings = dataclasses.replace(settings, counter=dataclasses.replace(settings.counter, procedures=list(procedures)))
     return dataclasses.replace(settings, ui=dataclasses.replace(settings.ui, **ui)) if ui else settings
 
 

@@ -52,6 +52,7 @@ class ProcedurePanel(StepPanel):
 Builder.load_file(__file__.replace(".py", ".kv"))
 log = logging.getLogger(__name__)
 _BY_KEY = {q.key: q for q in QUESTIONS}
+NAME_ROOM = 80  # characters of a procedure's name on a choice button
 
 
 class FollowupScreen(KioskScreen):
@@ -124,7 +125,10 @@ class FollowupScreen(KioskScreen):
         choices = []
         for code in self.services.settings.counter.procedures[:6]:
             procedure = self.services.catalog.get(code)
-            choices.append((code, procedure.name if procedure else code))
+            name = procedure.name if procedure else code
+            if len(name) > NAME_ROOM:  # some official names run to several lines; the start says enough
+                name = name[:NAME_ROOM].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+            choices.append((code, name))
         return choices
 
     def choose_procedure(self, code: str, panel: StepPanel) -> None:
