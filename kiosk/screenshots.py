@@ -15,14 +15,15 @@ SIZES = {"1920x1080": (1920, 1080), "1280x800": (1280, 800)}
 
 def _steps(shell: Any) -> list[tuple[str, Callable[[], None]]]:
     """(name, action) pairs: each action brings a screen to the state worth showing."""
-    def followup(step: int) -> Callable[[], None]:
+    def followup(key: str) -> Callable[[], None]:
         def act() -> None:
             shell.go("followup")
-            shell.screen("followup").show(step)
+            screen = shell.screen("followup")
+            screen.show(screen.steps.index(key))
         return act
 
     def typed() -> None:
-        followup(6)()
+        followup("comment")()
         keyboard = shell.screen("followup").panel.ids.keyboard
         for key in "Nhaan vieen raats nhieetj tinhf, huwowngs daanx deex hieeur":
             keyboard.press(key)
@@ -47,8 +48,9 @@ def _steps(shell: Any) -> list[tuple[str, Callable[[], None]]]:
         ("catalog", catalog_typed),
         ("procedure", procedure),
         ("rating", lambda: shell.go("rating")),
-        ("followup-officer", followup(2)),
-        ("followup-harassment", followup(5)),
+        ("followup-procedure", followup("procedure_code")),
+        ("followup-officer", followup("officer")),
+        ("followup-harassment", followup("harassment")),
         ("followup-comment", typed),
         ("thanks", rated),
         ("pin", lambda: shell.go("pin")),

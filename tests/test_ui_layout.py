@@ -9,8 +9,8 @@ import pytest
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 
-from kiosk.ui.widgets import FaceWidget
 from kiosk.settings import Settings, load
+from kiosk.ui.widgets import FaceWidget
 from tests.ui_harness import EXAMPLE_CONFIG, KioskUITest, example_settings
 
 pytestmark = pytest.mark.ui
