@@ -40,6 +40,7 @@ settings = resolve(None)
 configure_kivy(settings, (1280, 800))
 from kivy.core.window import Window
 services = Services.open(settings, Path(sys.argv[1]))
+services.ensure_sample_catalog()
 app = make_app(services)
 app.bind(on_start=lambda *a: Window.bind(on_flip=lambda *a: (print("FRAME", flush=True), os._exit(0))))
 app.run()
