@@ -19,6 +19,7 @@ os.environ.pop("KIOSK_DATA_DIR", None)
 
 import pytest
 
+from kiosk.db import Database, prepare
 from kiosk.services import Services
 from kiosk.settings import Settings, load
 
@@ -36,6 +37,14 @@ def settings() -> Settings:
 def data_dir(tmp_path: Path) -> Path:
     """An empty data directory."""
     return tmp_path / "data"
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    """A fresh device database at the newest schema."""
+    db = prepare(tmp_path / "kiosk.db")
+    yield db
+    db.close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 from kiosk import catalog_text
 from kiosk.catalog import SAMPLE_CATALOG, Catalog, from_json, to_json
 from kiosk.catalog_import import CatalogError, load_file, parse_csv, parse_national
-from kiosk.db import Database, prepare
+from kiosk.db import Database
 from kiosk.errors import KioskError
 from kiosk.procedures import Channel, Document, Fee, LegalBasis, Procedure, Step
 from kiosk.services import Services
@@ -51,12 +51,6 @@ BIRTH = Procedure(
     extra={"MUCDO": "Toàn trình"},
 )
 
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = prepare(tmp_path / "kiosk.db")
-    yield db
-    db.close()
 
 
 @pytest.fixture

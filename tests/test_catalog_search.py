@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from kiosk import catalog_query
 from kiosk.catalog import Catalog, Hit
-from kiosk.db import Database, prepare
+from kiosk.db import Database
 from kiosk.procedures import Document, LegalBasis, Procedure
 
 BIRTH = Procedure("1.001193", "Đăng ký khai sinh", "HT", "Hộ tịch",
@@ -39,12 +38,6 @@ FILLER = tuple(
 CATALOG = (EXTRACT_DEATH, EXTRACT_CIVIL, BIRTH, BIRTH_LOCAL, BIRTH_ABROAD, DEATH, BIRTH_PAPER, COPY, INCOME, BOAT,
            *FILLER)
 
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = prepare(tmp_path / "kiosk.db")
-    yield db
-    db.close()
 
 
 @pytest.fixture
