@@ -85,8 +85,11 @@ class TestCatalogScreen(CatalogCase):
         field = next(b for b in catalog.ids.fields.children if b.label == "Chứng thực")
         self.tap(field)
         self.assertEqual([r["code"] for r in catalog.results], ["2.000908"])
+        self.assertFalse(catalog.show_keyboard)  # the list gets the room once a field is chosen
         self.tap(field)  # again: all fields
         self.assertEqual(len(catalog.results), 3)
+        self.tap(catalog.ids.search_box)
+        self.assertTrue(catalog.show_keyboard)  # touching the search box brings the keyboard back
 
     def test_opening_a_result_shows_its_sections(self) -> None:
         catalog = self.open_catalog()

@@ -75,6 +75,14 @@ class CatalogScreen(KioskScreen):
         self.ids.keyboard.clear()
         self.query = ""
         self.field_code = ""
+        self.show_keyboard = True
+
+    def on_search_box_touch(self, box: Any, touch: Any) -> bool:
+        """Touching the search box brings the keyboard back."""
+        if box.collide_point(*touch.pos):
+            self.show_keyboard = True
+            return True
+        return False
 
     def _fill_fields(self) -> None:
         box = self.ids.fields
@@ -90,8 +98,9 @@ class CatalogScreen(KioskScreen):
         self._pending = Clock.schedule_once(lambda _dt: self.search(), SEARCH_DELAY_S)
 
     def choose_field(self, code: str) -> None:
-        """Show only one field's procedures ("" for all)."""
+        """Show only one field's procedures ("" for all); the keyboard makes way for the list."""
         self.field_code = code
+        self.show_keyboard = False
         for button in self.ids.fields.children:
             button.chosen = button.code == code
         self.search()
