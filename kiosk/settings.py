@@ -141,7 +141,6 @@ class Settings:
 
 LANGUAGES = ("vi", "en")
 RATING_SLIP_MODES = ("ask", "always", "never")
-_REQUIRED_MARK = dataclasses.MISSING
 
 
 def _describe(value: Any) -> tuple[str, str]:
@@ -166,7 +165,7 @@ def _build(cls: type[Any], data: Any, path: Path | None, prefix: str) -> Any:
     for name, fld in known.items():
         full = f"{prefix}.{name}" if prefix else name
         if name not in data:
-            if fld.default is _REQUIRED_MARK and fld.default_factory is _REQUIRED_MARK:
+            if fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:
                 raise SettingsError(path, full, "thiếu khoá bắt buộc", "required key is missing")
             continue
         values[name] = _convert(hints[name], data[name], path, full)

@@ -61,6 +61,16 @@ def log_rows(path: Path) -> list[tuple[Any, ...]]:
         con.close()
 
 
+def build_at_0001(path: Path) -> None:
+    """A database made by Alembic itself at revision 0001, as the first release left it."""
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    engine.dispose()
+
+
 def fill(database: Database, key_path: Path, ratings: int = 3) -> RatingLog:
     log = RatingLog(database, DeviceKey.load_or_create(key_path))
     for value in range(ratings):
@@ -110,13 +120,8 @@ def test_opening_an_existing_database_keeps_its_rows_and_skips_alembic(
 def test_database_built_at_revision_0001_opens_with_its_rows(tmp_path: Path) -> None:
     """A database made by Alembic itself at 0001 (as an older release did), holding ratings."""
     path = tmp_path / "kiosk.db"
-    engine = create_engine(f"sqlite:///{path}")
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
+    build_at_0001(path)
     fill(Database(path), tmp_path / "key.pem")
-    engine.dispose()
     assert schema_version(path) == "0001"
     before = log_rows(path)
 
@@ -133,13 +138,8 @@ def test_database_built_at_revision_0001_opens_with_its_rows(tmp_path: Path) -> 
 def test_rating_database_at_0001_gains_the_catalog_and_keeps_its_ratings(tmp_path: Path) -> None:
     """0001 -> 0002: the catalog tables arrive, every rating and the chain stay as they were."""
     path = tmp_path / "kiosk.db"
-    engine = create_engine(f"sqlite:///{path}")
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
+    build_at_0001(path)
     fill(Database(path), tmp_path / "key.pem", ratings=5)
-    engine.dispose()
     assert "procedure" not in tables(path)
     before = log_rows(path)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.togglebutton import ToggleButton
@@ -71,13 +70,14 @@ class StaffScreen(KioskScreen):
             report = self.services.ratings.verify()
         except Exception as exc:  # a damaged database must show as a fault, not kill the thread silently
             text = self.ui.t("staff.chain_error", lang, error=exc)
-            Clock.schedule_once(lambda _dt: self._show_chain(False, text), 0)
+            on_ui_thread(self._show_chain)((False, text))
             return
         text = (f"{self.ui.t('staff.chain_ok', lang)} ({report.count} {self.ui.t('records', lang)})"
                 if report.ok else self.ui.t("staff.chain_bad", lang, n=report.first_bad_seq))
-        Clock.schedule_once(lambda _dt: self._show_chain(report.ok, text), 0)
+        on_ui_thread(self._show_chain)((report.ok, text))
 
-    def _show_chain(self, ok: bool, text: str) -> None:
+    def _show_chain(self, result: tuple[bool, str]) -> None:
+        ok, text = result
         self.chain_ok, self.chain_text = int(ok), text
 
     def show_printer(self, message: str = "") -> None:
