@@ -23,7 +23,7 @@ run: system-deps $(STAMP)
 	KIVY_NO_ARGS=1 KIVY_LOG_MODE=PYTHON $(BIN)/kiosk $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check kiosk tests bench
+	$(BIN)/ruff check kiosk sync tests bench
 	$(BIN)/mypy
 
 test: system-deps $(STAMP) lint

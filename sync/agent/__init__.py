@@ -1,0 +1,1 @@
+"""The sync agent that runs on the kiosk: push, pull, health."""

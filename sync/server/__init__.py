@@ -1,0 +1,1 @@
+"""The central server: ingest, fleet, reports."""
