@@ -91,6 +91,22 @@ class TestCatalogScreen(CatalogCase):
         self.tap(catalog.ids.search_box)
         self.assertTrue(catalog.show_keyboard)  # touching the search box brings the keyboard back
 
+    def test_dragging_the_list_hides_the_keyboard(self) -> None:
+        catalog = self.open_catalog()
+        results = catalog.ids.results
+        self.tap(catalog.ids.status)  # a tap beside the list leaves the keyboard where it is
+        self.assertTrue(catalog.show_keyboard)
+        touch = self.down(results)
+        x, y = self.point(results)
+        for step in range(1, 6):  # a finger dragging the list upwards
+            touch.touch_move(x, y + step * 12)
+            self.frames(1)
+        touch.touch_up()
+        self.frames(2)
+        self.assertFalse(catalog.show_keyboard)
+        self.assertEqual(catalog.ids.keyboard.height, 0)
+        self.assertEqual(self.shell.current, "catalog")  # a drag is not a tap on a result
+
     def test_opening_a_result_shows_its_sections(self) -> None:
         catalog = self.open_catalog()
         self.type_keys(catalog, "khai sinh")

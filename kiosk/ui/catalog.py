@@ -84,6 +84,12 @@ class CatalogScreen(KioskScreen):
             return True
         return False
 
+    def on_list_dragged(self, touch: Any) -> None:
+        """Dragging the result list means reading, not typing: the keyboard gives the list its room."""
+        # A tap jitters a few pixels; only a real drag (past the list's own scroll distance) counts.
+        if self.show_keyboard and abs(touch.y - touch.oy) > self.ids.results.scroll_distance:
+            self.show_keyboard = False
+
     def _fill_fields(self) -> None:
         box = self.ids.fields
         box.clear_widgets()
