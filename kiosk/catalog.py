@@ -291,7 +291,7 @@ class Catalog:
             time_limit=channel.time_limit if channel else "",
             fees="; ".join(text for text in map(_fee_text, channel.fees) if text) if channel else "",
             where=procedure.address or procedure.agency or agency,
-            channels=tuple(names), online_url=procedure.online_url, hotline=hotline,
+            channels=tuple(names), online_url=procedure.online_url, hotline=hotline, online=procedure.online,
         )
 
 

@@ -87,7 +87,10 @@ class Procedure:
     @property
     def online(self) -> bool:
         """Whether it can be submitted online."""
-        return bool(self.online_url) or any(c.name == "Trực tuyến" for c in self.channels)
+        # The portal links every procedure to its page there; only an online channel means one can apply.
+        if self.channels:
+            return any(c.name == "Trực tuyến" for c in self.channels)
+        return bool(self.online_url)
 
 
 def fold(text: str) -> str:

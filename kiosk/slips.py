@@ -92,6 +92,7 @@ class GuideSlip:
     channels: tuple[str, ...]
     online_url: str
     hotline: str
+    online: bool = True  # False: the QR leads to the procedure's page, not to an online application
 
 
 @dataclass(frozen=True)
@@ -571,7 +572,8 @@ def _guide(page: _Page, slip: GuideSlip) -> None:
             page.labelled(label, value, label_bold=True)
             page.space(0.2)
     if slip.online_url:
-        page.qr(slip.online_url, "Quét mã để nộp hồ sơ trực tuyến")
+        page.qr(slip.online_url, "Quét mã để nộp hồ sơ trực tuyến" if slip.online
+                else "Quét mã để xem thủ tục trên Cổng Dịch vụ công")
     if slip.hotline:
         page.space(0.3)
         page.labelled("Đường dây nóng:", _together(slip.hotline), label_bold=True, value_bold=True)

@@ -483,6 +483,15 @@ def test_guide_slip_from_a_procedure(catalog: Catalog) -> None:
     assert slip.where == BIRTH.address
     assert slip.channels == ("Trực tiếp", "Trực tuyến", "Bưu chính công ích")
     assert slip.online_url == BIRTH.online_url
+    assert slip.online
+
+
+def test_a_portal_link_without_an_online_channel_is_not_online(catalog: Catalog) -> None:
+    in_person = Procedure("2.000815", "Chứng thực bản sao", online_url="https://dichvucong.gov.vn/thu-tuc-hanh-chinh/x",
+                          channels=(Channel("Trực tiếp", "Trong ngày"),))
+    assert not in_person.online
+    assert not catalog.guide_slip(in_person, "Trung tâm", "").online  # the slip's QR says "see the page"
+    assert Procedure("1.000001", "Tên", online_url="https://dichvucong.gov.vn/x").online  # channels unknown
 
 
 def test_guide_slip_without_an_in_person_channel_or_address(catalog: Catalog) -> None:

@@ -328,6 +328,13 @@ def test_an_empty_guide_value_drops_its_line(field: str) -> None:
     assert _height(_guide(**{field: ""})) < _height(_guide())
 
 
+def test_qr_caption_says_apply_online_only_when_one_can() -> None:
+    online, page_only = slips.render(_guide(), 576), slips.render(_guide(online=False), 576)
+    assert _black(online) != _black(page_only)  # another caption under the same QR code
+    assert _read_qr(online) == _read_qr(page_only)
+    assert _read_qr(page_only) in _qr_matrices(_guide().online_url)
+
+
 def test_no_channels_no_channel_line() -> None:
     assert _height(_guide(channels=())) < _height(_guide())
 
