@@ -24,6 +24,7 @@ SCREENS = {
     "procedure": ("kiosk.ui.procedure", "ProcedureScreen"),
     "pin": ("kiosk.ui.pin", "PinScreen"),
     "staff": ("kiosk.ui.staff", "StaffScreen"),
+    "enroll": ("kiosk.ui.enroll", "EnrollScreen"),
 }
 
 
@@ -82,6 +83,11 @@ class KioskShell:
         self._long_press: Any = None
         Window.bind(on_touch_down=self._on_any_touch, on_touch_up=self._on_any_touch_up)
         self._idle_event = Clock.schedule_interval(self._check_idle, 1.0)
+        self._sync_event: Any = None
+        sync = services.settings.sync
+        if sync.enabled and sync.interval_min > 0:
+            self._sync_event = Clock.schedule_interval(lambda _dt: self.start_background_sync(),
+                                                       sync.interval_min * 60)
 
     def _on_resize(self, _window: Any, size: tuple[int, int]) -> None:
         self.ui.resize(size[1])
@@ -92,6 +98,8 @@ class KioskShell:
 
         self._idle_event.cancel()
         self._prewarm.cancel()
+        if self._sync_event is not None:
+            self._sync_event.cancel()
         Window.unbind(size=self._on_resize, on_touch_down=self._on_any_touch, on_touch_up=self._on_any_touch_up)
 
     @property
@@ -133,7 +141,37 @@ class KioskShell:
             if hasattr(screen, "reset"):
                 screen.reset()
         self.set_language(self.services.default_language())
+        self.apply_server_settings()
         self.go("idle")
+
+    def apply_server_settings(self) -> bool:
+        """Take up settings a sync pass pulled since the screens were built; True if there were any.
+
+        Screens read the settings when they are built (names, hotline, officers), so they are built anew;
+        only between citizens, never under one's finger.
+        """
+        from kivy.clock import Clock
+
+        if not self.services.apply_server_settings():
+            return False
+        log.info("server settings version %s applied", self.services.settings_version)
+        for screen in list(self.manager.screens):
+            self.manager.remove_widget(screen)
+        self._prewarm.cancel()
+        self._prewarm = Clock.schedule_interval(self._build_next, 0.05)
+        return True
+
+    def start_background_sync(self) -> bool:
+        """Start a sync pass on a worker thread (skipped if one is running); False when skipped."""
+        from kiosk.ui.widgets import on_ui_thread
+
+        return self.services.start_sync(on_ui_thread(self._background_sync_done))
+
+    def _background_sync_done(self, _outcome: Any) -> None:
+        if self.current == "staff":
+            self.screen("staff").show_sync()
+        elif self.current == "idle" and self.apply_server_settings():  # nobody is using it: show them now
+            self.go("idle")
 
     def set_language(self, lang: str) -> None:
         """Show the screens in `lang` and record ratings from now on with it."""

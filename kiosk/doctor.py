@@ -7,6 +7,7 @@ import sqlite3
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk import paths
@@ -14,7 +15,7 @@ from kiosk.db import SCHEMA_HEAD, readonly_uri, schema_version
 from kiosk.errors import KioskError
 from kiosk.pin import verify_pin
 from kiosk.services import Services, pin_hash
-from kiosk.settings import Settings
+from kiosk.settings import Settings, ca_file_path
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 DISK_WARN_MB, DISK_FAIL_MB = 500, 50
@@ -115,6 +116,47 @@ def _printer(services: Services) -> Check:
                  f"The printer at {where} answers ({printer.width_dots} dots)")
 
 
+SYNC_STALE_S = 2 * 86400  # the nightly pass missed twice in a row
+
+
+def _sync(services: Services) -> Check:
+    from sync.agent.status import local_time, read_status
+
+    ca_file = ca_file_path(services.settings)
+    if ca_file is not None and not ca_file.is_file():
+        return Check("sync", FAIL, f"Không có tệp CA {ca_file} (khoá sync.ca_file): sửa đường dẫn hoặc xoá khoá",
+                     f"The CA file {ca_file} (key sync.ca_file) does not exist: fix the path or remove the key")
+    status = read_status(services)
+    if not status.enrolled:
+        return Check("sync", WARN, f"Chưa đăng ký với máy chủ; {status.queue_depth} bản ghi chờ gửi. Chạy "
+                     "«kiosk-sync enroll --server URL --code MÃ» (mã do CNTT cấp)",
+                     f"Not enrolled with a server; {status.queue_depth} records waiting. Run "
+                     "'kiosk-sync enroll --server URL --code CODE' (the code comes from IT)")
+    where_vi = f"máy chủ {status.server_url}, {status.queue_depth} bản ghi chờ gửi"
+    where_en = f"server {status.server_url}, {status.queue_depth} records waiting"
+    if status.last_error is not None:
+        return Check("sync", WARN, f"Đồng bộ lỗi lúc {local_time(status.last_error.at)} ({where_vi}): "
+                     f"{status.last_error.vi}. Xem «kiosk-sync status», thử «kiosk-sync run»",
+                     f"Sync failed at {local_time(status.last_error.at)} ({where_en}): {status.last_error.en}. "
+                     "See 'kiosk-sync status', try 'kiosk-sync run'")
+    if status.clock_flagged:
+        return Check("sync", WARN, f"Máy chủ báo đồng hồ máy này lệch {status.clock_drift_s:+.0f} giây ({where_vi}): "
+                     "bật NTP (timedatectl set-ntp true) hoặc chỉnh giờ", f"The server says this device's clock is off "
+                     f"by {status.clock_drift_s:+.0f} s ({where_en}): enable NTP (timedatectl set-ntp true) or set "
+                     "the time")
+    if not status.last_success:
+        return Check("sync", WARN, f"Chưa đồng bộ thành công lần nào ({where_vi}): chạy «kiosk-sync run»",
+                     f"Never synced successfully ({where_en}): run 'kiosk-sync run'")
+    age = (datetime.now(UTC) - datetime.fromisoformat(status.last_success.replace("Z", "+00:00"))).total_seconds()
+    if age > SYNC_STALE_S:
+        return Check("sync", WARN, f"Lần đồng bộ thành công gần nhất đã lâu: {local_time(status.last_success)} "
+                     f"({where_vi}). Kiểm tra mạng và «systemctl status kiosk-sync.timer»",
+                     f"The last successful sync is old: {local_time(status.last_success)} ({where_en}). "
+                     "Check the network and 'systemctl status kiosk-sync.timer'")
+    return Check("sync", OK, f"Đồng bộ: {where_vi}, thành công gần nhất {local_time(status.last_success)}",
+                 f"Sync: {where_en}, last success {local_time(status.last_success)}")
+
+
 def run_checks(settings: Settings, data_dir: Path | None) -> list[Check]:
     """Every check, in the order a technician would fix them; never raises."""
     directory = data_dir or paths.default_data_dir()
@@ -136,8 +178,10 @@ def run_checks(settings: Settings, data_dir: Path | None) -> list[Check]:
                               f"Check failed: {exc}")
             checks.extend(found if isinstance(found, list) else [found])
         checks.append(_printer(services))
-        checks.append(Check("server", OK, "Đồng bộ: " + ("bật" if settings.sync.enabled else "tắt"),
-                            "Sync: " + ("on" if settings.sync.enabled else "off")))
+        try:
+            checks.append(_sync(services))
+        except Exception as exc:  # as above: a crashing check is a finding
+            checks.append(Check("sync", FAIL, f"Lỗi khi kiểm tra: {exc}", f"Check failed: {exc}"))
     finally:
         services.close()
     return checks

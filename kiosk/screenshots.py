@@ -55,6 +55,7 @@ def _steps(shell: Any) -> list[tuple[str, Callable[[], None]]]:
         ("thanks", rated),
         ("pin", lambda: shell.go("pin")),
         ("staff", lambda: shell.go("staff")),
+        ("enroll", lambda: shell.go("enroll")),
     ]
 
 

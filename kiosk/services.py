@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING
 from kiosk import db, paths, state
 from kiosk.catalog import SAMPLE_CATALOG, Catalog
 from kiosk.catalog_import import CatalogError
+from kiosk.errors import KioskError
 from kiosk.keys import DeviceKey
 from kiosk.pin import PinGuard
 from kiosk.printing import SlipPrinter
@@ -17,7 +20,9 @@ from kiosk.ratings import RatingLog, Receipt
 
 if TYPE_CHECKING:
     from kiosk.slips import RatingSlip, TestPage
-from kiosk.settings import Officer, Settings
+    from sync.agent.background import BackgroundSync
+    from sync.agent.run import PassResult
+from kiosk.settings import Officer, Settings, SettingsError, apply_server_settings
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,10 @@ class Services:
     printer: SlipPrinter
     catalog: Catalog
     _on_duty_id: str | None = field(default=None, repr=False)
+    # The settings file as read; `settings` is this with the central server's settings for the device laid over.
+    file_settings: Settings | None = field(default=None, repr=False)
+    settings_version: str = ""  # the server settings' version in force, "" when none were pulled
+    _sync: BackgroundSync | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, data_dir: Path | None = None) -> Services:
@@ -58,7 +67,44 @@ class Services:
         except BaseException:
             database.close()
             raise
-        return cls(settings, directory, database, key, ratings, device_state, pin, printer, catalog)
+        services = cls(settings, directory, database, key, ratings, device_state, pin, printer, catalog,
+                       file_settings=settings)
+        services.apply_server_settings()
+        return services
+
+    def apply_server_settings(self) -> bool:
+        """Lay the settings last pulled from the central server over the file's; True if they changed.
+
+        Called when the services open and whenever the app returns to its idle screen. Stored settings that
+        no longer validate are logged and left out: the kiosk keeps running on its settings file.
+        """
+        with self.database.reading() as con:
+            version, raw = state.get(con, state.SETTINGS_VERSION), state.get(con, state.SERVER_SETTINGS)
+        if not version or not raw or version == self.settings_version:
+            return False
+        base = self.file_settings or self.settings
+        try:
+            pulled = json.loads(raw)
+            if not isinstance(pulled, dict):
+                raise ValueError("not a JSON object")
+            merged = apply_server_settings(base, pulled, self.database.path)
+        except (ValueError, SettingsError) as exc:
+            log.error("the server's settings version %s stored on this device cannot be applied: %s", version, exc)
+            return False
+        self.settings, self.settings_version = merged, version
+        return True
+
+    def start_sync(self, on_done: Callable[[PassResult | KioskError], None]) -> bool:
+        """Start one sync pass on a worker thread; False when this app already runs one.
+
+        `on_done` gets the pass's result on the worker thread, or the error that kept it from running
+        (another pass, the nightly timer's, holds the device's sync lock).
+        """
+        if self._sync is None:
+            from sync.agent.background import BackgroundSync  # requests and pydantic load on first use
+
+            self._sync = BackgroundSync(self)
+        return self._sync.start(on_done)
 
     def officer_on_duty(self) -> Officer | None:
         """The officer staff chose as on duty, else the first one listed in settings."""
@@ -126,7 +172,9 @@ class Services:
             return False
 
     def close(self) -> None:
-        """Release the database."""
+        """Release the database (after letting a sync pass under way finish, for a few seconds at most)."""
+        if self._sync is not None:
+            self._sync.join(timeout=5)
         self.catalog.close()
         self.ratings.close()
         self.database.close()

@@ -8,9 +8,11 @@ import os
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from kiosk import printer_uri
 from kiosk.errors import KioskError
@@ -112,12 +114,14 @@ class Printer:
 
 @dataclass(frozen=True)
 class Sync:
-    """The central server and the background sync (used by the sync feature)."""
+    """The central server and the sync agent (`kiosk-sync`, and the app's background pass)."""
 
-    server_url: str = "http://127.0.0.1:8080"
-    enabled: bool = False
-    interval_min: int = 0
-    ca_file: str = ""
+    server_url: str = "http://127.0.0.1:8080"  # offered at enrolment; after it, the enrolled server is used
+    enabled: bool = False  # the app's background pass; the nightly timer runs either way
+    interval_min: int = 0  # minutes between the app's background passes; 0: only the nightly timer
+    ca_file: str = ""  # a CA bundle for a server whose certificate no system CA signed (relative: to this file)
+    budget_s: int = 900  # the most one pass may take, waits and retries included
+    timeout_s: int = 30  # connect and read timeout of one request
 
 
 @dataclass(frozen=True)
@@ -256,9 +260,101 @@ def _check(settings: Settings) -> None:
             raise SettingsError(path, f"officers[{i}].id", "trống hoặc trùng với cán bộ khác",
                                 "empty or the same as another officer's")
         seen.add(officer.id)
+    _check_sync(settings)
     if settings.staff.pin_hash and not _is_pin_hash(settings.staff.pin_hash):
         raise SettingsError(path, "staff.pin_hash", "không phải mã băm do «kiosk pin set» tạo ra",
                             "is not a hash made by 'kiosk pin set'")
+
+
+def _check_sync(settings: Settings) -> None:
+    """The [sync] table: a usable server URL and sane limits."""
+    path, sync = settings.source, settings.sync
+    parts = urlsplit(sync.server_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(path, "sync.server_url", f"cần một địa chỉ http:// hoặc https://, nhận được "
+                            f"{sync.server_url!r}", f"expected an http:// or https:// URL, got {sync.server_url!r}")
+    limits = (("sync.budget_s", sync.budget_s, 10, 86400), ("sync.timeout_s", sync.timeout_s, 1, 300))
+    for key, value, low, high in limits:
+        if not low <= value <= high:
+            raise SettingsError(path, key, f"phải từ {low} đến {high}, nhận được {value}",
+                                f"must be from {low} to {high}, got {value}")
+    if sync.enabled and sync.interval_min == 0:
+        raise SettingsError(path, "sync.interval_min", "phải từ 1 trở lên khi sync.enabled = true",
+                            "must be 1 or more when sync.enabled = true")
+
+
+def ca_file_path(settings: Settings) -> Path | None:
+    """The [sync] ca_file as a path (relative to the settings file's folder), or None when not set."""
+    if not settings.sync.ca_file:
+        return None
+    path = Path(settings.sync.ca_file)
+    if not path.is_absolute() and settings.source is not None:
+        path = settings.source.parent / path
+    return path
+
+
+# The fields of the server's DeviceSettings (sync/protocol.py) and where each lands in Settings.
+_SERVER_TEXT = {
+    "agency_name": ("agency", "name"), "agency_parent": ("agency", "parent"), "agency_code": ("agency", "code"),
+    "counter_id": ("counter", "id"), "counter_name": ("counter", "name"),
+    "hotline": ("contact", "hotline"), "complaint_address": ("contact", "complaint_address"),
+    "email": ("contact", "email"), "website": ("contact", "website"),
+}
+
+
+def apply_server_settings(settings: Settings, pulled: Mapping[str, Any], where: Path | None = None) -> Settings:
+    """The settings with what the central server holds for this device laid over them.
+
+    `pulled` is a protocol.DeviceSettings as a dict. A value the server left empty keeps the file's value
+    (an empty hotline must not wipe the one the counter posts); officers keep their local photo. The result
+    is checked like a settings file; errors name `where` (the database it was read from) and the field.
+    """
+    def text(name: str) -> str:
+        value = pulled.get(name, "")
+        if not isinstance(value, str):
+            got_vi, got_en = _describe(value)
+            raise SettingsError(where, f"server.{name}", f"cần một chuỗi ký tự, nhận được {got_vi}",
+                                f"expected a string, got {got_en}")
+        return value.strip()
+
+    tables: dict[str, dict[str, Any]] = {"agency": {}, "counter": {}, "contact": {}}
+    for name, (table, key) in _SERVER_TEXT.items():
+        value = text(name)
+        if value:
+            tables[table][key] = value
+    procedures = pulled.get("counter_procedures") or []
+    if not isinstance(procedures, list) or not all(isinstance(code, str) for code in procedures):
+        raise SettingsError(where, "server.counter_procedures", "cần một danh sách mã thủ tục",
+                            "expected a list of procedure codes")
+    if procedures:
+        tables["counter"]["procedures"] = list(procedures)
+    changes: dict[str, Any] = {table: dataclasses.replace(getattr(settings, table), **values)
+                               for table, values in tables.items()}
+    officers = pulled.get("officers") or []
+    if not isinstance(officers, list):
+        raise SettingsError(where, "server.officers", "cần một danh sách cán bộ", "expected a list of officers")
+    if officers:
+        changes["officers"] = [_server_officer(settings, item, where, i) for i, item in enumerate(officers)]
+        ids = [officer.id for officer in changes["officers"]]
+        for i, officer_id in enumerate(ids):
+            if officer_id in ids[:i]:
+                raise SettingsError(where, f"server.officers[{i}].id", "trùng với cán bộ khác",
+                                    "the same as another officer's")
+    merged = dataclasses.replace(settings, **changes)
+    _check(merged)
+    return merged
+
+
+def _server_officer(settings: Settings, item: Any, where: Path | None, index: int) -> Officer:
+    key = f"server.officers[{index}]"
+    if not isinstance(item, Mapping) or not all(isinstance(item.get(f, ""), str) for f in ("id", "name", "title")):
+        raise SettingsError(where, key, "cần một bảng có id, name, title là chuỗi ký tự",
+                            "expected a table whose id, name and title are strings")
+    officer_id, name = str(item.get("id", "")).strip(), str(item.get("name", "")).strip()
+    if not officer_id or not name:
+        raise SettingsError(where, key, "thiếu mã hoặc tên cán bộ", "the officer's id or name is missing")
+    local = settings.officer(officer_id)
+    return Officer(officer_id, name, str(item.get("title", "")).strip(), local.photo if local else "")
 
 
 def parse(text: str, path: Path | None = None) -> Settings:

@@ -14,6 +14,20 @@ ACKED_SEQ = "acked_seq"
 PIN_HASH = "staff_pin_hash"
 ON_DUTY = "officer_on_duty"
 DEFAULT_LANGUAGE = "default_language"
+# Sync (written by sync/agent, read by staff mode, `kiosk-sync status` and doctor).
+SERVER_URL = "sync_server_url"              # the server this device enrolled with
+SERVER_DEVICE_ID = "sync_device_id"         # the device ID the server gave at enrolment
+ENROLLED_AT = "sync_enrolled_at"            # UTC ISO 8601
+SERVER_SETTINGS = "sync_server_settings"    # protocol.DeviceSettings as JSON, applied over the settings file
+SETTINGS_VERSION = "sync_settings_version"  # its version, stored in the same transaction
+CATALOG_ETAG = "sync_catalog_etag"          # SHA-256 of the catalog last imported from the server
+CATALOG_VERSION = "sync_catalog_version"    # the server's version number of that catalog
+CLOCK_OFFSET = "sync_clock_offset_s"        # server clock minus device clock, learnt from a clock_skew answer
+CLOCK_DRIFT = "sync_clock_drift_s"          # the drift the server measured in the last health report
+CLOCK_FLAGGED = "sync_clock_flagged"        # "1" when the server flagged that drift
+LAST_ATTEMPT = "sync_last_attempt"          # UTC ISO 8601 of the last pass started
+LAST_SUCCESS = "sync_last_success"          # UTC ISO 8601 of the last pass that reached the server in full
+LAST_ERROR = "sync_last_error"              # "when|vi|en" of the last pass's first error, empty after a success
 
 UPSERT_SQL = ("INSERT INTO device_state (key, value) VALUES (?, ?) "
               "ON CONFLICT (key) DO UPDATE SET value = excluded.value")

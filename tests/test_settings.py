@@ -10,7 +10,7 @@ import pytest
 from kiosk import cli
 from kiosk.pin import hash_pin, verify_pin
 from kiosk.services import Services
-from kiosk.settings import Settings, SettingsError, load, parse, resolve
+from kiosk.settings import Settings, SettingsError, apply_server_settings, ca_file_path, load, parse, resolve
 from tests.conftest import EXAMPLE_CONFIG
 
 OFFICER = '[[officers]]\nid = "CB001"\nname = "Nguyễn Thị Lan"\n'
@@ -295,3 +295,120 @@ def test_cli_broken_config_does_not_create_a_data_dir(tmp_path: Path, data_dir: 
     assert code == 2
     assert str(broken) in err and "officers[1].id" in err
     assert not data_dir.exists()
+
+
+# ---- [sync], and the central server's settings laid over the file's -------------------------------------------
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("[sync]\nbudget_s = 5\n", "sync.budget_s"),
+    ("[sync]\nbudget_s = 86401\n", "sync.budget_s"),
+    ("[sync]\ntimeout_s = 0\n", "sync.timeout_s"),
+    ("[sync]\ntimeout_s = 301\n", "sync.timeout_s"),
+])
+def test_sync_limits_out_of_range(tmp_path: Path, text: str, key: str) -> None:
+    err = bad(tmp_path, text, key)
+    assert "phải từ" in err.vi and "must be from" in err.en
+
+
+@pytest.mark.parametrize("url", ["ftp://server", "server:8080", "https://", "https://host/?a=1", ""])
+def test_sync_server_url_must_be_http(tmp_path: Path, url: str) -> None:
+    err = bad(tmp_path, f'[sync]\nserver_url = "{url}"\n', "sync.server_url")
+    assert "http://" in err.vi and "http://" in err.en and repr(url) in err.en
+
+
+def test_sync_enabled_needs_an_interval(tmp_path: Path) -> None:
+    err = bad(tmp_path, "[sync]\nenabled = true\ninterval_min = 0\n", "sync.interval_min")
+    assert "sync.enabled" in err.vi and "sync.enabled" in err.en
+
+
+def test_sync_keys_load(tmp_path: Path) -> None:
+    settings = load(write(tmp_path, '[sync]\nserver_url = "https://sync.example.gov.vn:8443"\nenabled = true\n'
+                          'interval_min = 30\nca_file = "ca.pem"\nbudget_s = 120\ntimeout_s = 10\n'))
+    assert settings.sync.server_url == "https://sync.example.gov.vn:8443"
+    assert (settings.sync.enabled, settings.sync.interval_min) == (True, 30)
+    assert (settings.sync.budget_s, settings.sync.timeout_s) == (120, 10)
+    assert ca_file_path(settings) == tmp_path / "ca.pem"  # relative to the settings file
+    assert ca_file_path(load(EXAMPLE_CONFIG)) is None
+
+
+SERVER_SETTINGS = {
+    "version": "v7", "agency_name": "Trung tâm Phục vụ hành chính công phường Ba Đình",
+    "agency_parent": "Thành phố Hà Nội", "agency_code": "BD", "counter_id": "Q09",
+    "counter_name": "Quầy số 9 – Đất đai", "counter_procedures": ["1.001193"],
+    "officers": [{"id": "CB002", "name": "Trần Văn Minh", "title": "Chuyên viên"},
+                 {"id": "CB777", "name": "Lê Thị Hoa", "title": ""}],
+    "hotline": "1900 1234", "complaint_address": "", "email": "", "website": "https://badinh.hanoi.gov.vn",
+}
+
+
+def test_server_settings_are_laid_over_the_file(tmp_path: Path) -> None:
+    base = load(write(tmp_path, OFFICER + 'photo = "lan.jpg"\n[[officers]]\nid = "CB002"\nname = "Minh"\n'
+                      'photo = "minh.jpg"\n[contact]\nhotline = "0243 000"\ncomplaint_address = "Số 1 Hàng Đậu"\n'))
+    merged = apply_server_settings(base, SERVER_SETTINGS, tmp_path / "kiosk.db")
+    assert merged.agency.name == SERVER_SETTINGS["agency_name"] and merged.agency.code == "BD"
+    assert (merged.counter.id, merged.counter.name) == ("Q09", "Quầy số 9 – Đất đai")
+    assert merged.counter.procedures == ["1.001193"]
+    assert [(o.id, o.name, o.photo) for o in merged.officers] == [("CB002", "Trần Văn Minh", "minh.jpg"),
+                                                                   ("CB777", "Lê Thị Hoa", "")]
+    assert merged.contact.hotline == "1900 1234" and merged.contact.website == "https://badinh.hanoi.gov.vn"
+    # What the server left empty keeps the file's value: the posted complaint address must not vanish.
+    assert merged.contact.complaint_address == "Số 1 Hàng Đậu"
+    assert merged.ui == base.ui and merged.staff == base.staff and merged.source == base.source
+    assert base.counter.id == "Q01"  # the original is untouched
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    ({"officers": [{"id": "A", "name": "X"}, {"id": "A", "name": "Y"}]}, "server.officers[1].id"),
+    ({"officers": [{"id": "A"}]}, "server.officers[0]"),
+    ({"officers": "CB001"}, "server.officers"),
+    ({"hotline": 1900}, "server.hotline"),
+    ({"counter_procedures": "1.001193"}, "server.counter_procedures"),
+])
+def test_server_settings_that_cannot_apply_name_the_field(tmp_path: Path, change: dict[str, object],
+                                                          key: str) -> None:
+    base = load(EXAMPLE_CONFIG)
+    with pytest.raises(SettingsError) as info:
+        apply_server_settings(base, {**SERVER_SETTINGS, **change}, tmp_path / "kiosk.db")
+    assert info.value.key == key
+    assert f"khoá «{key}»" in info.value.vi and f"key '{key}'" in info.value.en
+
+
+def test_services_apply_stored_server_settings_when_opening(data_dir: Path) -> None:
+    import json
+
+    from kiosk import state
+
+    services = Services.open(load(EXAMPLE_CONFIG), data_dir)
+    assert services.settings.counter.id == "Q01" and services.settings_version == ""
+    with services.database.writing() as con:
+        state.put(con, state.SERVER_SETTINGS, json.dumps(SERVER_SETTINGS))
+        state.put(con, state.SETTINGS_VERSION, "v7")
+    assert services.apply_server_settings() is True
+    assert services.settings.counter.id == "Q09" and services.settings_version == "v7"
+    assert services.apply_server_settings() is False  # the same version again: nothing to do
+    services.ratings.record_rating(5, counter_id=services.settings.counter.id, officer_id=None, language="vi")
+    services.close()
+
+    reopened = Services.open(load(EXAMPLE_CONFIG), data_dir)
+    try:
+        assert reopened.settings.counter.name == "Quầy số 9 – Đất đai"
+        assert reopened.file_settings is not None and reopened.file_settings.counter.id == "Q01"
+    finally:
+        reopened.close()
+
+
+def test_damaged_stored_server_settings_leave_the_file_settings(data_dir: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    from kiosk import state
+
+    services = Services.open(load(EXAMPLE_CONFIG), data_dir)
+    with services.database.writing() as con:
+        state.put(con, state.SERVER_SETTINGS, '{"version": "v8", "counter_id": ')  # cut off
+        state.put(con, state.SETTINGS_VERSION, "v8")
+    services.close()
+    reopened = Services.open(load(EXAMPLE_CONFIG), data_dir)
+    try:
+        assert reopened.settings == reopened.file_settings and reopened.settings_version == ""
+        assert "v8" in caplog.text and "cannot be applied" in caplog.text
+    finally:
+        reopened.close()

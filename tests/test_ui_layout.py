@@ -39,7 +39,7 @@ class LayoutCase(KioskUITest):
         """Bring up each screen state in turn, yielding a name for messages."""
         self.shell.set_language(self.lang)
         self.services.ensure_sample_catalog()
-        for name in ("idle", "rating", "pin", "staff", "catalog"):
+        for name in ("idle", "rating", "pin", "staff", "enroll", "catalog"):
             self.shell.go(name)
             self.frames(3)
             yield name

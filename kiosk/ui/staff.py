@@ -1,4 +1,4 @@
-"""Staff mode: who is on duty, today's counts, the sync queue, the device's identity, and the way out."""
+"""Staff mode: who is on duty, today's counts, sync, the device's identity, and the way out."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import threading
 from typing import Any
 
 from kivy.lang import Builder
-from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.togglebutton import ToggleButton
 
+from kiosk.errors import KioskError
 from kiosk.levels import LEVELS
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
@@ -34,6 +35,13 @@ class StaffScreen(KioskScreen):
     printer_ok = NumericProperty(1)
     duty_officer = StringProperty("")  # not `on_duty`: Kivy takes on_* names for events
     default_language = StringProperty("vi")
+    sync_state_text = StringProperty("")
+    sync_last_text = StringProperty("")
+    sync_error_text = StringProperty("")
+    sync_ok = NumericProperty(1)
+    sync_clock_ok = NumericProperty(1)
+    sync_enrolled = BooleanProperty(False)
+    sync_busy = BooleanProperty(False)
 
     def __init__(self, shell: Any, **kwargs: Any) -> None:
         super().__init__(shell, name="staff", **kwargs)
@@ -61,6 +69,7 @@ class StaffScreen(KioskScreen):
         # Checking every signature of a long log takes seconds on a slow PC: never on the UI thread.
         threading.Thread(target=self._verify_in_background, args=(lang,), daemon=True).start()
         self.show_printer()
+        self.show_sync()
         officer = self.services.officer_on_duty()
         self.duty_officer = officer.id if officer else ""
         self.default_language = self.services.default_language()
@@ -103,6 +112,45 @@ class StaffScreen(KioskScreen):
 
         if self.services.printer.submit_slip(self.services.test_page(), on_ui_thread(done)):
             self.show_printer(self.ui.t("staff.printer_testing", self.ui.lang))
+
+    def show_sync(self, message: str = "") -> None:
+        """The sync lines: enrolled or not, the last success and clock, the last error (or `message`)."""
+        from sync.agent.status import read_status, staff_lines
+
+        status = read_status(self.services)
+        lines = staff_lines(status, self.ui.lang)
+        self.sync_enrolled = status.enrolled
+        self.sync_state_text = lines.state
+        self.sync_last_text = lines.last
+        self.sync_error_text = message or lines.error
+        self.sync_ok = int(lines.ok and not message)
+        self.sync_clock_ok = int(not status.clock_flagged)
+
+    def sync_now(self) -> None:
+        """Start a sync pass off the UI thread; the lines change when it ends."""
+        if self.services.start_sync(on_ui_thread(self._sync_done)):
+            self.sync_busy = True
+            self.sync_error_text = self.ui.t("staff.sync_running", self.ui.lang)
+            self.sync_ok = 1
+
+    def _sync_done(self, outcome: Any) -> None:
+        self.sync_busy = False
+        self.refresh_counts()
+        if isinstance(outcome, KioskError):  # the pass did not run: another one held the lock
+            self.show_sync(outcome.en if self.ui.lang == "en" else outcome.vi)
+        elif outcome.ok:
+            self.show_sync()
+            self.sync_error_text = self.ui.t("staff.sync_done", self.ui.lang)
+        else:
+            self.show_sync()
+
+    def refresh_counts(self) -> None:
+        """The queue line after a pass moved it."""
+        self.queue_text = self.ui.t("staff.queue", self.ui.lang, n=self.services.ratings.stats().queue)
+
+    def enroll(self) -> None:
+        """Open the enrolment screen."""
+        self.shell.go("enroll")
 
     def on_duty_officer(self, _screen: Any, officer_id: str) -> None:
         """Show which officer is on duty (a kv rule on each button missed later changes)."""

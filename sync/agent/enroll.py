@@ -1,0 +1,68 @@
+"""Enrolment: send the device's public key with IT's one-time code and keep the device ID the server gives."""
+
+from __future__ import annotations
+
+import socket
+
+from pydantic import ValidationError
+
+from kiosk import __version__, state
+from kiosk.keys import public_key_b64
+from kiosk.services import Services
+from sync import protocol
+from sync.agent.client import Budget, check_server_url
+from sync.agent.device import Tuning, enrolment, make_client, utc_iso
+from sync.agent.errors import E_ALREADY_ENROLLED, E_BAD_RESPONSE, E_CODE_FORMAT, SyncError
+
+ENROLL_BUDGET_S = 60
+
+
+def check_code(code: str) -> str:
+    """The code as typed, without spaces; a clear error when it cannot be an enrolment code."""
+    cleaned = "".join(code.split())
+    if not 6 <= len(cleaned) <= 64:
+        raise SyncError(E_CODE_FORMAT, f"Mã đăng ký phải có từ 6 đến 64 ký tự, nhận được {len(cleaned)}",
+                        f"An enrolment code has 6 to 64 characters, got {len(cleaned)}")
+    return cleaned
+
+
+def enroll(services: Services, server_url: str, code: str, *, force: bool = False,
+           tuning: Tuning | None = None) -> protocol.EnrollResponse:
+    """Enrol this device with the server at `server_url`; refuses an enrolled device unless `force`.
+
+    The request is signed with the device key under the device's local UUID, which proves the kiosk holds
+    the private half of the key it sends. The private key never leaves the device.
+    """
+    url = check_server_url(server_url)
+    cleaned = check_code(code)
+    current = enrolment(services)
+    if current is not None and not force:
+        raise SyncError(E_ALREADY_ENROLLED,
+                        f"Máy này đã đăng ký với {current.server_url} (mã thiết bị {current.device_id}); "
+                        "thêm --force để đăng ký lại",
+                        f"This device is already enrolled with {current.server_url} (device ID "
+                        f"{current.device_id}); add --force to enrol again")
+    request = protocol.EnrollRequest(code=cleaned, public_key=public_key_b64(services.key.public_key),
+                                     device_uuid=services.ratings.device_uuid, app_version=__version__,
+                                     hostname=socket.gethostname()[:200])
+    client = make_client(services, url, services.ratings.device_uuid, Budget(ENROLL_BUDGET_S), tuning)
+    try:
+        response = client.request("POST", protocol.ENROLL_PATH, body=request.model_dump_json().encode("utf-8"),
+                                   headers={"Content-Type": "application/json"})
+        try:
+            answer = protocol.EnrollResponse.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise SyncError(E_BAD_RESPONSE, f"Câu trả lời đăng ký của máy chủ không đúng giao thức: {exc}",
+                            f"The server's enrolment answer is outside the protocol: {exc}") from exc
+    finally:
+        client.close()
+    with services.database.writing() as con:
+        state.put(con, state.SERVER_URL, url)
+        state.put(con, state.SERVER_DEVICE_ID, answer.device_id)
+        state.put(con, state.ENROLLED_AT, utc_iso())
+        # What the server already holds from this key is the truth the next push starts from.
+        state.put(con, state.ACKED_SEQ, str(answer.acked_seq))
+        state.put(con, state.LAST_ERROR, "")
+        if client.offset_learnt:
+            state.put(con, state.CLOCK_OFFSET, f"{client.offset_s:.3f}")
+    return answer

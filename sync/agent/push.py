@@ -1,0 +1,159 @@
+"""Push: send the records the server has not acknowledged, in gzip batches, always resuming from its number.
+
+The server stores each record once however often it is sent, so the agent's only duty is to start every
+batch right after what the server last said it holds (its `acked_seq`), and to write that number down
+durably before sending the next batch. A SIGKILL between sending and writing, a lost answer or a server
+restarted from a backup then all end the same way: the next batch begins where the server really is.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from kiosk import state
+from kiosk.services import Services
+from sync import protocol
+from sync.agent.client import SyncClient
+from sync.agent.errors import E_BAD_RESPONSE, E_LOCAL_RECORD, E_SERVER_AHEAD, E_STUCK, SyncError
+from sync.agent.progress import Progress, QuietProgress
+
+BATCH_RECORDS = 500  # a few hundred: one request stays well under a second even on a slow line
+MAX_STALLS = 3  # answers in a row that move the server's number nowhere before the push gives up
+
+
+@dataclass
+class PushResult:
+    """What one push did: where it started and ended, and what the server said about the records."""
+
+    start_acked: int
+    acked_seq: int
+    head_seq: int
+    sent: int = 0          # records sent, re-sends included
+    stored: int = 0        # records new to the server
+    duplicates: int = 0    # records the server already held
+    batches: int = 0
+
+    @property
+    def queue(self) -> int:
+        """Records still not on the server."""
+        return max(self.head_seq - self.acked_seq, 0)
+
+
+def acked_seq(services: Services) -> int:
+    """The last sequence number the server acknowledged, as stored on the device."""
+    return int(services.state.get(state.ACKED_SEQ) or 0)
+
+
+def head_seq(services: Services) -> int:
+    """The newest record's sequence number on the device."""
+    return int(services.state.get(state.HEAD_SEQ) or 0)
+
+
+def read_batch(services: Services, after: int, limit: int) -> list[protocol.Record]:
+    """Up to `limit` records after `after`, straight from the device database, as wire records.
+
+    A record that does not fit the wire format ends the batch before it; when it is the first one the push
+    cannot go on, and the error names it.
+    """
+    batch: list[protocol.Record] = []
+    with services.database.reading() as con:
+        for raw in itertools.islice(services.ratings.records(con, after), limit):
+            try:
+                batch.append(protocol.Record.model_validate(raw))
+            except ValidationError as exc:
+                if batch:
+                    break
+                raise _bad_record(raw, exc) from exc
+    return batch
+
+
+def _bad_record(raw: dict[str, Any], exc: ValidationError) -> SyncError:
+    seq = raw.get("seq")
+    problem = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:3])
+    return SyncError(E_LOCAL_RECORD,
+                     f"Bản ghi số {seq} trong máy không đúng định dạng ({problem}); có thể đã bị sửa. "
+                     "Không xoá gì; báo CNTT.",
+                     f"Record {seq} on the device is malformed ({problem}); it may have been altered. "
+                     "Delete nothing; call IT.")
+
+
+def encode(device_id: str, records: list[protocol.Record]) -> tuple[bytes, int]:
+    """The gzip body for as many of `records` as fit the protocol's limits, and how many that is."""
+    count = len(records)
+    while True:
+        raw = protocol.PushRequest(device_id=device_id, records=records[:count]).model_dump_json().encode("utf-8")
+        # mtime=0: the same batch gives the same bytes, whoever sends it and when.
+        body = gzip.compress(raw, compresslevel=6, mtime=0)
+        if (len(body) <= protocol.MAX_BODY_BYTES and len(raw) <= protocol.MAX_INFLATED_BYTES) or count == 1:
+            return body, count
+        count = max(count // 2, 1)
+
+
+def send_batch(client: SyncClient, body: bytes) -> protocol.PushResponse:
+    """POST one encoded batch and read the server's answer."""
+    response = client.request("POST", protocol.PUSH_PATH, body=body,
+                              headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    try:
+        return protocol.PushResponse.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise SyncError(E_BAD_RESPONSE, f"Câu trả lời của máy chủ cho lô bản ghi không đúng giao thức: {exc}",
+                        f"The server's answer to a batch is outside the protocol: {exc}") from exc
+
+
+def push(client: SyncClient, services: Services, progress: Progress | None = None,
+         batch_records: int = BATCH_RECORDS) -> PushResult:
+    """Send every record the server lacks; the server's acked_seq is stored after every answer."""
+    progress = progress or QuietProgress()
+    batch_records = max(1, min(batch_records, protocol.MAX_BATCH_RECORDS))
+    acked, head = acked_seq(services), head_seq(services)
+    result = PushResult(acked, acked, head)
+    progress.start(max(head - acked, 0))
+    stalls = 0
+    try:
+        while True:
+            records = read_batch(services, acked, batch_records)
+            if not records:
+                break
+            body, count = encode(client.device_id, records)
+            result.sent += count
+            result.batches += 1
+            try:
+                answer = send_batch(client, body)
+                new_acked = answer.acked_seq
+                result.stored += answer.stored
+                result.duplicates += answer.duplicates
+            except SyncError as exc:
+                if exc.acked_seq is not None and exc.code in (protocol.E_GAP, protocol.E_CHAIN):
+                    # The server's number is the truth, also when it is lower than ours.
+                    _store_acked(services, exc.acked_seq)
+                    result.acked_seq = exc.acked_seq
+                if exc.code != protocol.E_GAP or exc.acked_seq is None:
+                    raise
+                new_acked = exc.acked_seq
+            _store_acked(services, new_acked)
+            stalls = stalls + 1 if new_acked <= acked else 0
+            if new_acked > acked:
+                progress.advance(new_acked - acked)
+            acked = result.acked_seq = new_acked
+            if stalls >= MAX_STALLS:
+                raise SyncError(E_STUCK, f"Máy chủ nhiều lần liền vẫn chỉ xác nhận tới số {acked}; dừng gửi",
+                                f"The server keeps acknowledging only up to {acked}; stopped sending")
+    finally:
+        progress.finish()
+    result.head_seq = head_seq(services)
+    if acked > result.head_seq:
+        raise SyncError(E_SERVER_AHEAD,
+                        f"Máy chủ đã có tới bản ghi số {acked} nhưng máy này chỉ có tới số {result.head_seq}: "
+                        "cơ sở dữ liệu có thể đã bị khôi phục từ bản sao cũ. Không ghi thêm gì; báo CNTT.",
+                        f"The server holds records up to {acked} but this device only up to {result.head_seq}: "
+                        "the database may have been restored from an old backup. Call IT.")
+    return result
+
+
+def _store_acked(services: Services, value: int) -> None:
+    services.state.put(state.ACKED_SEQ, str(value))
