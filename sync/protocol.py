@@ -67,6 +67,9 @@ E_GAP = "gap"                              # 409: the batch starts after acked_s
 E_CHAIN = "chain_broken"                   # 409: a record's hash, link or signature fails
 E_WRONG_DEVICE = "wrong_device"            # 400: a record's device does not match the signer
 E_NOT_FOUND = "not_found"                  # 404
+E_METHOD = "method_not_allowed"            # 405: the path exists, not with this method
+E_UNAVAILABLE = "unavailable"              # 503: the server cannot reach its database; retry later
+E_INTERNAL = "internal"                    # 500: a fault in the server itself (logged there); retry later
 
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]

@@ -1,0 +1,159 @@
+"""IT staff accounts for the server's pages: scrypt password hashes, sessions, CSRF tokens, slowed-down guessing.
+
+A session cookie holds a random token; the database keeps only its SHA-256, so a copy of the database does not
+let anyone sign in. Each session has its own CSRF token, which every form must send back. After a few failed
+sign-ins in a row for one name, each further try must wait (1 s, then doubling up to a limit) and is refused
+without checking the password until then.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, exc, insert, select, update
+
+from sync.server.db import reading, utc_now, writing
+from sync.server.errors import ServerError
+from sync.server.models import ADMIN_SESSION, ADMIN_USER, LOGIN_THROTTLE
+
+_N, _R, _P = 2**14, 8, 1
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,63}")
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """The stored form: scrypt$N$r$p$salt$hash (base64), with a random salt."""
+    salt = salt or os.urandom(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    b64 = base64.b64encode
+    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True when the password matches the stored hash; a malformed hash matches nothing."""
+    try:
+        scheme, n, r, p, salt_b64, digest_b64 = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
+        digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=int(n), r=int(r), p=int(p),
+                                dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, expected)
+
+
+# A real hash to check against when the name is unknown, so both cases take the same time.
+_DUMMY_HASH = hash_password("not a password", b"\0" * 16)
+
+
+def add_user(engine: Engine, username: str, password: str) -> None:
+    """Create an IT account (or refuse a malformed or repeated name, or a short password)."""
+    if not USERNAME.fullmatch(username):
+        raise ServerError(f"Tên đăng nhập {username!r} không hợp lệ: 2–64 chữ, số hoặc . _ @ -",
+                          f"invalid username {username!r}: 2–64 letters, digits or . _ @ -")
+    if len(password) < MIN_PASSWORD:
+        raise ServerError(f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự",
+                          f"the password needs at least {MIN_PASSWORD} characters")
+    stored = hash_password(password)
+    try:
+        with writing(engine) as conn:
+            conn.execute(insert(ADMIN_USER).values(username=username, password_hash=stored, created_at=utc_now()))
+    except exc.IntegrityError:
+        raise ServerError(f"Đã có tài khoản {username!r}", f"an account {username!r} already exists") from None
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in IT user."""
+
+    user_id: int
+    username: str
+    csrf_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of a sign-in: a new session token, or how long to wait before trying again."""
+
+    token: str | None = None
+    wait_s: int = 0
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _delay(failures: int, free: int, max_delay: int) -> int:
+    return 0 if failures < free else min(2 ** (failures - free), max_delay)
+
+
+def login(engine: Engine, username: str, password: str, lifetime: timedelta, *, free_attempts: int,
+          max_delay_s: int) -> LoginResult:
+    """Check a sign-in; on success make a session and return its token (shown only to the browser)."""
+    name = username.strip()[:64]
+    now = utc_now()
+    with reading(engine) as conn:
+        throttle = conn.execute(select(LOGIN_THROTTLE).where(LOGIN_THROTTLE.c.username == name)).first()
+        user = conn.execute(select(ADMIN_USER).where(ADMIN_USER.c.username == name)).first()
+    if throttle is not None:
+        ready = throttle.last_failure_at + timedelta(seconds=_delay(throttle.failures, free_attempts, max_delay_s))
+        if ready > now:
+            return LoginResult(wait_s=max(1, int((ready - now).total_seconds() + 0.999)))
+    ok = verify_password(password, user.password_hash if user is not None else _DUMMY_HASH) and user is not None
+    with writing(engine) as conn:
+        if not ok:
+            failures = (throttle.failures if throttle is not None else 0) + 1
+            if throttle is None:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(LOGIN_THROTTLE).values(username=name, failures=1, last_failure_at=now))
+                except exc.IntegrityError:
+                    conn.execute(update(LOGIN_THROTTLE).where(LOGIN_THROTTLE.c.username == name)
+                                 .values(failures=LOGIN_THROTTLE.c.failures + 1, last_failure_at=now))
+            else:
+                conn.execute(update(LOGIN_THROTTLE).where(LOGIN_THROTTLE.c.username == name)
+                             .values(failures=LOGIN_THROTTLE.c.failures + 1, last_failure_at=now))
+            return LoginResult(wait_s=_delay(failures, free_attempts, max_delay_s))
+        assert user is not None
+        conn.execute(delete(LOGIN_THROTTLE).where(LOGIN_THROTTLE.c.username == name))
+        conn.execute(delete(ADMIN_SESSION).where(ADMIN_SESSION.c.expires_at < now))
+        token = secrets.token_urlsafe(32)
+        conn.execute(insert(ADMIN_SESSION).values(token_hash=_token_hash(token), user_id=user.id,
+                                                  csrf_token=secrets.token_urlsafe(24), created_at=now,
+                                                  expires_at=now + lifetime))
+    return LoginResult(token=token)
+
+
+def session(engine: Engine, token: str | None) -> Session | None:
+    """The live session for a cookie's token, or None."""
+    if not token or len(token) > 200:
+        return None
+    with reading(engine) as conn:
+        row = conn.execute(
+            select(ADMIN_SESSION.c.user_id, ADMIN_SESSION.c.csrf_token, ADMIN_SESSION.c.expires_at,
+                   ADMIN_USER.c.username)
+            .select_from(ADMIN_SESSION.join(ADMIN_USER, ADMIN_USER.c.id == ADMIN_SESSION.c.user_id))
+            .where(ADMIN_SESSION.c.token_hash == _token_hash(token))).first()
+    if row is None or row.expires_at <= utc_now():
+        return None
+    return Session(row.user_id, row.username, row.csrf_token, row.expires_at)
+
+
+def logout(engine: Engine, token: str) -> None:
+    """End the session with this token."""
+    with writing(engine) as conn:
+        conn.execute(delete(ADMIN_SESSION).where(ADMIN_SESSION.c.token_hash == _token_hash(token)))
+
+
+def csrf_ok(expected: str, given: str | None) -> bool:
+    """Constant-time comparison of a form's CSRF token with the session's."""
+    return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())

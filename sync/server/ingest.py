@@ -1,0 +1,305 @@
+"""The push: check a batch of signed records against the device's chain and store each record exactly once.
+
+One transaction per batch, one lock on the device row (SELECT … FOR UPDATE on PostgreSQL; SQLite has one
+writer at a time), one query for what is already stored, and bulk INSERTs. Hashes and signatures are checked
+before the lock is taken, so devices pushing at once only queue for the database work.
+
+Everything up to the device's `acked_seq` is stored and verified. A record at or below it must be identical to
+the stored one (a duplicate, counted); a different one means the device's log was changed after it was synced.
+New records must continue the chain: the next number, linked to the previous hash, hashed and signed right.
+The good prefix is stored; at the first bad record the chain is marked broken and nothing from it on is kept,
+now or in any later push.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Connection, Engine, bindparam, exc, func, insert, select, update
+
+from kiosk import chain
+from kiosk.keys import load_public_key, verify_signature
+from kiosk.levels import COMMENT_KEY, PROCEDURE_KEY
+from sync import protocol
+from sync.server.db import reading, utc_now, writing
+from sync.server.errors import ApiError
+from sync.server.models import ANSWER_COLUMNS, DEVICE, RATING, RECORD
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What the server holds after a batch; `error` is the refusal to answer with, if any (state already saved)."""
+
+    acked_seq: int
+    acked_hash: str
+    stored: int
+    duplicates: int
+    error: ApiError | None = None
+
+    def response(self) -> protocol.PushResponse:
+        """The success answer."""
+        return protocol.PushResponse(acked_seq=self.acked_seq, acked_hash=self.acked_hash, stored=self.stored,
+                                     duplicates=self.duplicates)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """One record with what could be checked without the database."""
+
+    record: protocol.Record
+    fields: dict[str, Any]  # the record as a dict, made once: it is hashed and then inserted
+    hash_ok: bool
+    signature_ok: bool
+
+
+@dataclass(frozen=True)
+class _Break:
+    seq: int
+    vi: str
+    en: str
+
+
+def _precheck(records: Sequence[protocol.Record], key: Ed25519PublicKey) -> list[_Checked]:
+    checked = []
+    for record in records:
+        fields = record.model_dump()
+        body = chain.canonical(fields)
+        hash_ok = hashlib.sha256(body).hexdigest() == record.hash
+        checked.append(_Checked(record, fields, hash_ok, hash_ok and verify_signature(key, record.signature, body)))
+    return checked
+
+
+def _recorded_at(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def push(engine: Engine, device_id: str, records: Sequence[protocol.Record], *,
+         public_key: Ed25519PublicKey | None = None, now: datetime | None = None) -> PushResult:
+    """Ingest one batch of consecutive records from an active device (the request was authenticated already)."""
+    if not records:
+        raise ApiError(422, protocol.E_MALFORMED, "Lô bản ghi rỗng", "the batch holds no records")
+    if public_key is None:
+        with reading(engine) as conn:
+            stored_key = conn.execute(select(DEVICE.c.public_key).where(DEVICE.c.id == device_id)).scalar()
+        if stored_key is None:
+            raise ApiError(401, protocol.E_UNKNOWN_DEVICE, f"Không có thiết bị đã đăng ký {device_id}",
+                           f"no enrolled device {device_id}")
+        public_key = load_public_key(stored_key)
+    checked = _precheck(records, public_key)
+    moment = now or utc_now()
+    try:
+        return _ingest(engine, device_id, checked, moment)
+    except exc.IntegrityError:
+        # Another server process stored some of these records between our read and our insert (possible only
+        # where the row lock does not cover it); what it stored is now visible, so the batch is re-judged.
+        log.info("push from %s raced another process; answering from what is stored", device_id)
+    try:
+        return _ingest(engine, device_id, checked, moment)
+    except exc.IntegrityError:
+        # Still refused with nothing racing: a record repeats the uuid of another (a device fault, not a race).
+        raise ApiError(422, protocol.E_MALFORMED, "Một bản ghi trùng mã uuid với bản ghi khác của thiết bị",
+                       "a record repeats the uuid of another record of this device") from None
+
+
+def _ingest(engine: Engine, device_id: str, checked: list[_Checked], now: datetime) -> PushResult:
+    with writing(engine) as conn:
+        device = conn.execute(
+            select(DEVICE.c.acked_seq, DEVICE.c.acked_hash, DEVICE.c.chain_state, DEVICE.c.first_bad_seq,
+                   DEVICE.c.agency_id, DEVICE.c.counter_id)
+            .where(DEVICE.c.id == device_id).with_for_update()).one()
+        acked, head = int(device.acked_seq), str(device.acked_hash)
+        if device.chain_state == "broken":
+            return _refuse_broken(acked, head, int(device.first_bad_seq or 0))
+        first = checked[0].record.seq
+        if first > acked + 1:
+            return _gap(conn, device_id, acked, head, first, already=device.chain_state == "gap"
+                        and device.first_bad_seq == acked + 1)
+        bad, good, duplicates = _walk(conn, device_id, checked, acked, head)
+        unusable = _unusable(good)
+        if unusable is not None:
+            good = [c for c in good if c.record.seq < unusable.seq]
+            malformed = ApiError(422, protocol.E_MALFORMED, unusable.vi, unusable.en, first_bad_seq=unusable.seq)
+            return _store(conn, device_id, device, good, duplicates, now, None, malformed)
+        return _store(conn, device_id, device, good, duplicates, now, bad, None)
+
+
+def _walk(conn: Connection, device_id: str, checked: list[_Checked], acked: int,
+          head: str) -> tuple[_Break | None, list[_Checked], int]:
+    """The first bad record (or None), the new good records before it, and how many duplicates preceded."""
+    old_last = min(checked[-1].record.seq, acked)
+    stored: dict[int, str] = {}
+    if checked[0].record.seq <= old_last:
+        rows = conn.execute(select(RECORD.c.seq, RECORD.c.hash).where(
+            RECORD.c.device_id == device_id, RECORD.c.seq.between(checked[0].record.seq, old_last)))
+        stored = {int(row.seq): str(row.hash) for row in rows}
+    expected, prev, duplicates = checked[0].record.seq, head, 0
+    good: list[_Checked] = []
+    for item in checked:
+        record = item.record
+        if record.seq != expected:
+            return _Break(expected, f"thiếu bản ghi số {expected}: sau số {expected - 1} là số {record.seq}",
+                          f"record {expected} is missing: {expected - 1} is followed by {record.seq}"), good, duplicates
+        if record.seq <= acked:
+            if stored.get(record.seq) != record.hash or not item.hash_ok:
+                return _Break(record.seq, "bản ghi khác với bản máy chủ đã nhận trước đó (bị sửa sau khi đồng bộ)",
+                              "the record differs from the copy the server received before (changed after sync)"), \
+                    good, duplicates
+            duplicates += 1
+        else:
+            link = head if record.seq == acked + 1 else prev
+            if record.prev_hash != link:
+                return _Break(record.seq, "liên kết tới bản ghi trước không khớp (bản ghi bị chèn, xoá hoặc thay)",
+                              "the link to the previous record does not match (inserted, deleted or replaced)"), \
+                    good, duplicates
+            if not item.hash_ok:
+                return _Break(record.seq, "nội dung bản ghi đã bị sửa (mã băm sai)",
+                              "the record's content was changed (hash mismatch)"), good, duplicates
+            if not item.signature_ok:
+                return _Break(record.seq, "chữ ký số của bản ghi không hợp lệ",
+                              "the record's signature is not valid"), good, duplicates
+            good.append(item)
+        prev, expected = record.hash, record.seq + 1
+    return None, good, duplicates
+
+
+def _unusable(good: list[_Checked]) -> _Break | None:
+    """A genuinely signed record the server cannot file (a rating without a level or a readable time)."""
+    for item in good:
+        record = item.record
+        if record.kind == "rating" and (record.level is None or _recorded_at(record.recorded_at) is None):
+            return _Break(record.seq, f"đánh giá số {record.seq} thiếu mức hài lòng hoặc thời điểm không đọc được",
+                          f"rating {record.seq} has no level or an unreadable time")
+    return None
+
+
+def _store(conn: Connection, device_id: str, device: Any, good: list[_Checked], duplicates: int, now: datetime,
+           bad: _Break | None, refusal: ApiError | None) -> PushResult:
+    acked, head = int(device.acked_seq), str(device.acked_hash)
+    if good:
+        records = [c.record for c in good]
+        conn.execute(insert(RECORD), [{**c.fields, "device_id": device_id, "received_at": now} for c in good])
+        _fold_ratings(conn, device_id, device.agency_id, device.counter_id, records, now)
+        acked, head = records[-1].seq, records[-1].hash
+    changes: dict[str, Any] = {"acked_seq": acked, "acked_hash": head}
+    if bad is not None:
+        changes.update(chain_state="broken", first_bad_seq=bad.seq, problem_vi=bad.vi, problem_en=bad.en)
+    elif refusal is None:
+        changes.update(chain_state="intact", first_bad_seq=None, problem_vi="", problem_en="", last_push_at=now)
+    conn.execute(update(DEVICE).where(DEVICE.c.id == device_id).values(**changes))
+    if bad is not None:
+        refusal = _chain_error(bad, acked)
+    return PushResult(acked, head, len(good), duplicates, refusal)
+
+
+def _chain_error(bad: _Break, acked: int) -> ApiError:
+    return ApiError(409, protocol.E_CHAIN,
+                    f"Chuỗi đánh giá bị hỏng tại bản ghi số {bad.seq}: {bad.vi}. Máy chủ không nhận từ bản ghi này "
+                    "trở đi; cán bộ CNTT cần kiểm tra thiết bị",
+                    f"the rating chain is broken at record {bad.seq}: {bad.en}. The server accepts nothing from "
+                    "this record on; IT must inspect the device", acked_seq=acked, first_bad_seq=bad.seq)
+
+
+def _refuse_broken(acked: int, head: str, first_bad: int) -> PushResult:
+    error = ApiError(409, protocol.E_CHAIN,
+                     f"Chuỗi đánh giá của thiết bị này đã hỏng tại bản ghi số {first_bad}; máy chủ không nhận thêm "
+                     "cho đến khi cán bộ CNTT xử lý",
+                     f"this device's rating chain is broken at record {first_bad}; the server accepts nothing more "
+                     "until IT deals with it", acked_seq=acked, first_bad_seq=first_bad)
+    return PushResult(acked, head, 0, 0, error)
+
+
+def _gap(conn: Connection, device_id: str, acked: int, head: str, first: int, *, already: bool) -> PushResult:
+    missing = acked + 1
+    if already:
+        # Told where to resume, the device again sent records after it: the record is not on the device.
+        bad = _Break(missing, f"thiết bị không gửi được bản ghi số {missing} (đã bị xoá trên thiết bị?)",
+                     f"the device cannot send record {missing} (deleted on the device?)")
+        conn.execute(update(DEVICE).where(DEVICE.c.id == device_id).values(
+            chain_state="broken", first_bad_seq=missing, problem_vi=bad.vi, problem_en=bad.en))
+        return PushResult(acked, head, 0, 0, _chain_error(bad, acked))
+    vi = f"máy chủ chờ bản ghi số {missing}, thiết bị gửi từ số {first}"
+    en = f"the server expects record {missing}, the device sent from {first}"
+    conn.execute(update(DEVICE).where(DEVICE.c.id == device_id).values(
+        chain_state="gap", first_bad_seq=missing, problem_vi=vi, problem_en=en))
+    error = ApiError(409, protocol.E_GAP, f"Thiếu bản ghi: {vi}; hãy gửi lại từ số {missing}",
+                     f"records are missing: {en}; send again from {missing}", acked_seq=acked,
+                     first_bad_seq=missing)
+    return PushResult(acked, head, 0, 0, error)
+
+
+def _fold_ratings(conn: Connection, device_id: str, agency_id: int, counter_id: int,
+                  records: list[protocol.Record], now: datetime) -> None:
+    """One `rating` row per new rating, with every answer folded in (answers to older ratings update them)."""
+    ratings: dict[str, dict[str, Any]] = {}
+    later: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if r.kind == "rating":
+            ratings[r.uuid] = {
+                "device_id": device_id, "uuid": r.uuid, "seq": r.seq, "agency_id": agency_id,
+                "counter_id": counter_id, "counter_code": r.counter_id, "officer_code": r.officer_id,
+                "procedure_code": r.procedure_code, "language": r.language, "level": r.level,
+                "recorded_at": _recorded_at(r.recorded_at), "received_at": now,
+                "suspected_repeat": r.suspected_repeat, "is_test": r.is_test,
+                **dict.fromkeys((*ANSWER_COLUMNS.values(), "comment")),
+            }
+            continue
+        if r.rating_uuid is None or r.question is None:
+            continue
+        column, value = _answer(r)
+        if column is None:
+            continue  # a question this server does not know yet: kept in `record`, not folded
+        target = ratings.get(r.rating_uuid)
+        if target is None:
+            target = later.setdefault(r.rating_uuid, {})
+            if column == "procedure_code" and column in target:
+                continue  # the first choice stands, as on the device
+        elif column == "procedure_code" and target["procedure_code"]:
+            continue
+        target[column] = value
+    if ratings:
+        conn.execute(insert(RATING), list(ratings.values()))
+    _update_answers(conn, device_id, later)
+
+
+def _answer(record: protocol.Record) -> tuple[str | None, Any]:
+    question = record.question
+    if question == COMMENT_KEY:
+        return "comment", record.text
+    if question == PROCEDURE_KEY:
+        return "procedure_code", record.text
+    column = ANSWER_COLUMNS.get(question or "")
+    if column is None:
+        return None, None
+    if column == "harassment":
+        return column, None if record.value is None else bool(record.value)
+    return column, record.value
+
+
+def _update_answers(conn: Connection, device_id: str, later: dict[str, dict[str, Any]]) -> None:
+    """Fold answers into ratings stored by earlier batches: one executemany per set of columns answered."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for rating_uuid, answers in later.items():
+        columns = tuple(sorted(answers))
+        groups.setdefault(columns, []).append(
+            {"b_device": device_id, "b_uuid": rating_uuid, **{f"b_{c}": v for c, v in answers.items()}})
+    for columns, params in groups.items():
+        values: dict[str, Any] = {}
+        for column in columns:
+            bound: Any = bindparam(f"b_{column}")
+            # A procedure given with the rating is kept; one chosen afterwards only fills an empty one.
+            values[column] = func.coalesce(RATING.c.procedure_code, bound) if column == "procedure_code" else bound
+        statement = (update(RATING).where(RATING.c.device_id == bindparam("b_device"),
+                                          RATING.c.uuid == bindparam("b_uuid")).values(values))
+        conn.execute(statement, params)

@@ -1,0 +1,13 @@
+"""Alembic environment: migrations always run on a connection handed in by sync.server.db."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from sync.server.models import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=metadata,
+                  render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,353 @@
+"""The central server's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+`record` is the evidence: every signed record exactly as the device made it, append only, one row per
+(device, seq) and per (device, uuid); the database enforces both, so several server processes never store
+one twice. `rating` is the same ratings folded for reports: one row per rating with its follow-up answers,
+indexed for aggregation by agency, counter, officer, procedure and period.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
+from sqlalchemy.types import TypeDecorator
+
+from kiosk.chain import GENESIS_HASH
+
+# Stable constraint names, so migrations can name what they alter on both databases.
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+})
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in UTC: timestamptz on PostgreSQL, naive UTC text on SQLite; always aware UTC in Python."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        """Store in UTC; a naive datetime is a programming error (whose clock would it be?)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Read back as aware UTC."""
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+AGENCY = Table(
+    "agency", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("parent", String(200), nullable=False, server_default=""),   # province or commune
+    Column("hotline", String(40), nullable=False, server_default=""),
+    Column("complaint_address", String(200), nullable=False, server_default=""),
+    Column("email", String(200), nullable=False, server_default=""),
+    Column("website", String(200), nullable=False, server_default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+COUNTER = Table(
+    "counter", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("procedures", Text, nullable=False, server_default="[]"),  # JSON list of procedure codes
+    UniqueConstraint("agency_id", "code"),
+)
+
+OFFICER = Table(
+    "officer", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("title", String(200), nullable=False, server_default=""),
+    Column("counter_id", Integer, ForeignKey("counter.id")),  # NULL: may serve at any counter of the agency
+    UniqueConstraint("agency_id", "code"),
+)
+
+DEVICE = Table(
+    "device", metadata,
+    Column("id", String(36), primary_key=True),             # server-assigned UUID
+    Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
+    Column("counter_id", Integer, ForeignKey("counter.id"), nullable=False),
+    Column("status", String(16), nullable=False),           # pending (not enrolled yet), active, revoked
+    Column("public_key", String(64), unique=True),          # base64 Ed25519; a key belongs to one device ever
+    Column("local_uuid", String(36)),                       # the kiosk's own device_uuid
+    Column("hostname", String(200), nullable=False, server_default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("enrolled_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    # The chain as the server holds it: everything up to acked_seq is stored and verified.
+    Column("acked_seq", BigInteger, nullable=False, server_default="0"),
+    Column("acked_hash", String(64), nullable=False, server_default=GENESIS_HASH),
+    Column("chain_state", String(16), nullable=False, server_default="intact"),  # intact, gap, broken
+    Column("first_bad_seq", BigInteger),
+    Column("problem_vi", Text, nullable=False, server_default=""),
+    Column("problem_en", Text, nullable=False, server_default=""),
+    Column("last_contact_at", UtcDateTime),
+    Column("last_push_at", UtcDateTime),
+    # The latest health report.
+    Column("health_at", UtcDateTime),
+    Column("app_version", String(200), nullable=False, server_default=""),
+    Column("queue_depth", BigInteger),
+    Column("head_seq", BigInteger),
+    Column("disk_free_bytes", BigInteger),
+    Column("printer_state", String(16), nullable=False, server_default=""),
+    Column("printer_fault", String(500), nullable=False, server_default=""),
+    Column("catalog_version", String(80), nullable=False, server_default=""),
+    Column("settings_version", String(64), nullable=False, server_default=""),
+    Column("last_error", String(500), nullable=False, server_default=""),
+    Column("clock_drift_s", Float),
+    Column("clock_flagged", Boolean, nullable=False, server_default=false()),
+    # Issue 6 (reports): IT has looked at a broken chain; from then its ratings up to acked_seq count again.
+    Column("chain_reviewed_at", UtcDateTime),
+    Column("chain_reviewed_by", String(64)),
+    Index(None, "agency_id"),
+)
+
+ENROLMENT_CODE = Table(
+    "enrolment_code", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device_id", String(36), ForeignKey("device.id"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False, unique=True),  # SHA-256 of the normalised code
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+)
+
+NONCE = Table(
+    "nonce", metadata,
+    Column("device", String(36), nullable=False),  # device id, or the kiosk's local uuid when enrolling
+    Column("nonce", String(128), nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("device", "nonce"),
+    Index(None, "device", "seen_at"),
+)
+
+HEALTH = Table(
+    "health", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("device_id", String(36), ForeignKey("device.id"), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("device_time", UtcDateTime, nullable=False),
+    Column("clock_drift_s", Float, nullable=False),
+    Column("clock_flagged", Boolean, nullable=False),
+    Column("app_version", String(200), nullable=False),
+    Column("queue_depth", BigInteger, nullable=False),
+    Column("head_seq", BigInteger, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("acked_seq", BigInteger, nullable=False),
+    Column("disk_free_bytes", BigInteger, nullable=False),
+    Column("printer_state", String(16), nullable=False),
+    Column("printer_fault", String(500), nullable=False),
+    Column("catalog_version", String(80), nullable=False),
+    Column("settings_version", String(64), nullable=False),
+    Column("last_error", String(500), nullable=False),
+    Index(None, "device_id", "received_at"),
+)
+
+RECORD = Table(
+    "record", metadata,
+    Column("device_id", String(36), ForeignKey("device.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("uuid", String(36), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("recorded_at", String(40), nullable=False),   # exactly as signed
+    Column("prev_hash", String(64), nullable=False),
+    Column("rating_uuid", String(36)),
+    Column("level", SmallInteger),
+    Column("counter_id", String(64)),
+    Column("officer_id", String(64)),
+    Column("procedure_code", String(64)),
+    Column("language", String(8)),
+    Column("suspected_repeat", Boolean, nullable=False),
+    Column("is_test", Boolean, nullable=False),
+    Column("question", String(32)),
+    Column("value", SmallInteger),
+    Column("text", Text),
+    Column("hash", String(64), nullable=False),
+    Column("signature", String(256), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("device_id", "seq"),
+    UniqueConstraint("device_id", "uuid"),
+)
+
+# One row per rating; answers arrive as later records and are folded in. Reports aggregate this table.
+RATING = Table(
+    "rating", metadata,
+    Column("device_id", String(36), ForeignKey("device.id"), nullable=False),
+    Column("uuid", String(36), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
+    Column("counter_id", Integer, ForeignKey("counter.id"), nullable=False),  # the device's counter
+    Column("counter_code", String(64)),          # as the kiosk recorded it
+    Column("officer_code", String(64)),          # agency-scoped officer code, e.g. CB001
+    Column("procedure_code", String(64)),        # given with the rating, or chosen after it
+    Column("language", String(8)),
+    Column("level", SmallInteger, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("suspected_repeat", Boolean, nullable=False),
+    Column("is_test", Boolean, nullable=False),
+    # The five SIPAS elements (1-5), harassment (yes/no) and the comment, NULL until answered.
+    Column("q_access", SmallInteger),
+    Column("q_procedure", SmallInteger),
+    Column("q_officer", SmallInteger),
+    Column("q_result", SmallInteger),
+    Column("q_feedback", SmallInteger),
+    Column("harassment", Boolean),
+    Column("comment", Text),
+    PrimaryKeyConstraint("device_id", "uuid"),
+    Index(None, "agency_id", "recorded_at"),
+    Index(None, "counter_id", "recorded_at"),
+    Index(None, "agency_id", "officer_code", "recorded_at"),
+    Index(None, "agency_id", "procedure_code", "recorded_at"),
+)
+
+ADMIN_USER = Table(
+    "admin_user", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),   # scrypt$N$r$p$salt$hash
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+LOGIN_THROTTLE = Table(
+    "login_throttle", metadata,
+    Column("username", String(64), primary_key=True),       # also for names that do not exist
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UtcDateTime, nullable=False),
+)
+
+ADMIN_SESSION = Table(
+    "admin_session", metadata,
+    Column("token_hash", String(64), primary_key=True),     # SHA-256 of the cookie's token
+    Column("user_id", Integer, ForeignKey("admin_user.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+CATALOG = Table(
+    "catalog_version", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),           # of `body`, the ETag
+    Column("body", LargeBinary, nullable=False),            # the national JSON, UTF-8
+    Column("body_gzip", LargeBinary, nullable=False),       # the same, gzip-compressed, for clients that accept it
+    Column("source", String(500), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+)
+
+# --- Issue 6: reports, publications and alerts (migration 0002) ---------------------------------------------
+
+# The distributed catalog's procedures, refreshed on `kiosk-server catalog import`: reports group by field
+# through it (a procedure code not in it reports as field "Khác / Other").
+PROCEDURE_INFO = Table(
+    "procedure_info", metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", Text, nullable=False, server_default=""),
+    Column("field_code", String(64), nullable=False, server_default=""),
+    Column("field_name", Text, nullable=False, server_default=""),
+)
+
+# Results an office chose to publish; `snapshot` is the Report as JSON, frozen when published, and is what the
+# public page shows. One not-withdrawn publication per (agency, period_kind, first, last, group_by), in code.
+PUBLICATION = Table(
+    "publication", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
+    Column("period_kind", String(16), nullable=False),
+    Column("first", Date, nullable=False),
+    Column("last", Date, nullable=False),
+    Column("group_by", String(16), nullable=False),
+    Column("title", Text, nullable=False, server_default=""),
+    Column("snapshot", Text, nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+    Column("published_by", String(64), nullable=False, server_default=""),
+    Column("withdrawn_at", UtcDateTime),
+    Index(None, "agency_id", "period_kind", "first", "last"),
+)
+
+# What to watch: kind 'dissatisfied' (share over `share` within `window_h` hours, at least `min_ratings`),
+# 'harassment' (any report), 'silent' (a device silent longer than `window_h`). counter_id NULL: whole agency.
+ALERT_RULE = Table(
+    "alert_rule", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
+    Column("counter_id", Integer, ForeignKey("counter.id")),
+    Column("kind", String(16), nullable=False),
+    Column("share", Float),
+    Column("window_h", Float),
+    Column("min_ratings", Integer),
+    Column("email_to", Text, nullable=False),           # comma-separated addresses
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "agency_id"),
+)
+
+# One row per alert raised; UNIQUE(rule_id, occurrence) is what makes each alert sent once, even when several
+# server processes check at the same time.
+ALERT_EVENT = Table(
+    "alert_event", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule_id", Integer, ForeignKey("alert_rule.id"), nullable=False),
+    Column("occurrence", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("subject", Text, nullable=False, server_default=""),
+    Column("body", Text, nullable=False, server_default=""),
+    Column("sent_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=False, server_default=""),
+    UniqueConstraint("rule_id", "occurrence"),
+)
+
+# Answer question keys (kiosk.levels) and the rating column each is folded into.
+ANSWER_COLUMNS = {
+    "access": "q_access", "procedure": "q_procedure", "officer": "q_officer", "result": "q_result",
+    "feedback": "q_feedback", "harassment": "harassment",
+}
+
+__all__ = ["ADMIN_SESSION", "ADMIN_USER", "AGENCY", "ALERT_EVENT", "ALERT_RULE", "ANSWER_COLUMNS", "CATALOG",
+           "COUNTER", "DEVICE", "ENROLMENT_CODE", "HEALTH", "LOGIN_THROTTLE", "NONCE", "OFFICER", "PROCEDURE_INFO",
+           "PUBLICATION", "RATING", "RECORD", "metadata", "text"]

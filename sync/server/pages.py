@@ -1,0 +1,174 @@
+"""The IT pages: sign-in, the fleet (HTML and its JSON twin), sign-out. Vietnamese first, English second."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from sync.server import admin, fleet
+from sync.server.body import read_body
+from sync.server.context import AppContext, context
+from sync.server.db import utc_now
+from sync.server.errors import ApiError
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+SESSION_COOKIE = "kiosk_session"
+LOGIN_CSRF_COOKIE = "kiosk_login_csrf"
+FORM_LIMIT = 16 * 1024
+
+
+def _local(moment: datetime | None, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%d/%m/%Y %H:%M") if moment else "—"
+
+
+def _ago(moment: datetime | None, now: datetime) -> tuple[str, str]:
+    if moment is None:
+        return "chưa bao giờ", "never"
+    seconds = max((now - moment).total_seconds(), 0)
+    if seconds < 90:
+        return "vừa xong", "just now"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} phút trước", f"{seconds / 60:.0f} min ago"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.0f} giờ trước", f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} ngày trước", f"{seconds / 86400:.0f} days ago"
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _session(request: Request, ctx: AppContext) -> admin.Session | None:
+    return admin.session(ctx.engine, request.cookies.get(SESSION_COOKIE))
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path on this server: never an absolute or protocol-relative URL (an open redirect).
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/fleet"
+
+
+async def _form(request: Request) -> dict[str, str]:
+    raw = await read_body(request, FORM_LIMIT)
+    try:
+        parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return {key: values[0] for key, values in parsed.items() if values}
+
+
+def _login_page(request: Request, *, status: int = 200, message: tuple[str, str] | None = None,
+                username: str = "") -> Response:
+    token = secrets.token_urlsafe(24)
+    response = templates.TemplateResponse(request, "login.html", {
+        "csrf": token, "message": message, "username": username,
+        "next": _safe_next(request.query_params.get("next")),
+    }, status_code=status)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
+                        path="/login")
+    return response
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    """The fleet is the home page."""
+    return RedirectResponse("/fleet", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    """The sign-in form."""
+    return _login_page(request)
+
+
+@router.post("/login")
+async def login_submit(request: Request) -> Response:
+    """Check the sign-in; on success set the session cookie and go where the user was going."""
+    ctx = context(request)
+    try:
+        form = await _form(request)
+    except ApiError:
+        return _login_page(request, status=413, message=("Biểu mẫu quá lớn.", "The form is too large."))
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE)
+    if not cookie or not admin.csrf_ok(cookie, form.get("csrf")):
+        return _login_page(request, status=403, message=(
+            "Phiên biểu mẫu đã hết hạn; hãy đăng nhập lại.", "The form expired; please sign in again."))
+    username, password = form.get("username", ""), form.get("password", "")
+    cfg = ctx.settings.admin
+    result = await run_in_threadpool(admin.login, ctx.engine, username, password,
+                                     timedelta(hours=cfg.session_lifetime_h), free_attempts=cfg.free_attempts,
+                                     max_delay_s=cfg.max_delay_s)
+    if result.token is None:
+        if result.wait_s:
+            return _login_page(request, status=429, username=username, message=(
+                f"Đăng nhập sai nhiều lần; hãy chờ {result.wait_s} giây rồi thử lại.",
+                f"Too many failed sign-ins; wait {result.wait_s} s and try again."))
+        return _login_page(request, status=401, username=username, message=(
+            "Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."))
+    response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
+    response.set_cookie(SESSION_COOKIE, result.token, max_age=int(cfg.session_lifetime_h * 3600), httponly=True,
+                        samesite="strict", secure=_secure(request), path="/")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """End the session (the form carries the session's CSRF token)."""
+    ctx = context(request)
+    form = await _form(request)
+    found = await run_in_threadpool(_session, request, ctx)
+    if found is not None:
+        if not admin.csrf_ok(found.csrf_token, form.get("csrf")):
+            return RedirectResponse("/fleet", status_code=303)  # not our form: the session stays as it is
+        await run_in_threadpool(admin.logout, ctx.engine, request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _fleet_rows(ctx: AppContext) -> list[fleet.FleetDevice]:
+    return fleet.fleet(ctx.engine, utc_now(), timedelta(hours=ctx.settings.fleet.silent_after_h))
+
+
+@router.get("/fleet")
+def fleet_page(request: Request) -> Response:
+    """Every device and where it stands; those needing attention first, marked by colour and by a word."""
+    ctx = context(request)
+    found = _session(request, ctx)
+    if found is None:
+        return RedirectResponse("/login?next=" + quote("/fleet"), status_code=303)
+    now = utc_now()
+    devices = _fleet_rows(ctx)
+    zone = ctx.settings.fleet.timezone
+    context_vars: dict[str, Any] = {
+        "session": found, "devices": devices, "now": _local(now, zone), "zone": zone,
+        "attention": sum(1 for d in devices if d.alerts),
+        "silent_after_h": ctx.settings.fleet.silent_after_h,
+        "local": lambda moment: _local(moment, zone), "ago": lambda moment: _ago(moment, now),
+    }
+    response = templates.TemplateResponse(request, "fleet.html", context_vars)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/fleet.json")
+def fleet_json(request: Request) -> Response:
+    """The fleet for scripts, behind the same sign-in as the page."""
+    ctx = context(request)
+    if _session(request, ctx) is None:
+        return JSONResponse({"code": "login_required", "message_vi": "Cần đăng nhập",
+                             "message_en": "sign-in required"}, status_code=401)
+    return JSONResponse([d.as_json() for d in _fleet_rows(ctx)], headers={"Cache-Control": "no-store"})
+

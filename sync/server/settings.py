@@ -1,0 +1,163 @@
+"""Central server settings: TOML read with tomllib into typed frozen dataclasses, errors naming file and key.
+
+The settings file is `--config PATH`, else $KIOSK_SERVER_CONFIG, else /etc/kiosk/server.toml, else none (the
+built-in defaults, which are what config/server.toml spells out). The data directory is `--data-dir`, else
+$KIOSK_SERVER_DATA, else `[server] data_dir`, else ~/.local/share/kiosk-server; the database is `--db`, else
+`[database] url`, else a SQLite file in the data directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.settings import SettingsError, _build
+from sync import protocol
+
+CONFIG_ENV = "KIOSK_SERVER_CONFIG"
+DATA_ENV = "KIOSK_SERVER_DATA"
+SYSTEM_CONFIG = Path("/etc/kiosk/server.toml")
+DB_NAME = "server.db"
+
+
+@dataclass(frozen=True)
+class Server:
+    """Where `kiosk-server run` listens, and where it keeps its files."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: str = ""  # empty: $KIOSK_SERVER_DATA or ~/.local/share/kiosk-server
+
+
+@dataclass(frozen=True)
+class Database:
+    """The database: empty for SQLite in the data directory, or a SQLAlchemy URL (postgresql+psycopg://…)."""
+
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """One-time enrolment codes printed by `kiosk-server device add`."""
+
+    code_lifetime_h: int = 72
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """When the fleet page makes a device stand out."""
+
+    silent_after_h: float = 24.0
+    clock_drift_flag_s: float = float(protocol.CLOCK_DRIFT_FLAG_S)
+    timezone: str = "Asia/Ho_Chi_Minh"  # how times are shown on the pages (stored in UTC)
+
+
+@dataclass(frozen=True)
+class Admin:
+    """IT staff sign-in on the server's pages."""
+
+    session_lifetime_h: float = 12.0
+    # Failed sign-ins in a row after which each further try must wait (1 s, doubling, at most max_delay_s).
+    free_attempts: int = 3
+    max_delay_s: int = 60
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything the central server reads from its settings file."""
+
+    server: Server = field(default_factory=Server)
+    database: Database = field(default_factory=Database)
+    enrolment: Enrolment = field(default_factory=Enrolment)
+    fleet: Fleet = field(default_factory=Fleet)
+    admin: Admin = field(default_factory=Admin)
+    source: Path | None = None
+
+
+def _check(settings: ServerSettings) -> None:
+    """Rules beyond types: ranges and a URL scheme the server can use."""
+    path = settings.source
+    ranges: dict[str, tuple[float, float, float]] = {
+        "server.port": (settings.server.port, 1, 65535),
+        "enrolment.code_lifetime_h": (settings.enrolment.code_lifetime_h, 1, 24 * 90),
+        "fleet.silent_after_h": (settings.fleet.silent_after_h, 0.01, 24 * 365),
+        "fleet.clock_drift_flag_s": (settings.fleet.clock_drift_flag_s, 1, 86400),
+        "admin.session_lifetime_h": (settings.admin.session_lifetime_h, 0.01, 24 * 30),
+        "admin.free_attempts": (settings.admin.free_attempts, 1, 100),
+        "admin.max_delay_s": (settings.admin.max_delay_s, 1, 3600),
+    }
+    for key, (value, low, high) in ranges.items():
+        if not low <= value <= high:
+            raise SettingsError(path, key, f"phải từ {low:g} đến {high:g}, nhận được {value:g}",
+                                f"must be from {low:g} to {high:g}, got {value:g}")
+    if not settings.server.host.strip():
+        raise SettingsError(path, "server.host", "không được để trống", "must not be empty")
+    try:
+        zoneinfo.ZoneInfo(settings.fleet.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(path, "fleet.timezone",
+                            f"không có múi giờ {settings.fleet.timezone!r} (ví dụ Asia/Ho_Chi_Minh)",
+                            f"unknown time zone {settings.fleet.timezone!r} (e.g. Asia/Ho_Chi_Minh)") from None
+    url = settings.database.url
+    if url and not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise SettingsError(path, "database.url", "cần một URL sqlite:/// hoặc postgresql+psycopg://",
+                            "expected a sqlite:/// or postgresql+psycopg:// URL")
+
+
+def parse(text: str, path: Path | None = None) -> ServerSettings:
+    """Validate server settings from TOML text; `path` only names the file in errors."""
+    try:
+        data: Any = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(path, "(cú pháp / syntax)", f"tệp TOML không hợp lệ: {exc}",
+                            f"not valid TOML: {exc}") from None
+    settings: ServerSettings = dataclasses.replace(_build(ServerSettings, data, path, ""), source=path)
+    _check(settings)
+    return settings
+
+
+def load(path: Path) -> ServerSettings:
+    """Read and validate a settings file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(path, "(tệp / file)", "không tìm thấy tệp cấu hình", "settings file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(path, "(tệp / file)", f"không đọc được tệp: {exc}",
+                            f"cannot read the file: {exc}") from None
+    return parse(text, path)
+
+
+def resolve(path: Path | None) -> ServerSettings:
+    """The settings to run with: the named file, else $KIOSK_SERVER_CONFIG, /etc/kiosk/server.toml, defaults."""
+    if path is not None:
+        return load(path)
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return load(Path(env))
+    return load(SYSTEM_CONFIG) if SYSTEM_CONFIG.is_file() else ServerSettings()
+
+
+def data_dir(settings: ServerSettings, override: Path | None) -> Path:
+    """The data directory: --data-dir, $KIOSK_SERVER_DATA, [server] data_dir, ~/.local/share/kiosk-server."""
+    chosen = override or (Path(os.environ[DATA_ENV]) if os.environ.get(DATA_ENV) else None)
+    if chosen is None and settings.server.data_dir:
+        configured = Path(settings.server.data_dir).expanduser()
+        # A relative path in the file is taken from the file's folder, not from wherever the command ran.
+        if not configured.is_absolute() and settings.source is not None:
+            configured = settings.source.parent / configured
+        chosen = configured
+    if chosen is None:
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        chosen = Path(base) / "kiosk-server"
+    return chosen
+
+
+def database_url(settings: ServerSettings, override: str | None, directory: Path) -> str:
+    """The database URL: --db, else [database] url, else SQLite in the data directory."""
+    return override or settings.database.url or f"sqlite:///{directory / DB_NAME}"

@@ -1,0 +1,331 @@
+"""Runs the real central server for sync tests: a `kiosk-server run` process on 127.0.0.1, and its CLI.
+
+Used by the server's own tests and by the agent's. The interface is stable: `free_port`, `start_server`,
+`ServerHandle` (`url`, `db_url`, `data_dir`, `start`, `stop`, `kill`, `cli`, `add_device`), plus helpers that
+build a real device (its key and rating log) and sign requests the way the protocol says.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import Engine
+
+from kiosk.db import Database, prepare
+from kiosk.keys import DeviceKey, public_key_b64
+from kiosk.ratings import RatingLog
+from sync import protocol
+from sync.server import devices, fleet, registry
+from sync.server.db import make_engine, utc_now
+
+HOST = "127.0.0.1"
+START_TIMEOUT_S = 40.0
+STOP_TIMEOUT_S = 20.0
+CLI_TIMEOUT_S = 120.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _server_command() -> list[str]:
+    """How to run `kiosk-server`: the console script beside this Python, else the module."""
+    script = Path(sys.executable).with_name("kiosk-server")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "sync.server.cli"]
+
+
+def _clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The test's environment without settings that would point the server elsewhere."""
+    env = dict(os.environ)
+    for name in ("KIOSK_SERVER_CONFIG", "KIOSK_SERVER_DATA", "KIOSK_SERVER_DB"):
+        env.pop(name, None)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class ServerHandle:
+    """One central server: its database, data directory, port and (while running) its process."""
+
+    db_url: str
+    data_dir: Path
+    port: int
+    config: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    _places: set[tuple[str, str]] = field(default_factory=set)
+    _engine: Engine | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. http://127.0.0.1:8123 (no trailing slash)."""
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        """Where the server process writes its output."""
+        return self.data_dir / f"server-{self.port}.log"
+
+    def log_text(self) -> str:
+        """Everything the server process has written so far."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def _global_args(self) -> list[str]:
+        args = ["--db", self.db_url, "--data-dir", str(self.data_dir)]
+        return args + (["--config", str(self.config)] if self.config else [])
+
+    def start(self) -> ServerHandle:
+        """Start `kiosk-server run` and wait until it answers GET TIME_PATH."""
+        if self.process is not None and self.process.poll() is None:
+            raise RuntimeError("server already running")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*_server_command(), *self._global_args(), "run", "--host", HOST, "--port", str(self.port)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_clean_env(self.env))
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_text()[-4000:]}")
+            try:
+                if requests.get(self.url + protocol.TIME_PATH, timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"server did not answer within {START_TIMEOUT_S} s:\n{self.log_text()[-4000:]}")
+
+    def stop(self) -> int | None:
+        """Send SIGTERM and wait for a clean exit (SIGKILL if it hangs); return the exit code."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        code = self.process.returncode
+        self.process = None
+        self.dispose()
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL the server at once, as a power cut or the OOM killer would."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            self.process = None
+        self.dispose()
+
+    @property
+    def running(self) -> bool:
+        """True while the server process is alive."""
+        return self.process is not None and self.process.poll() is None
+
+    def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run `kiosk-server` with this server's --db/--data-dir (and --config) and the given arguments."""
+        return subprocess.run([*_server_command(), *self._global_args(), *args], capture_output=True,
+                              text=True, input=input, timeout=CLI_TIMEOUT_S, env=_clean_env(self.env),
+                              check=False)
+
+    def cli_ok(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Like `cli`, but raise with its output when it fails."""
+        result = self.cli(*args, input=input)
+        if result.returncode != 0:
+            raise RuntimeError(f"kiosk-server {' '.join(args)} exited {result.returncode}:\n"
+                               f"{result.stdout}\n{result.stderr}")
+        return result
+
+    def add_device(self, agency_code: str = "HK", counter_code: str = "Q01") -> dict[str, Any]:
+        """Register a device (making the agency and counter if missing); its record and one-time code.
+
+        The dict has at least "device_id" and "code" (see `kiosk-server device add --json`).
+        """
+        if (agency_code, counter_code) not in self._places:
+            self.cli_ok("agency", "add", "--code", agency_code, "--exist-ok",
+                        "--name", f"Trung tâm Phục vụ hành chính công {agency_code}",
+                        "--parent", "Tỉnh Thử nghiệm", "--hotline", "1900 0000",
+                        "--complaint-address", "Số 1 đường Thử nghiệm")
+            self.cli_ok("counter", "add", "--agency", agency_code, "--code", counter_code, "--exist-ok",
+                        "--name", f"Quầy {counter_code}")
+            self._places.add((agency_code, counter_code))
+        result: dict[str, Any] = json.loads(self.cli_ok("device", "add", "--agency", agency_code,
+                                                        "--counter", counter_code, "--json").stdout)
+        return result
+
+    def engine(self) -> Engine:
+        """A SQLAlchemy engine on this server's database (made once; for checking what it stored)."""
+        if self._engine is None:
+            self._engine = make_engine(self.db_url)
+        return self._engine
+
+    def register_device(self, agency_code: str = "HK", counter_code: str = "Q01") -> dict[str, Any]:
+        """Like `add_device`, through the server's own functions in this process (no subprocess: faster)."""
+        engine = self.engine()
+        registry.add_agency(engine, agency_code, {"name": f"Trung tâm Phục vụ hành chính công {agency_code}",
+                                                  "parent": "Tỉnh Thử nghiệm", "hotline": "1900 0000"},
+                            exist_ok=True)
+        registry.add_counter(engine, agency_code, counter_code, f"Quầy {counter_code}", [], exist_ok=True)
+        return devices.add_device(engine, agency_code, counter_code, timedelta(hours=1)).as_json()
+
+    def enrolled_device(self, directory: Path, agency_code: str = "HK",
+                        counter_code: str = "Q01") -> tuple[Device, str]:
+        """A new real device in `directory`, registered and enrolled over HTTP; (the device, its server ID)."""
+        made = self.register_device(agency_code, counter_code)
+        device = Device.create(directory)
+        answer = enroll(self.url, device, made["code"])
+        if answer.status_code != 200:
+            raise RuntimeError(f"enrolment failed: {answer.status_code} {answer.text}")
+        return device, str(made["device_id"])
+
+    def fleet_row(self, device_id: str) -> dict[str, Any]:
+        """One device as the fleet page sees it (through the server's own code, in this process)."""
+        rows = fleet.fleet(self.engine(), utc_now(), timedelta(hours=24))
+        return next(row.as_json() for row in rows if row.device_id == device_id)
+
+    def dispose(self) -> None:
+        """Release the engine made by `engine()`."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def fleet(self) -> list[dict[str, Any]]:
+        """The fleet as `kiosk-server fleet --json` prints it."""
+        devices: list[dict[str, Any]] = json.loads(self.cli_ok("fleet", "--json").stdout)
+        return devices
+
+
+def start_server(db_url: str, data_dir: Path, port: int | None = None, *, config: Path | None = None,
+                 env: Mapping[str, str] | None = None) -> ServerHandle:
+    """Start a real `kiosk-server run` process on 127.0.0.1 and wait until it answers."""
+    handle = ServerHandle(db_url, data_dir, port or free_port(), config, dict(env or {}))
+    return handle.start()
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file."""
+    return f"sqlite:///{path}"
+
+
+# ---- a real device, and requests signed as the protocol says ------------------------------------------------
+
+@dataclass
+class Device:
+    """A real kiosk's data: its key and signed rating log in a data directory (no Kivy)."""
+
+    data_dir: Path
+    key: DeviceKey
+    database: Database
+    log: RatingLog
+
+    @classmethod
+    def create(cls, data_dir: Path) -> Device:
+        """A fresh device database and key in `data_dir`."""
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = DeviceKey.load_or_create(data_dir / "device_key.pem")
+        database = prepare(data_dir / "kiosk.db")
+        return cls(data_dir, key, database, RatingLog(database, key, repeat_window_s=0))
+
+    @property
+    def local_uuid(self) -> str:
+        """The kiosk's own device UUID (made on first run)."""
+        return self.log.device_uuid
+
+    @property
+    def public_key(self) -> str:
+        """The public key as base64, as enrolment sends it."""
+        return public_key_b64(self.key.public_key)
+
+    def rate(self, count: int, *, with_answers: bool = False, counter_id: str = "Q01",
+             officer_id: str | None = "CB001") -> list[str]:
+        """Record `count` ratings (levels cycling 5..1), optionally each with answers; their uuids."""
+        uuids = []
+        for i in range(count):
+            receipt = self.log.record_rating(5 - i % 5, counter_id=counter_id, officer_id=officer_id,
+                                             language="vi")
+            if with_answers:
+                self.log.record_answer(receipt.uuid, "access", 4)
+                self.log.record_answer(receipt.uuid, "harassment", 0)
+                self.log.record_comment(receipt.uuid, "Cán bộ nhiệt tình")
+            uuids.append(receipt.uuid)
+        return uuids
+
+    def records(self, after_seq: int = 0) -> list[dict[str, Any]]:
+        """The log's records after `after_seq`, as the wire carries them."""
+        with self.database.reading() as conn:
+            return [wire_record(r) for r in self.log.records(conn, after_seq)]
+
+    def close(self) -> None:
+        """Release the database."""
+        self.log.close()
+        self.database.close()
+
+
+def wire_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A log row as a protocol.Record dict (only the fields the protocol carries)."""
+    return {name: row[name] for name in protocol.Record.model_fields}
+
+
+def sign_headers(key: DeviceKey, device: str, method: str, path: str, body: bytes, *,
+                 timestamp: int | None = None, nonce: str | None = None) -> dict[str, str]:
+    """The four signing headers for one request, as protocol.signing_input defines them."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    nonce = nonce or secrets.token_hex(16)
+    signature = key.sign(protocol.signing_input(method, path, ts, nonce, body))
+    return {protocol.H_DEVICE: device, protocol.H_TIMESTAMP: str(ts), protocol.H_NONCE: nonce,
+            protocol.H_SIGNATURE: signature}
+
+
+def signed_request(base_url: str, key: DeviceKey, device: str, method: str, path: str,
+                   payload: Any = None, *, raw: bytes | None = None, gzip_body: bool = False,
+                   headers: Mapping[str, str] | None = None, timestamp: int | None = None,
+                   nonce: str | None = None, timeout: float = 30) -> requests.Response:
+    """Send one signed request: JSON `payload` (or `raw` bytes), gzip-compressed when asked."""
+    body = raw if raw is not None else (b"" if payload is None else json.dumps(payload).encode("utf-8"))
+    all_headers: dict[str, str] = {}
+    if payload is not None or raw is not None:
+        all_headers["Content-Type"] = "application/json"
+    if gzip_body:
+        body = gzip.compress(body)
+        all_headers["Content-Encoding"] = "gzip"
+    all_headers.update(sign_headers(key, device, method, path, body, timestamp=timestamp, nonce=nonce))
+    all_headers.update(headers or {})
+    return requests.request(method, base_url + path, data=body if body else None, headers=all_headers,
+                            timeout=timeout)
+
+
+def enroll(base_url: str, device: Device, code: str) -> requests.Response:
+    """Enrol the device with a one-time code (signed with its local UUID, proving it holds the key)."""
+    payload = {"code": code, "public_key": device.public_key, "device_uuid": device.local_uuid,
+               "app_version": "test", "hostname": "kiosk-test"}
+    return signed_request(base_url, device.key, device.local_uuid, "POST", protocol.ENROLL_PATH, payload)
+
+
+def push(base_url: str, device: Device, device_id: str, records: Sequence[Mapping[str, Any]],
+         **kwargs: Any) -> requests.Response:
+    """Push records (gzip-compressed, as the agent does)."""
+    payload = {"device_id": device_id, "records": list(records)}
+    return signed_request(base_url, device.key, device_id, "POST", protocol.PUSH_PATH, payload,
+                          gzip_body=True, **kwargs)
