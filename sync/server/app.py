@@ -121,7 +121,10 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, *, databa
     if engine is None:
         directory = server_settings.data_dir(settings, None)
         engine = open_database(database_url or server_settings.database_url(settings, None, directory))
+    # No Swagger UI or ReDoc: both load their scripts from a CDN, and no page of this server may need the
+    # internet. The OpenAPI document itself stays at /openapi.json.
     app = FastAPI(title="Kiosk Một cửa — máy chủ trung tâm / central server", version=__version__,
+                  docs_url=None, redoc_url=None,
                   description="API đồng bộ cho kiosk (sync.protocol) và trang quản trị / the kiosks' sync API "
                   f"(sync.protocol, version {protocol.PROTOCOL_VERSION}) and the IT pages")
     app.state.context = AppContext(settings, engine)
