@@ -22,7 +22,8 @@ from kiosk.settings import Settings, resolve
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
 
-def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+def add_device_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--config and --data-dir, as `kiosk` and `kiosk-sync` take them, before or after the sub-command."""
     # Sub-parsers use SUPPRESS so an option given before the sub-command is not reset by its default.
     default = None if top else argparse.SUPPRESS
     parser.add_argument("--config", type=Path, default=default, metavar="PATH",
@@ -47,12 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kiosk", description="Kiosk đánh giá sự hài lòng tại Bộ phận Một cửa / "
         "One-stop counter satisfaction kiosk. With no sub-command, runs the kiosk app.")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
-    _common(parser, top=True)
+    add_device_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", title="sub-commands", metavar="COMMAND")
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         child = sub.add_parser(name, help=help_text, description=help_text)
-        _common(child, top=False)
+        add_device_options(child, top=False)
         return child
 
     parser.add_argument("--window", type=_window_size, metavar="WxH",
@@ -63,15 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     pin = add("pin", "staff PIN")
     pin_sub = pin.add_subparsers(dest="pin_command", required=True, metavar="ACTION")
     pin_set = pin_sub.add_parser("set", help="set the staff PIN (asked twice, or one line on stdin)")
-    _common(pin_set, top=False)
+    add_device_options(pin_set, top=False)
 
     ratings = add("ratings", "the rating log")
     r_sub = ratings.add_subparsers(dest="ratings_command", required=True, metavar="ACTION")
-    _common(r_sub.add_parser("verify", help="walk the signed chain and report the first bad link"), top=False)
-    _common(r_sub.add_parser("stats", help="today's and all-time counts per level, and the sync queue"),
-            top=False)
+    add_device_options(r_sub.add_parser("verify", help="walk the signed chain and report the first bad link"),
+                       top=False)
+    add_device_options(r_sub.add_parser("stats", help="today's and all-time counts per level, and the sync queue"),
+                       top=False)
     export = r_sub.add_parser("export", help="write the ratings with their answers")
-    _common(export, top=False)
+    add_device_options(export, top=False)
     export.add_argument("--format", choices=["csv"], default="csv")
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
     export.add_argument("--include-tests", action="store_true", help="include self-test ratings")
@@ -83,33 +85,33 @@ def build_parser() -> argparse.ArgumentParser:
     printer = add("printer", "the slip printer")
     p_sub = printer.add_subparsers(dest="printer_command", required=True, metavar="ACTION")
     p_test = p_sub.add_parser("test", help="print the test page (Vietnamese vowels, paper width, QR code)")
-    _common(p_test, top=False)
+    add_device_options(p_test, top=False)
     p_test.add_argument("--uri", metavar="URI", help="print on this printer instead of the one in the settings")
     p_preview = p_sub.add_parser("preview", help="render a slip as PNG, without a printer")
-    _common(p_preview, top=False)
+    add_device_options(p_preview, top=False)
     p_preview.add_argument("--slip", choices=["rating", "guide", "test"], default="rating")
     p_preview.add_argument("--out", type=Path, required=True, metavar="FILE.png")
     p_preview.add_argument("--width", type=int, metavar="DOTS", help="paper width in dots (default: the printer's)")
-    _common(p_sub.add_parser("status", help="the printer fault in force, and whether the printer answers now"),
-            top=False)
+    add_device_options(
+        p_sub.add_parser("status", help="the printer fault in force, and whether the printer answers now"), top=False)
 
     catalog = add("catalog", "the procedure catalog (thủ tục hành chính)")
     c_sub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
     c_import = c_sub.add_parser("import", help="replace the catalog with a .json (national format) or .csv file")
-    _common(c_import, top=False)
+    add_device_options(c_import, top=False)
     c_import.add_argument("file", type=Path, metavar="FILE")
     c_import.add_argument("--check", action="store_true", help="only read and check the file; change nothing")
     c_list = c_sub.add_parser("list", help="every procedure, by name")
-    _common(c_list, top=False)
+    add_device_options(c_list, top=False)
     c_list.add_argument("--field", metavar="CODE", help="only this field (see 'kiosk catalog fields')")
     c_show = c_sub.add_parser("show", help="everything about one procedure")
-    _common(c_show, top=False)
+    add_device_options(c_show, top=False)
     c_show.add_argument("code", metavar="CODE")
     c_search = c_sub.add_parser("search", help="search as the kiosk does (no diacritics needed, word starts, codes)")
-    _common(c_search, top=False)
+    add_device_options(c_search, top=False)
     c_search.add_argument("query", metavar="QUERY")
     c_search.add_argument("--field", metavar="CODE", help="only this field")
-    _common(c_sub.add_parser("fields", help="the fields (lĩnh vực) with their counts"), top=False)
+    add_device_options(c_sub.add_parser("fields", help="the fields (lĩnh vực) with their counts"), top=False)
     return parser
 
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 import time
 from collections.abc import Callable
 
 from kiosk.errors import KioskError
+from kiosk.scrypt_hash import hash_secret, verify_secret
 
-_N, _R, _P = 2**14, 8, 1
 MIN_DIGITS, MAX_DIGITS = 4, 12
 
 
@@ -29,23 +25,12 @@ def check_format(pin: str) -> None:
 def hash_pin(pin: str, salt: bytes | None = None) -> str:
     """The stored form of a PIN: scrypt$N$r$p$salt$hash, salt and hash in base64."""
     check_format(pin)
-    salt = salt or os.urandom(16)
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    b64 = base64.b64encode
-    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+    return hash_secret(pin, salt)
 
 
 def verify_pin(pin: str, stored: str) -> bool:
     """True when `pin` matches the stored hash; a malformed hash matches nothing."""
-    try:
-        scheme, n, r, p, salt_b64, digest_b64 = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
-        digest = hashlib.scrypt(pin.encode(), salt=salt, n=int(n), r=int(r), p=int(p), dklen=len(expected))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(digest, expected)
+    return verify_secret(pin, stored)
 
 
 class PinGuard:

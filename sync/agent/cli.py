@@ -12,10 +12,10 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TextIO
 
 from kiosk import __version__
+from kiosk.cli import add_device_options
 from kiosk.errors import KioskError
 from kiosk.services import Services
 from kiosk.settings import resolve
@@ -28,34 +28,25 @@ from sync.agent.run import PassResult
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_ENROLLED, EXIT_NEEDS_IT, EXIT_BUSY = 0, 1, 2, 3, 4, 75
 
 
-def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    # As in `kiosk`: sub-parsers use SUPPRESS so an option given before the sub-command is kept.
-    default = None if top else argparse.SUPPRESS
-    parser.add_argument("--config", type=Path, default=default, metavar="PATH",
-                        help="settings file (default: $KIOSK_CONFIG, /etc/kiosk/kiosk.toml, config/kiosk.toml)")
-    parser.add_argument("--data-dir", type=Path, default=default, metavar="PATH",
-                        help="where the database and device key live (default: ~/.local/share/kiosk)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
         prog="kiosk-sync", description="Đồng bộ kiosk với máy chủ trung tâm / Sync the kiosk with the central "
         "server: push ratings, pull settings and catalog, report health.")
     parser.add_argument("--version", action="version", version=f"kiosk-sync {__version__}")
-    _common(parser, top=True)
+    add_device_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     enroll = sub.add_parser("enroll", help="enrol this device with the server, using IT's one-time code")
-    _common(enroll, top=False)
+    add_device_options(enroll, top=False)
     enroll.add_argument("--server", required=True, metavar="URL", help="the server, e.g. https://sync.example:8443")
     enroll.add_argument("--code", required=True, metavar="CODE", help="the code printed by 'kiosk-server device add'")
     enroll.add_argument("--force", action="store_true", help="enrol again although the device is enrolled")
     run = sub.add_parser("run", help="one full pass: push, pull, health (exit 0 only if all reached the server)")
-    _common(run, top=False)
+    add_device_options(run, top=False)
     run.add_argument("--budget", type=float, metavar="SECONDS",
                      help="the most the pass may take (default: [sync] budget_s)")
     status = sub.add_parser("status", help="enrolment, queue, last success, last error, clock drift")
-    _common(status, top=False)
+    add_device_options(status, top=False)
     status.add_argument("--json", action="store_true", help="one JSON object, for scripts")
     return parser
 

@@ -8,10 +8,8 @@ without checking the password until then.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,35 +17,23 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, exc, insert, select, update
 
+from kiosk.scrypt_hash import hash_secret, verify_secret
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
 from sync.server.models import ADMIN_SESSION, ADMIN_USER, LOGIN_THROTTLE
 
-_N, _R, _P = 2**14, 8, 1
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,63}")
 MIN_PASSWORD = 10
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
     """The stored form: scrypt$N$r$p$salt$hash (base64), with a random salt."""
-    salt = salt or os.urandom(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    b64 = base64.b64encode
-    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+    return hash_secret(password, salt)
 
 
 def verify_password(password: str, stored: str) -> bool:
     """True when the password matches the stored hash; a malformed hash matches nothing."""
-    try:
-        scheme, n, r, p, salt_b64, digest_b64 = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
-        digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=int(n), r=int(r), p=int(p),
-                                dklen=len(expected))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(digest, expected)
+    return verify_secret(password, stored)
 
 
 # A real hash to check against when the name is unknown, so both cases take the same time.
