@@ -152,7 +152,7 @@ def _describe(value: Any) -> tuple[str, str]:
     return words[0] + f" {value!r}", words[1] + f" {value!r}"
 
 
-def _build(cls: type[Any], data: Any, path: Path | None, prefix: str) -> Any:
+def build_dataclass(cls: type[Any], data: Any, path: Path | None, prefix: str) -> Any:
     """Validate one TOML table into the dataclass `cls`, naming the exact key on any error."""
     if not isinstance(data, dict):
         got_vi, got_en = _describe(data)
@@ -179,7 +179,7 @@ def _build(cls: type[Any], data: Any, path: Path | None, prefix: str) -> Any:
 def _convert(hint: Any, value: Any, path: Path | None, key: str) -> Any:
     origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint):
-        return _build(typing.cast(type, hint), value, path, key)
+        return build_dataclass(typing.cast(type, hint), value, path, key)
     if origin is list:
         (item_hint,) = typing.get_args(hint)
         if not isinstance(value, list):
@@ -364,7 +364,7 @@ def parse(text: str, path: Path | None = None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(path, "(cú pháp / syntax)", f"tệp TOML không hợp lệ: {exc}",
                             f"not valid TOML: {exc}") from None
-    settings = dataclasses.replace(_build(Settings, data, path, ""), source=path)
+    settings = dataclasses.replace(build_dataclass(Settings, data, path, ""), source=path)
     _check(settings)
     return typing.cast(Settings, settings)
 

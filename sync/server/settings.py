@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.settings import SettingsError, _build
+from kiosk.settings import SettingsError, build_dataclass
 from sync import protocol
 
 CONFIG_ENV = "KIOSK_SERVER_CONFIG"
@@ -116,7 +116,7 @@ def parse(text: str, path: Path | None = None) -> ServerSettings:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(path, "(cú pháp / syntax)", f"tệp TOML không hợp lệ: {exc}",
                             f"not valid TOML: {exc}") from None
-    settings: ServerSettings = dataclasses.replace(_build(ServerSettings, data, path, ""), source=path)
+    settings: ServerSettings = dataclasses.replace(build_dataclass(ServerSettings, data, path, ""), source=path)
     _check(settings)
     return settings
 
