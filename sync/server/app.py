@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk import __version__
 from sync import protocol
-from sync.server import api, pages
+from sync.server import api, dashboard, pages
 from sync.server import settings as server_settings
 from sync.server.context import AppContext
 from sync.server.db import open_database, utc_now
@@ -49,7 +49,11 @@ class ServerTimeHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((protocol.H_SERVER_TIME.lower().encode(), utc_now().isoformat().encode()))
-                headers.extend(_SECURITY_HEADERS)
+                # A response that says who may frame it (CSP frame-ancestors: the embeddable public results
+                # page) keeps that choice; every other response refuses framing (issue 6, pages).
+                framing_set = any(name.lower() == b"content-security-policy" and b"frame-ancestors" in value
+                                  for name, value in headers)
+                headers.extend(h for h in _SECURITY_HEADERS if not (framing_set and h[0] == b"x-frame-options"))
                 message["headers"] = headers
             await send(message)
 
@@ -130,6 +134,7 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, *, databa
     app.state.context = AppContext(settings, engine)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(dashboard.router)  # issue 6: results dashboard, downloads, publishing, /ket-qua
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(RequestValidationError, _on_validation)

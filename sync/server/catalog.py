@@ -16,14 +16,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from kiosk.catalog_import import load_file, parse_national
 from kiosk.procedures import Channel, Procedure
 from sync import protocol
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
-from sync.server.models import CATALOG
+from sync.server.models import CATALOG, PROCEDURE_INFO
+
+_CHUNK = 500  # codes per DELETE … IN (…): well under SQLite's limit on bound parameters
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ def import_file(engine: Engine, path: Path) -> CatalogVersion:
     digest = hashlib.sha256(body).hexdigest()
     now = utc_now()
     with writing(engine) as conn:
+        refresh_procedure_info(conn, procedures)
         current = conn.execute(select(CATALOG.c.version, CATALOG.c.sha256, CATALOG.c.source, CATALOG.c.count,
                                       CATALOG.c.imported_at).order_by(CATALOG.c.version.desc()).limit(1)).first()
         if current is not None and current.sha256 == digest:
@@ -139,6 +142,21 @@ def import_file(engine: Engine, path: Path) -> CatalogVersion:
                                             body_gzip=gzip.compress(body, mtime=0), source=str(path)[:500],
                                             count=len(procedures), imported_at=now))
     return CatalogVersion(version, digest, str(path), len(procedures), now, len(body))
+
+
+def refresh_procedure_info(conn: Connection, procedures: list[Procedure]) -> None:
+    """Names and fields of these procedures for reports (issue 6); procedures no longer listed keep theirs.
+
+    Old entries stay so that ratings of a procedure dropped from the catalog still show its name and field.
+    Runs on every import, an unchanged catalog too, so a database upgraded from before reports fills up.
+    """
+    rows = {p.code: {"code": p.code, "name": p.name, "field_code": p.field_code[:64], "field_name": p.field_name}
+            for p in procedures}
+    codes = list(rows)
+    for start in range(0, len(codes), _CHUNK):
+        conn.execute(delete(PROCEDURE_INFO).where(PROCEDURE_INFO.c.code.in_(codes[start:start + _CHUNK])))
+    if rows:
+        conn.execute(insert(PROCEDURE_INFO), list(rows.values()))
 
 
 def current(engine: Engine) -> CatalogBody | None:

@@ -12,7 +12,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     d_list.add_argument("--json", action="store_true")
     d_revoke = add(d_sub, "revoke", "revoke a device: its requests are refused from now on")
     d_revoke.add_argument("device_id")
+    d_review = add(d_sub, "review", "mark a device whose rating chain is broken as looked at by IT: the ratings "
+                   "the server holds from it count in reports again")
+    d_review.add_argument("device_id")
+    d_review.add_argument("--by", default="", help="who reviewed it (default: the login name)")
 
     catalog = add(sub, "catalog", "the procedure catalog distributed to kiosks")
     k_sub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
@@ -131,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     fleet = add(sub, "fleet", "every device and where it stands")
     fleet.add_argument("--json", action="store_true", help="print as JSON for scripts")
+    _report_parser(add(sub, "report", "satisfaction results for a period, grouped, as a table, CSV, XLSX or JSON"))
+    _alert_parser(add(sub, "alert", "alert rules and their e-mails (dissatisfied share, harassment, silent devices)"),
+                  add)
     return parser
 
 
@@ -183,6 +190,8 @@ def _officer(engine: Engine, args: argparse.Namespace, settings: ServerSettings)
 def _device(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -> int:
     from sync.server import devices
 
+    if args.device_command == "review":
+        return _device_review(engine, args)
     lifetime = timedelta(hours=settings.enrolment.code_lifetime_h)
     if args.device_command == "add":
         made = devices.add_device(engine, args.agency, args.counter, lifetime)
@@ -270,6 +279,268 @@ def _fleet(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -
     return EXIT_OK
 
 
+# ---- issue 6: `report` and `device review` (reports) ---------------------------------------------------------
+
+REPORT_FORMATS = ("table", "csv", "xlsx", "json")
+
+
+def _report_parser(report: argparse.ArgumentParser) -> None:
+    # Values are checked by _report_options (not argparse `choices`), so every refusal is bilingual.
+    report.add_argument("--from", dest="date_from", metavar="DATE", help="first day, YYYY-MM-DD (with --to)")
+    report.add_argument("--to", dest="date_to", metavar="DATE", help="last day, included, YYYY-MM-DD")
+    report.add_argument("--period", metavar="KIND", help="day, week, month, quarter or year (instead of --from/--to)")
+    report.add_argument("--date", metavar="DATE", help="a day in that period (default: today)")
+    report.add_argument("--group-by", default="agency", metavar="BY",
+                        help="agency, counter, officer, procedure or field (default: agency)")
+    report.add_argument("--agency", metavar="CODE", help="one agency (default: every agency)")
+    report.add_argument("--counter", metavar="CODE", help="one counter of that agency")
+    report.add_argument("--include-repeats", action="store_true", help="count suspected repeat presses too")
+    report.add_argument("--format", default="table", metavar="FORMAT", help="table, csv, xlsx or json (default: table)")
+    report.add_argument("--table", default="groups", metavar="NAME",
+                        help="for csv: groups, levels or elements (default: groups)")
+    report.add_argument("--lang", default="vi", metavar="LANG", help="vi or en (default: vi)")
+    report.add_argument("--out", type=Path, metavar="FILE", help="write to FILE (required for xlsx)")
+
+
+def _parse_day(text: str, option: str) -> date:
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text.strip(), pattern).date()
+        except ValueError:
+            continue
+    raise KioskError(f"{option}: ngày {text!r} không hợp lệ; viết YYYY-MM-DD (ví dụ 2026-11-30) hoặc DD/MM/YYYY",
+                     f"{option}: invalid date {text!r}; write YYYY-MM-DD (e.g. 2026-11-30) or DD/MM/YYYY")
+
+
+def _report_options(args: argparse.Namespace) -> None:
+    """Check the report's options before anything is opened; keep what they mean on `args`."""
+    from sync.server import exports, reports
+
+    def refuse(vi: str, en: str) -> KioskError:
+        return KioskError(vi, en)
+
+    if args.group_by not in reports.GROUPINGS:
+        raise refuse(f"--group-by: không nhóm theo {args.group_by!r} được; dùng {', '.join(reports.GROUPINGS)}",
+                     f"--group-by: cannot group by {args.group_by!r}; use {', '.join(reports.GROUPINGS)}")
+    if args.format not in REPORT_FORMATS:
+        raise refuse(f"--format: không có định dạng {args.format!r}; dùng {', '.join(REPORT_FORMATS)}",
+                     f"--format: no format {args.format!r}; use {', '.join(REPORT_FORMATS)}")
+    if args.table not in exports.TABLES:
+        raise refuse(f"--table: không có bảng {args.table!r}; dùng {', '.join(exports.TABLES)}",
+                     f"--table: no table {args.table!r}; use {', '.join(exports.TABLES)}")
+    if args.lang not in ("vi", "en"):
+        raise refuse(f"--lang: ngôn ngữ {args.lang!r} không có; dùng vi hoặc en",
+                     f"--lang: no language {args.lang!r}; use vi or en")
+    if args.format == "xlsx" and args.out is None:
+        raise refuse("Định dạng xlsx cần --out TỆP (tệp Excel không in ra màn hình được)",
+                     "the xlsx format needs --out FILE (an Excel file cannot be printed to the terminal)")
+    if args.counter is not None and args.agency is None:
+        raise refuse("--counter cần kèm --agency (mã quầy chỉ riêng trong một cơ quan)",
+                     "--counter needs --agency too (counter codes are unique only within an agency)")
+    ranged = args.date_from is not None or args.date_to is not None
+    if ranged and (args.period is not None or args.date is not None):
+        raise refuse("Dùng --from/--to hoặc --period/--date, không dùng cả hai",
+                     "use either --from/--to or --period/--date, not both")
+    if ranged:
+        if args.date_from is None or args.date_to is None:
+            raise refuse("Cần cả --from và --to", "both --from and --to are needed")
+        args.report_period = reports.Period.between(_parse_day(args.date_from, "--from"),
+                                                    _parse_day(args.date_to, "--to"))
+        return
+    if args.period is None:
+        raise refuse("Cần chọn kỳ: --from NGÀY --to NGÀY, hoặc --period day|week|month|quarter|year [--date NGÀY]",
+                     "choose a period: --from DATE --to DATE, or --period day|week|month|quarter|year [--date DATE]")
+    if args.period not in reports.PERIOD_KINDS or args.period == "range":
+        raise refuse(f"--period: loại kỳ {args.period!r} không hợp lệ; dùng day, week, month, quarter hoặc year",
+                     f"--period: invalid period kind {args.period!r}; use day, week, month, quarter or year")
+    args.report_anchor = None if args.date is None else _parse_day(args.date, "--date")
+    args.report_period = None
+
+
+def _precheck_report(args: argparse.Namespace) -> int | None:
+    try:
+        _report_options(args)
+    except KioskError as error:
+        _say(f"Lỗi: {error.vi}", f"Error: {error.en}", sys.stderr)
+        return EXIT_USAGE
+    return None
+
+
+def _report(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -> int:
+    from zoneinfo import ZoneInfo
+
+    from sync.server import exports, reports
+
+    period = args.report_period
+    if period is None:
+        today = utc_now().astimezone(ZoneInfo(server_settings.report_timezone(settings))).date()
+        period = reports.Period.of(args.period, args.report_anchor or today)
+    query = reports.ReportQuery(period, args.group_by, args.agency, args.counter, args.include_repeats)
+    report = reports.build(engine, query, settings)  # a ReportError (unknown agency …) is a KioskError: exit 2
+    if args.format == "xlsx":
+        args.out.write_bytes(exports.report_xlsx(report, args.lang))
+    else:
+        if args.format == "table":
+            text = exports.report_table(report, args.lang)
+        elif args.format == "csv":
+            text = exports.report_csv(report, args.lang, args.table)
+        else:
+            text = json.dumps(exports.report_json(report), ensure_ascii=False, indent=2) + "\n"
+        if args.out is None:
+            sys.stdout.write(text.removeprefix(exports.BOM))  # the BOM is for Excel opening a file only
+            return EXIT_OK
+        args.out.write_text(text, encoding="utf-8", newline="")
+    _say(f"Đã ghi báo cáo {period.label('vi')} vào {args.out}", f"wrote the {period.label('en')} report to {args.out}")
+    return EXIT_OK
+
+
+def _device_review(engine: Engine, args: argparse.Namespace) -> int:
+    from sync.server import reports
+
+    by = args.by or getpass.getuser()
+    done = reports.review_device(engine, args.device_id, by)
+    _say(f"Đã ghi nhận {done.reviewed_by} xem xét chuỗi ({done.chain_state}) của thiết bị {done.device_id}: các "
+         "đánh giá máy chủ đã nhận từ thiết bị này được tính lại trong báo cáo",
+         f"recorded that {done.reviewed_by} reviewed the {done.chain_state} chain of device {done.device_id}: "
+         "the ratings the server holds from it count in reports again")
+    return EXIT_OK
+
+
+# ---- issue 6: `alert` (alerts) ---------------------------------------------------------------------------------
+
+def _alert_parser(alert: argparse.ArgumentParser,
+                  add: Callable[[Any, str, str], argparse.ArgumentParser]) -> None:
+    # Values are read by _alert (not argparse types or `required`), so every refusal is one bilingual line.
+    sub = alert.add_subparsers(dest="alert_command", metavar="ACTION")
+    a_add = add(sub, "add", "add a rule: too many dissatisfied ratings, a harassment report, or a silent device")
+    a_add.add_argument("--agency", metavar="CODE", help="the agency whose ratings or devices are watched")
+    a_add.add_argument("--counter", metavar="CODE", help="only this counter of the agency (default: all of them)")
+    a_add.add_argument("--kind", metavar="KIND", help="dissatisfied, harassment or silent")
+    a_add.add_argument("--share", metavar="SHARE", help="dissatisfied: fire when the share rated 1 or 2 is over "
+                       "this, e.g. 0.5 or 50%% (default 0.5)")
+    a_add.add_argument("--window-h", metavar="HOURS", help="dissatisfied: within the last HOURS (default 24); "
+                       "silent: hours without contact (default: [alerts] or [fleet] silent_after_h)")
+    a_add.add_argument("--min-ratings", metavar="N", help="dissatisfied: only with at least N ratings (default 4)")
+    a_add.add_argument("--email", metavar="ADDRESSES", help="who receives the alerts, e.g. a@b.gov.vn,c@d.gov.vn")
+    a_list = add(sub, "list", "list the alert rules")
+    a_list.add_argument("--all", action="store_true", help="include removed rules")
+    a_list.add_argument("--json", action="store_true", help="print as JSON for scripts")
+    a_remove = add(sub, "remove", "stop a rule (its past alerts stay on record)")
+    a_remove.add_argument("rule_id", metavar="ID")
+    a_check = add(sub, "check", "evaluate every rule now and e-mail new alerts (for cron; `run` also does it)")
+    a_check.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    a_test = add(sub, "send-test", "send a test e-mail through the [alerts] SMTP settings")
+    a_test.add_argument("--to", metavar="ADDRESSES", help="who receives it")
+
+
+def _alert_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The `alert add` options, parsed; a ServerError names the first one that is wrong."""
+    from sync.server import alerts
+
+    command = args.alert_command
+    if command is None:
+        raise KioskError("Cần chọn một việc: alert add | list | remove | check | send-test",
+                         "choose an action: alert add | list | remove | check | send-test")
+    if command == "remove":
+        try:
+            return {"rule_id": int(args.rule_id)}
+        except ValueError:
+            raise KioskError(f"Số quy tắc {args.rule_id[:40]!r} không phải một số (xem «kiosk-server alert list»)",
+                             f"the rule number {args.rule_id[:40]!r} is not a number (see "
+                             "'kiosk-server alert list')") from None
+    if command == "send-test" and not args.to:
+        raise KioskError("Cần --to ĐỊA_CHỈ: thư thử gửi tới đâu", "--to ADDRESS is needed: where to send the test")
+    if command != "add":
+        return {}
+    for option, value in (("--agency", args.agency), ("--kind", args.kind), ("--email", args.email)):
+        if not value:
+            raise KioskError(f"Thiếu {option} (xem «kiosk-server alert add --help»)",
+                             f"{option} is missing (see 'kiosk-server alert add --help')")
+    return {
+        "share": None if args.share is None else alerts.parse_share(args.share),
+        "window_h": None if args.window_h is None else alerts.parse_hours(args.window_h),
+        "min_ratings": None if args.min_ratings is None else alerts.parse_count(args.min_ratings),
+    }
+
+
+def _precheck_alert(args: argparse.Namespace) -> int | None:
+    try:
+        args.alert_values = _alert_args(args)
+    except KioskError as error:
+        _say(f"Lỗi: {error.vi}", f"Error: {error.en}", sys.stderr)
+        return EXIT_USAGE
+    return None
+
+
+def _alert(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -> int:
+    from sync.server import alerts, mail
+
+    command, values = args.alert_command, args.alert_values
+    if command == "add":
+        rule = alerts.add_rule(engine, args.agency, args.counter, args.kind, email_to=args.email, **values)
+        vi, en = rule.condition(settings)
+        _say(f"Đã thêm quy tắc cảnh báo #{rule.id} cho {rule.where()[0]}: {vi}; gửi tới {', '.join(rule.email_to)}",
+             f"added alert rule #{rule.id} for {rule.where()[1]}: {en}; mailed to {', '.join(rule.email_to)}")
+        return EXIT_OK
+    if command == "remove":
+        rule = alerts.remove_rule(engine, values["rule_id"])
+        _say(f"Đã gỡ quy tắc cảnh báo #{rule.id} ({rule.where()[0]}); các cảnh báo đã có vẫn được lưu",
+             f"removed alert rule #{rule.id} ({rule.where()[1]}); the alerts it raised stay on record")
+        return EXIT_OK
+    if command == "list":
+        rules = alerts.list_rules(engine, include_removed=args.all)
+        if args.json:
+            _print_json([r.as_json(settings) for r in rules])
+        elif not rules:
+            _say("Chưa có quy tắc cảnh báo nào", "no alert rules yet")
+        for r in rules if not args.json else []:
+            vi, en = r.condition(settings)
+            state = "" if r.active else "  [đã gỡ / removed]"
+            print(f"#{r.id}\t{r.agency_code}/{r.counter_code or '*'}\t{r.kind}\t{vi} / {en}\t"
+                  f"→ {', '.join(r.email_to)}{state}")
+        return EXIT_OK
+    if command == "send-test":
+        recipients = alerts.parse_recipients(args.to)
+        with mail.Mailer(settings) as mailer:
+            refused = mailer.send(mail.Outgoing(
+                recipients, "[Kiosk Một cửa] Thư thử cảnh báo / alert test e-mail",
+                "Thư thử từ máy chủ kiosk Một cửa: cấu hình gửi thư cảnh báo hoạt động.\n\n"
+                "A test from the one-stop kiosk server: alert e-mails work.\n", "kiosk-alert-test"), utc_now())
+        if refused:
+            raise KioskError(f"Máy chủ thư từ chối: {refused}", f"the mail server refused: {refused}")
+        _say(f"Đã gửi thư thử tới {', '.join(recipients)}", f"sent a test e-mail to {', '.join(recipients)}")
+        return EXIT_OK
+    result = alerts.check(engine, settings)
+    if args.json:
+        _print_json({"raised": result.raised, "sent": result.sent, "failed": result.failed, "busy": result.busy,
+                     "errors": [{"vi": vi, "en": en} for vi, en in result.errors]})
+    elif result.busy:
+        _say("Một tiến trình khác đang kiểm tra cảnh báo quá lâu; hãy thử lại sau",
+             "another process has been checking the alerts for too long; try again later", sys.stderr)
+    else:
+        _say(f"Đã kiểm tra: {result.raised} cảnh báo mới, {result.sent} thư đã gửi, {result.failed} thư chưa gửi được",
+             f"checked: {result.raised} new alerts, {result.sent} e-mails sent, {result.failed} not sent")
+        for vi, en in result.errors:
+            _say(f"Lỗi: {vi}", f"Error: {en}", sys.stderr)
+    return EXIT_PROBLEM if result.busy or result.failed else EXIT_OK
+
+
+def _start_alert_checker(engine: Engine, settings: ServerSettings) -> Any:
+    """The background alert checker of `run` (every [alerts] check_interval_s; 0: none)."""
+    from sync.server import alerts
+
+    checker = alerts.BackgroundChecker(engine, settings)
+    checker.start()
+    return checker
+
+# ---- end of `alert` --------------------------------------------------------------------------------------------
+
+
+# Checks run right after parsing, before settings or the database are opened (a bad option changes nothing).
+_PRECHECKS: dict[str, Callable[[argparse.Namespace], int | None]] = {"report": _precheck_report,
+                                                                     "alert": _precheck_alert}
+
+
 def _exit_cleanly(_signum: int, _frame: object) -> None:
     raise SystemExit(EXIT_OK)
 
@@ -280,6 +551,7 @@ def _run(settings: ServerSettings, url: str, args: argparse.Namespace) -> int:
     from sync.server.app import create_app
 
     engine = open_database(url)
+    checker = None
     try:
         app = create_app(settings, engine)
         config = uvicorn.Config(app, host=args.host or settings.server.host, port=args.port or settings.server.port,
@@ -289,21 +561,27 @@ def _run(settings: ServerSettings, url: str, args: argparse.Namespace) -> int:
         # these handlers turn that into a plain exit 0, which is what a clean stop is to systemd and to scripts.
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, _exit_cleanly)
+        checker = _start_alert_checker(engine, settings)
         uvicorn.Server(config).run()
     finally:
+        if checker is not None:
+            checker.stop()
         engine.dispose()
     return EXIT_OK
 
 
 _COMMANDS: dict[str, Callable[[Engine, argparse.Namespace, ServerSettings], int]] = {
     "agency": _agency, "counter": _counter, "officer": _officer, "device": _device, "catalog": _catalog,
-    "admin": _admin, "fleet": _fleet,
+    "admin": _admin, "fleet": _fleet, "report": _report, "alert": _alert,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `kiosk-server` console script."""
     args = build_parser().parse_args(argv)
+    precheck = _PRECHECKS.get(args.command)
+    if precheck is not None and (refused := precheck(args)) is not None:
+        return refused
     url = ""
     try:
         settings = server_settings.resolve(args.config)

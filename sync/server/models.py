@@ -238,6 +238,7 @@ RATING = Table(
     Column("harassment", Boolean),
     Column("comment", Text),
     PrimaryKeyConstraint("device_id", "uuid"),
+    Index(None, "recorded_at"),   # issue 6: reports over every agency (migration 0002)
     Index(None, "agency_id", "recorded_at"),
     Index(None, "counter_id", "recorded_at"),
     Index(None, "agency_id", "officer_code", "recorded_at"),

@@ -13,6 +13,7 @@ import os
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ class Server:
     host: str = "127.0.0.1"
     port: int = 8080
     data_dir: str = ""  # empty: $KIOSK_SERVER_DATA or ~/.local/share/kiosk-server
+    # The address people reach the pages at (https://… behind a proxy), for links in alert e-mails;
+    # empty: http://host:port.
+    public_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,106 @@ class Admin:
     max_delay_s: int = 60
 
 
+# ---- [reports] (issue 6, reports) ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reports:
+    """How satisfaction results are computed: when a unit or officer is flagged, and in which time zone."""
+
+    flag_share: float = 0.25       # flagged when the share rated 1 or 2 is over this …
+    flag_min_ratings: int = 30     # … and it has at least this many ratings in the period
+    timezone: str = ""             # days, weeks and months in this zone; empty: [fleet] timezone
+
+
+def report_timezone(settings: ServerSettings) -> str:
+    """The time zone reports count days in: [reports] timezone, else [fleet] timezone."""
+    return settings.reports.timezone or settings.fleet.timezone
+
+
+# ---- [alerts] (issue 6, alerts: sync/server/alerts.py, sync/server/mail.py) ------------------------------------
+
+@dataclass(frozen=True)
+class Alerts:
+    """Alert e-mails: the SMTP server they go through, and how often the rules are checked."""
+
+    smtp_host: str = ""                  # empty: alerts are recorded and shown on the dashboard, not e-mailed
+    smtp_port: int = 25
+    smtp_user: str = ""                  # empty: no login
+    smtp_password_file: str = ""         # the password alone in a file, never in the TOML; relative: to it
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = 20.0
+    mail_from: str = "kiosk-server@localhost"
+    check_interval_s: float = 300.0      # 0: no background checker in `run` (use `alert check` from cron)
+    silent_after_h: float | None = None  # None: [fleet] silent_after_h
+    retry_for_h: float = 72.0            # an alert still unsent after this long is no longer retried
+
+
+def _check_alerts(settings: ServerSettings) -> None:
+    """The [alerts] rules beyond types: ranges, a usable sender, a password file that exists."""
+    path, cfg = settings.source, settings.alerts
+    ranges: dict[str, tuple[float, float, float]] = {
+        "alerts.smtp_port": (cfg.smtp_port, 1, 65535),
+        "alerts.smtp_timeout_s": (cfg.smtp_timeout_s, 1, 300),
+        "alerts.retry_for_h": (cfg.retry_for_h, 0.1, 24 * 90),
+    }
+    if cfg.silent_after_h is not None:
+        ranges["alerts.silent_after_h"] = (cfg.silent_after_h, 0.01, 24 * 365)
+    for key, (value, low, high) in ranges.items():
+        if not low <= value <= high:
+            raise SettingsError(path, key, f"phải từ {low:g} đến {high:g}, nhận được {value:g}",
+                                f"must be from {low:g} to {high:g}, got {value:g}")
+    if cfg.check_interval_s != 0 and not 1 <= cfg.check_interval_s <= 86400:
+        raise SettingsError(path, "alerts.check_interval_s",
+                            f"phải là 0 (tắt) hoặc từ 1 đến 86400 giây, nhận được {cfg.check_interval_s:g}",
+                            f"must be 0 (off) or from 1 to 86400 seconds, got {cfg.check_interval_s:g}")
+    host = cfg.smtp_host
+    if any(c.isspace() for c in host) or "/" in host or host.startswith("-"):
+        raise SettingsError(path, "alerts.smtp_host", f"tên máy chủ thư không hợp lệ: {host!r}",
+                            f"not a valid mail server name: {host!r}")
+    sender = parseaddr(cfg.mail_from)[1]
+    local, _, domain = sender.rpartition("@")
+    if "\n" in cfg.mail_from or "\r" in cfg.mail_from or not local or not domain:
+        raise SettingsError(path, "alerts.mail_from",
+                            f"cần một địa chỉ thư, ví dụ \"Kiosk <kiosk@tinh.gov.vn>\", nhận được {cfg.mail_from!r}",
+                            f"expected an e-mail address, e.g. \"Kiosk <kiosk@tinh.gov.vn>\", got {cfg.mail_from!r}")
+    if cfg.smtp_password_file:
+        if not cfg.smtp_user:
+            raise SettingsError(path, "alerts.smtp_password_file", "cần đặt cả smtp_user (tên đăng nhập)",
+                                "needs smtp_user (the login name) too")
+        password_file = alerts_password_path(settings)
+        if password_file is None or not password_file.is_file():
+            raise SettingsError(path, "alerts.smtp_password_file", f"không có tệp mật khẩu {password_file}",
+                                f"no password file {password_file}")
+    url = settings.server.public_url
+    if url and not url.startswith(("http://", "https://")):
+        raise SettingsError(path, "server.public_url", f"cần một URL http:// hoặc https://, nhận được {url!r}",
+                            f"expected an http:// or https:// URL, got {url!r}")
+
+
+def alerts_password_path(settings: ServerSettings) -> Path | None:
+    """The SMTP password file (a relative path is taken from the settings file's folder); None when not set."""
+    name = settings.alerts.smtp_password_file
+    if not name:
+        return None
+    configured = Path(name).expanduser()
+    if not configured.is_absolute() and settings.source is not None:
+        configured = settings.source.parent / configured
+    return configured
+
+
+def _refuse_inline_password(data: Any, path: Path | None) -> None:
+    """A password written into the TOML itself gets its own message: it belongs in smtp_password_file."""
+    table = data.get("alerts") if isinstance(data, dict) else None
+    if isinstance(table, dict) and "smtp_password" in table:
+        raise SettingsError(path, "alerts.smtp_password",
+                            "không ghi mật khẩu vào tệp cấu hình; đặt nó riêng trong một tệp (quyền 0600) và ghi "
+                            "đường dẫn vào smtp_password_file",
+                            "the password is not written in the settings file; put it alone in a file (mode "
+                            "0600) and name that file in smtp_password_file")
+
+# ---- end of [alerts] ------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Everything the central server reads from its settings file."""
@@ -76,6 +180,8 @@ class ServerSettings:
     enrolment: Enrolment = field(default_factory=Enrolment)
     fleet: Fleet = field(default_factory=Fleet)
     admin: Admin = field(default_factory=Admin)
+    reports: Reports = field(default_factory=Reports)
+    alerts: Alerts = field(default_factory=Alerts)
     source: Path | None = None
 
 
@@ -90,6 +196,8 @@ def _check(settings: ServerSettings) -> None:
         "admin.session_lifetime_h": (settings.admin.session_lifetime_h, 0.01, 24 * 30),
         "admin.free_attempts": (settings.admin.free_attempts, 1, 100),
         "admin.max_delay_s": (settings.admin.max_delay_s, 1, 3600),
+        "reports.flag_share": (settings.reports.flag_share, 0, 1),
+        "reports.flag_min_ratings": (settings.reports.flag_min_ratings, 1, 1_000_000),
     }
     for key, (value, low, high) in ranges.items():
         if not low <= value <= high:
@@ -103,10 +211,18 @@ def _check(settings: ServerSettings) -> None:
         raise SettingsError(path, "fleet.timezone",
                             f"không có múi giờ {settings.fleet.timezone!r} (ví dụ Asia/Ho_Chi_Minh)",
                             f"unknown time zone {settings.fleet.timezone!r} (e.g. Asia/Ho_Chi_Minh)") from None
+    zone = settings.reports.timezone
+    if zone:
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(path, "reports.timezone", f"không có múi giờ {zone!r} (ví dụ Asia/Ho_Chi_Minh)",
+                                f"unknown time zone {zone!r} (e.g. Asia/Ho_Chi_Minh)") from None
     url = settings.database.url
     if url and not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
         raise SettingsError(path, "database.url", "cần một URL sqlite:/// hoặc postgresql+psycopg://",
                             "expected a sqlite:/// or postgresql+psycopg:// URL")
+    _check_alerts(settings)
 
 
 def parse(text: str, path: Path | None = None) -> ServerSettings:
@@ -116,6 +232,7 @@ def parse(text: str, path: Path | None = None) -> ServerSettings:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(path, "(cú pháp / syntax)", f"tệp TOML không hợp lệ: {exc}",
                             f"not valid TOML: {exc}") from None
+    _refuse_inline_password(data, path)
     settings: ServerSettings = dataclasses.replace(build_dataclass(ServerSettings, data, path, ""), source=path)
     _check(settings)
     return settings

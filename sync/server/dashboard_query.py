@@ -1,0 +1,93 @@
+"""The dashboard's choices as they travel in a URL (period, grouping, agency, repeats), read and written back.
+
+Every link on the page (previous/next period, downloads, the publish form) is made by `to_params`, and every
+request is read by `parse`, which refuses anything malformed with a sentence saying which choice is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import replace
+from datetime import date
+
+from kiosk.errors import KioskError
+from sync.server.reports import GROUPINGS, PERIOD_KINDS, Period, ReportQuery
+
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2100, 12, 31)
+MAX_RANGE_DAYS = 5 * 366
+DEFAULT_KIND = "month"
+DEFAULT_GROUP = "counter"
+_TRUE = ("1", "on", "true", "yes")
+
+
+class QueryError(KioskError):
+    """A dashboard choice that cannot be used; `field` names the form field."""
+
+    def __init__(self, field: str, vi: str, en: str) -> None:
+        super().__init__(vi, en)
+        self.field = field
+
+
+def _date(params: Mapping[str, str], name: str, label_vi: str, label_en: str) -> date:
+    text = params.get(name, "").strip()
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        raise QueryError(name, f"«{label_vi}» không phải một ngày hợp lệ (dạng năm-tháng-ngày, ví dụ 2026-11-23): "
+                         f"{text[:40]!r}",
+                         f"'{label_en}' is not a valid date (year-month-day, e.g. 2026-11-23): {text[:40]!r}") from None
+    if not EARLIEST <= value <= LATEST:
+        raise QueryError(name, f"«{label_vi}» phải trong khoảng {EARLIEST:%d/%m/%Y}–{LATEST:%d/%m/%Y}",
+                         f"'{label_en}' must be between {EARLIEST} and {LATEST}")
+    return value
+
+
+def parse(params: Mapping[str, str], today: date, agency_codes: Collection[str]) -> ReportQuery:
+    """The report query a request asks for; defaults: this month, by counter, every agency, no repeats."""
+    kind = params.get("period", "").strip() or DEFAULT_KIND
+    if kind not in PERIOD_KINDS:
+        raise QueryError("period", f"Không có loại kỳ {kind[:40]!r}; chọn một trong: {', '.join(PERIOD_KINDS)}",
+                         f"no period kind {kind[:40]!r}; choose one of: {', '.join(PERIOD_KINDS)}")
+    if kind == "range":
+        first = _date(params, "from", "Từ ngày", "From")
+        last = _date(params, "to", "Đến ngày", "To")
+        if first > last:
+            raise QueryError("to", f"«Đến ngày» ({last:%d/%m/%Y}) đứng trước «Từ ngày» ({first:%d/%m/%Y})",
+                             f"'To' ({last}) is before 'From' ({first})")
+        if (last - first).days + 1 > MAX_RANGE_DAYS:
+            raise QueryError("to", f"Khoảng ngày dài quá {MAX_RANGE_DAYS} ngày; hãy chọn theo năm",
+                             f"the range is longer than {MAX_RANGE_DAYS} days; choose years instead")
+        period = Period.between(first, last)
+    else:
+        anchor = _date(params, "date", "Ngày", "Date") if params.get("date", "").strip() else today
+        period = Period.of(kind, anchor)
+    group = params.get("group", "").strip() or DEFAULT_GROUP
+    if group not in GROUPINGS:
+        raise QueryError("group", f"Không có cách nhóm {group[:40]!r}; chọn một trong: {', '.join(GROUPINGS)}",
+                         f"no grouping {group[:40]!r}; choose one of: {', '.join(GROUPINGS)}")
+    agency = params.get("agency", "").strip() or None
+    if agency is not None and agency not in agency_codes:
+        raise QueryError("agency", f"Không có cơ quan mã {agency[:64]!r}", f"no agency with code {agency[:64]!r}")
+    repeats = params.get("repeats", "").strip().lower() in _TRUE
+    return ReportQuery(period=period, group_by=group, agency_code=agency, include_repeats=repeats)
+
+
+def to_params(query: ReportQuery) -> dict[str, str]:
+    """The URL parameters that `parse` reads back into the same query."""
+    period = query.period
+    params = {"period": period.kind, "group": query.group_by}
+    if period.kind == "range":
+        params |= {"from": period.first.isoformat(), "to": period.last.isoformat()}
+    else:
+        params["date"] = period.first.isoformat()
+    if query.agency_code:
+        params["agency"] = query.agency_code
+    if query.include_repeats:
+        params["repeats"] = "1"
+    return params
+
+
+def with_period(query: ReportQuery, period: Period) -> ReportQuery:
+    """The same query over another period."""
+    return replace(query, period=period)

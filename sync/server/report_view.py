@@ -1,0 +1,228 @@
+"""How the pages say the report's numbers: formats, comparisons, flags in words, trend buckets, and the tables.
+
+The dashboard, the public page and the table downloads all take their text from here, so a number reads the
+same everywhere. Vietnamese first, English second; a share with nothing to divide is '–', never 0 % or 100 %.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from kiosk.levels import LEVELS, QUESTIONS
+from sync.server.charts import TrendValue, percent
+from sync.server.reports import (
+    TOO_FEW_EN,
+    TOO_FEW_VI,
+    Comment,
+    Figures,
+    Period,
+    Report,
+    Row,
+    TrendPoint,
+    default_bucket,
+)
+
+GROUP_NAMES: dict[str, tuple[str, str]] = {
+    "agency": ("Cơ quan", "Agency"),
+    "counter": ("Quầy", "Counter"),
+    "officer": ("Cán bộ", "Officer"),
+    "procedure": ("Thủ tục", "Procedure"),
+    "field": ("Lĩnh vực", "Field"),
+}
+PERIOD_NAMES: dict[str, tuple[str, str]] = {
+    "day": ("Ngày", "Day"),
+    "week": ("Tuần", "Week"),
+    "month": ("Tháng", "Month"),
+    "quarter": ("Quý", "Quarter"),
+    "year": ("Năm", "Year"),
+    "range": ("Khoảng ngày", "Date range"),
+}
+ELEMENTS = tuple(q for q in QUESTIONS if q.kind == "scale")
+
+
+def count(n: int) -> str:
+    """A whole number as Vietnamese writes it: 1.234.567."""
+    return f"{n:,}".replace(",", ".")
+
+
+def day(d: date) -> str:
+    """A date as dd/mm/yyyy."""
+    return d.strftime("%d/%m/%Y")
+
+
+@dataclass(frozen=True)
+class Change:
+    """A share compared with the previous period, in words (colour is never the only sign)."""
+
+    direction: str  # up, down, same, none
+    vi: str
+    en: str
+
+
+def change(current: float | None, previous: float | None) -> Change:
+    """How a share moved since the previous period, in percentage points."""
+    if current is None or previous is None:
+        return Change("none", "không có số liệu kỳ trước để so sánh", "nothing to compare with")
+    points = (current - previous) * 100
+    shown = f"{abs(points):.1f}"
+    if shown == "0.0":
+        return Change("same", "không đổi so với kỳ trước", "unchanged since the previous period")
+    if points > 0:
+        return Change("up", f"▲ tăng {shown.replace('.', ',')} điểm % so với kỳ trước",
+                      f"up {shown} points on the previous period")
+    return Change("down", f"▼ giảm {shown.replace('.', ',')} điểm % so với kỳ trước",
+                  f"down {shown} points on the previous period")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A group's standing against the flag rule, in words: flagged, too few ratings, within, or no ratings."""
+
+    code: str  # flagged, too_few, ok, empty
+    vi: str
+    en: str
+
+
+def flag(row: Row, report: Report) -> Flag:
+    """The flag cell of a ranking row; the threshold is always written next to it."""
+    figures = row.figures
+    if figures.ratings == 0:
+        return Flag("empty", "không có lượt đánh giá", "no ratings")
+    share = percent(figures.dissatisfied_share)
+    limit = percent(report.flag_share, 0)
+    if row.too_few:
+        return Flag("too_few", f"{TOO_FEW_VI} ({count(figures.ratings)} < {report.flag_min_ratings})",
+                    f"{TOO_FEW_EN} ({figures.ratings} < {report.flag_min_ratings})")
+    if row.flagged:
+        return Flag("flagged", f"⚑ CẢNH BÁO: không hài lòng {share} > {limit}",
+                    f"FLAGGED: dissatisfied {share} over {limit}")
+    return Flag("ok", f"✓ Đạt: không hài lòng {share} ≤ {limit}", f"within: dissatisfied {share}, at most {limit}")
+
+
+def rule_words(report: Report) -> tuple[str, str]:
+    """The flag rule as the page states it next to the ranking."""
+    limit = percent(report.flag_share, 0)
+    return (f"Gắn cờ khi tỷ lệ không hài lòng (mức 1–2) trên {limit} và có ít nhất {report.flag_min_ratings} "
+            "lượt đánh giá",
+            f"flagged when the share dissatisfied (levels 1–2) is over {limit} with at least "
+            f"{report.flag_min_ratings} ratings")
+
+
+# ---- periods and the trend ---------------------------------------------------------------------------------
+
+def next_period(period: Period) -> Period:
+    """The period just after, of the same kind and length."""
+    if period.kind == "range":
+        length = (period.last - period.first).days
+        first = period.last + timedelta(days=1)
+        return Period.between(first, first + timedelta(days=length))
+    return Period.of(period.kind, period.last + timedelta(days=1))
+
+
+def trend_span(period: Period) -> tuple[Period, str]:
+    """The span the trend chart covers and its bucket (reports.default_bucket: by day for a month, by month for
+    a year). A single day has no trend of its own, so its chart shows the 30 days up to it, by day.
+    """
+    if period.kind == "day":
+        return Period.between(period.first - timedelta(days=29), period.last), "day"
+    return period, default_bucket(period)
+
+
+def bucket_label(first: date, bucket: str, *, same_year: bool = True) -> str:
+    """A trend bucket's short label: 23/11, or T11 (month) within one year, else 11/2026."""
+    if bucket == "month":
+        return f"T{first.month}" if same_year else f"{first.month:02d}/{first.year}"
+    return first.strftime("%d/%m")
+
+
+def trend_values(points: list[TrendPoint], bucket: str) -> list[TrendValue]:
+    """The trend points as the chart draws them."""
+    same_year = len({p.first.year for p in points}) <= 1
+    return [TrendValue(bucket_label(p.first, bucket, same_year=same_year), p.figures.satisfaction_index,
+                       p.figures.ratings) for p in points]
+
+
+# ---- tables: what the page shows and what the downloads hold ----------------------------------------------
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: its headers and how its values are written (text, count, share, date)."""
+
+    key: str
+    vi: str
+    en: str
+    kind: str = "text"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the page, as rows of raw values (shares as fractions, None for '–')."""
+
+    key: str
+    vi: str
+    en: str
+    columns: tuple[Column, ...]
+    rows: list[tuple[Any, ...]]
+
+
+def cell_text(column: Column, value: Any) -> str:
+    """One value as the page writes it."""
+    if value is None:
+        return "–"
+    if column.kind == "share":
+        return percent(float(value))
+    if column.kind == "count":
+        return count(int(value))
+    return str(value)
+
+
+def trend_table(points: list[TrendPoint], bucket: str) -> Table:
+    """The trend chart's numbers, one row per bucket (the columns of exports.trend_csv)."""
+    names = {"day": ("Ngày", "Day"), "week": ("Tuần từ", "Week from"), "month": ("Tháng từ", "Month from")}
+    vi, en = names.get(bucket, names["day"])
+    columns = (Column("first", vi, en, "date"), Column("ratings", "Số lượt", "Ratings", "count"),
+               *(Column(f"level{lv.value}", f"{lv.label_vi} ({lv.value})", f"{lv.label_en} ({lv.value})", "count")
+                 for lv in LEVELS),
+               Column("index", "Chỉ số hài lòng", "Satisfaction index", "share"),
+               Column("dissatisfied", "Không hài lòng", "Dissatisfied", "share"),
+               Column("harassment", "Sách nhiễu", "Harassment", "count"))
+    return Table("trend", "Chỉ số hài lòng theo thời gian", "Satisfaction index over time", columns, [
+        (day(p.first), p.figures.ratings, *(p.figures.levels[lv.value - 1] for lv in LEVELS),
+         p.figures.satisfaction_index, p.figures.dissatisfied_share, p.figures.harassment_reports)
+        for p in points])
+
+
+def comments_table(key: str, comments: list[Comment], *, with_agency: bool = True) -> Table:
+    """Comments (or harassment reports), newest first, already masked; the agency column only across agencies."""
+    title = (("Phản ánh bị gây phiền hà, sách nhiễu", "Reports of harassment or unofficial payments")
+             if key == "harassment" else ("Ý kiến mới nhất", "Latest comments"))
+    columns = (Column("recorded_at", "Thời điểm", "When"),
+               *((Column("agency", "Cơ quan", "Agency"),) if with_agency else ()),
+               Column("counter", "Quầy", "Counter"), Column("officer", "Cán bộ", "Officer"),
+               Column("level", "Mức", "Level"), Column("text", "Ý kiến", "Comment"))
+    return Table(key, title[0], title[1], columns, [
+        (c.recorded_at_local, *((c.agency,) if with_agency else ()), c.counter, c.officer,
+         f"{c.level} · {_level_label(c.level)}", c.text or None) for c in comments])
+
+
+def _level_label(value: int) -> str:
+    return next((lv.label_vi for lv in LEVELS if lv.value == value), str(value))
+
+
+def levels_rows(figures: Figures, previous: Figures) -> list[tuple[int, str, str, int, float | None, float | None]]:
+    """The five levels best first: (value, label vi, label en, count, share, share in the previous period)."""
+    return [(lv.value, lv.label_vi, lv.label_en, figures.levels[lv.value - 1], figures.share(lv.value),
+             previous.share(lv.value)) for lv in LEVELS]
+
+
+def elements_rows(figures: Figures, previous: Figures) -> list[tuple[str, str, int, float | None, float | None]]:
+    """The five SIPAS elements: (title vi, title en, answered, index, index in the previous period)."""
+    rows = []
+    for question in ELEMENTS:
+        now = figures.elements.get(question.key)
+        before = previous.elements.get(question.key)
+        rows.append((question.title_vi, question.title_en, now.answered if now else 0,
+                     now.index if now else None, before.index if before else None))
+    return rows

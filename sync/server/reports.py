@@ -1,0 +1,699 @@
+"""Satisfaction results (SIPAS-style) computed from the stored ratings by SQL aggregation.
+
+CONTRACT between the reports engineer (who implements this module) and the pages engineer (who renders it):
+the names, fields and meanings below are fixed; add to them, do not change them.
+
+Definitions (the numbers every page, export and CLI output shows):
+- A rating counts in a period when its `recorded_at`, in the report time zone (settings [fleet] timezone,
+  default Asia/Ho_Chi_Minh), falls on a day of the period. Test ratings never count. Suspected repeats are
+  excluded unless `include_repeats`. Ratings from devices whose chain is not intact (device.chain_state !=
+  'intact') are NOT mixed into the figures: they are counted apart in `Report.unverified` until IT has looked
+  (IT marks a device reviewed; then its ratings count again: device column `chain_reviewed_at`, or similar).
+- levels[i] is the count at level i+1 (levels[0] = "Rất không hài lòng" … levels[4] = "Rất hài lòng").
+- satisfaction_index = (count at 4 + count at 5) / ratings; dissatisfied_share = (count at 1 + 2) / ratings;
+  both None when ratings == 0 (an empty period shows "–", never 0 % or 100 %).
+- An element (kiosk.levels QUESTIONS with kind "scale": access, procedure, officer, result, feedback) has
+  `answered` (ratings whose answer is not NULL) and `index` = answers at 4 or 5 / answered (None when 0).
+- harassment_reports = ratings whose harassment answer is yes.
+- A group is flagged when dissatisfied_share > flag_share (settings, default 0.25) AND ratings >=
+  flag_min_ratings (settings, default 30); the page shows the threshold next to the flag. A group under the
+  minimum shows "chưa đủ số lượt đánh giá / too few ratings" instead of a flag.
+
+Implementation notes (additions to the contract):
+- The report time zone is [reports] timezone, else [fleet] timezone (settings.report_timezone).
+- "IT has looked": `review_device` sets device.chain_reviewed_at. A rating of a device whose chain is not intact
+  counts again when it was received at or before that moment (everything the server held when IT looked, i.e.
+  up to acked_seq then); anything received later waits for the next review.
+- One query per figure set: the report's query groups by (group, current-or-previous period, verified, repeat),
+  so the current figures, the previous period's, the unverified ratings and the repeats left out all come from
+  one scan of the (agency_id, recorded_at) index range; totals add up the groups, which partition the ratings.
+- Group keys are unique within a report: with no agency chosen, counter and officer keys are "AGENCY/CODE".
+  A rating without an officer or procedure forms a group with key "" and a label saying so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    Engine,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.sql.expression import Select
+
+from kiosk.levels import SCALE_KEYS
+from sync.server.db import reading, utc_now, writing
+from sync.server.errors import ServerError
+from sync.server.models import AGENCY, COUNTER, DEVICE, OFFICER, PROCEDURE_INFO, RATING
+from sync.server.settings import ServerSettings, report_timezone
+
+GROUPINGS = ("agency", "counter", "officer", "procedure", "field")
+PERIOD_KINDS = ("day", "week", "month", "quarter", "year", "range")
+SCALE_ELEMENTS = ("access", "procedure", "officer", "result", "feedback")
+assert SCALE_ELEMENTS == SCALE_KEYS  # kiosk.levels is the one place the questions are defined
+BUCKETS = ("day", "week", "month")
+
+OTHER_FIELD = "Khác / Other"
+NO_OFFICER = "(không ghi cán bộ) / (no officer recorded)"
+NO_PROCEDURE = "(không ghi thủ tục) / (no procedure recorded)"
+TOO_FEW_VI, TOO_FEW_EN = "chưa đủ số lượt đánh giá", "too few ratings"
+MASK = "•••"
+# Longest period a report or trend covers: ten years of days is far more than any page asks for.
+MAX_DAYS = 366 * 10
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+
+
+class ReportError(ServerError, ValueError):
+    """A report that cannot be made as asked (bad period, grouping, agency): Vietnamese first, English second."""
+
+
+def _dmy(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _month_last(first: date) -> date:
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A span of whole days, inclusive at both ends, in the report time zone."""
+
+    kind: str    # one of PERIOD_KINDS
+    first: date
+    last: date   # inclusive
+
+    @classmethod
+    def of(cls, kind: str, anchor: date) -> Period:
+        """The day/week (Mon–Sun)/month/quarter/year containing `anchor`."""
+        if kind == "day":
+            return cls(kind, anchor, anchor)
+        if kind == "week":
+            first = anchor - timedelta(days=anchor.weekday())
+            return cls(kind, first, first + timedelta(days=6))
+        if kind == "month":
+            first = anchor.replace(day=1)
+            return cls(kind, first, _month_last(first))
+        if kind == "quarter":
+            first = date(anchor.year, (anchor.month - 1) // 3 * 3 + 1, 1)
+            return cls(kind, first, _month_last(date(anchor.year, first.month + 2, 1)))
+        if kind == "year":
+            return cls(kind, date(anchor.year, 1, 1), date(anchor.year, 12, 31))
+        raise ReportError(f"Loại kỳ {kind!r} không hợp lệ; dùng day, week, month, quarter hoặc year",
+                          f"invalid period kind {kind!r}; use day, week, month, quarter or year")
+
+    @classmethod
+    def between(cls, first: date, last: date) -> Period:
+        """A date range (kind 'range'); first > last is a ValueError with a vi/en message."""
+        if first > last:
+            raise ReportError(f"Ngày bắt đầu {_dmy(first)} sau ngày kết thúc {_dmy(last)}",
+                              f"the start date {first.isoformat()} is after the end date {last.isoformat()}")
+        if (last - first).days >= MAX_DAYS:
+            raise ReportError(f"Khoảng thời gian dài quá {MAX_DAYS} ngày", f"the range is longer than {MAX_DAYS} days")
+        return cls("range", first, last)
+
+    def previous(self) -> Period:
+        """The period just before, of the same kind and length (a range: the same number of days before)."""
+        if self.kind == "range":
+            return Period("range", self.first - timedelta(days=self.days), self.first - timedelta(days=1))
+        return Period.of(self.kind, self.first - timedelta(days=1))
+
+    def label(self, lang: str = "vi") -> str:
+        """'Tháng 11/2026', 'Quý 4/2026', 'Năm 2026', 'Tuần 23/11–29/11/2026', '01/11/2026 – 15/11/2026'."""
+        en = lang == "en"
+        first, last = self.first, self.last
+        if self.kind == "day":
+            return f"{'Day' if en else 'Ngày'} {_dmy(first)}"
+        if self.kind == "week":
+            start = first.strftime("%d/%m") if first.year == last.year else _dmy(first)
+            return f"{'Week' if en else 'Tuần'} {start}–{_dmy(last)}"
+        if self.kind == "month":
+            return f"{_MONTHS_EN[first.month - 1]} {first.year}" if en else f"Tháng {first.month}/{first.year}"
+        if self.kind == "quarter":
+            quarter = (first.month - 1) // 3 + 1
+            return f"Q{quarter} {first.year}" if en else f"Quý {quarter}/{first.year}"
+        if self.kind == "year":
+            return f"{'Year' if en else 'Năm'} {first.year}"
+        return f"{_dmy(first)} – {_dmy(last)}"
+
+    @property
+    def days(self) -> int:
+        """How many days the period holds."""
+        return (self.last - self.first).days + 1
+
+    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """The UTC instants [start, end) of the period's days in `zone` (what the WHERE on recorded_at uses)."""
+        return _midnight(self.first, zone), _midnight(self.last + timedelta(days=1), zone)
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), zone).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Element:
+    """One follow-up element's figures."""
+
+    answered: int
+    index: float | None
+    satisfied: int = 0   # answers at 4 or 5 (what `index` divides by `answered`)
+
+    @classmethod
+    def of(cls, answered: int, satisfied: int) -> Element:
+        """The element's figures from its two counts."""
+        return cls(answered, satisfied / answered if answered else None, satisfied)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The numbers of one group (or the total) in one period."""
+
+    ratings: int
+    levels: tuple[int, int, int, int, int]
+    elements: dict[str, Element]
+    harassment_reports: int
+
+    @property
+    def satisfaction_index(self) -> float | None:
+        """Share at 4 or 5."""
+        return (self.levels[3] + self.levels[4]) / self.ratings if self.ratings else None
+
+    @property
+    def dissatisfied_share(self) -> float | None:
+        """Share at 1 or 2."""
+        return (self.levels[0] + self.levels[1]) / self.ratings if self.ratings else None
+
+    def share(self, level: int) -> float | None:
+        """Share at one level (1–5)."""
+        if level not in (1, 2, 3, 4, 5):
+            raise ValueError(f"satisfaction level must be 1–5, got {level!r}")
+        return self.levels[level - 1] / self.ratings if self.ratings else None
+
+    @classmethod
+    def empty(cls) -> Figures:
+        """No ratings at all."""
+        return cls(0, (0, 0, 0, 0, 0), {key: Element.of(0, 0) for key in SCALE_ELEMENTS}, 0)
+
+
+def add_figures(parts: Iterable[Figures]) -> Figures:
+    """The figures of several disjoint sets of ratings taken together."""
+    ratings, harassment = 0, 0
+    levels = [0, 0, 0, 0, 0]
+    answered = dict.fromkeys(SCALE_ELEMENTS, 0)
+    satisfied = dict.fromkeys(SCALE_ELEMENTS, 0)
+    for part in parts:
+        ratings += part.ratings
+        harassment += part.harassment_reports
+        for i in range(5):
+            levels[i] += part.levels[i]
+        for key in SCALE_ELEMENTS:
+            answered[key] += part.elements[key].answered
+            satisfied[key] += part.elements[key].satisfied
+    return Figures(ratings, (levels[0], levels[1], levels[2], levels[3], levels[4]),
+                   {key: Element.of(answered[key], satisfied[key]) for key in SCALE_ELEMENTS}, harassment)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One group: its key (agency/counter/officer code, procedure code, field name), a label, and figures."""
+
+    key: str
+    label: str
+    figures: Figures
+    previous: Figures          # the same group in the previous period
+    flagged: bool
+    too_few: bool              # under flag_min_ratings: no flag either way
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """What to compute."""
+
+    period: Period
+    group_by: str                      # one of GROUPINGS
+    agency_code: str | None = None     # None: every agency
+    counter_code: str | None = None
+    include_repeats: bool = False
+
+
+@dataclass(frozen=True)
+class Report:
+    """Totals, rows best-to-worst by satisfaction index, and what is shown apart."""
+
+    query: ReportQuery
+    total: Figures
+    previous_total: Figures
+    rows: list[Row]
+    flag_share: float
+    flag_min_ratings: int
+    unverified: Figures                # ratings from devices whose chain is broken or has a gap
+    excluded_repeats: int              # suspected repeats left out (0 when included)
+    timezone: str = "Asia/Ho_Chi_Minh"  # the zone the period's days were counted in
+    agency_name: str = ""              # the chosen agency's name ("" for every agency)
+    counter_name: str = ""             # the chosen counter's name ("" for every counter)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One bucket of the trend chart."""
+
+    first: date
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A citizen's comment for the dashboard, already masked."""
+
+    recorded_at_local: str
+    agency: str
+    counter: str
+    officer: str
+    level: int
+    text: str                          # phone numbers and e-mail addresses masked
+    harassment: bool = False
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the dashboard page shows for one query."""
+
+    report: Report
+    trend: list[TrendPoint] = field(default_factory=list)
+    harassment: list[Comment] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+
+
+# ---- masking ------------------------------------------------------------------------------------------------
+
+# Vietnamese phone numbers as citizens type them: a mobile 0912 345 678 (0 + 9 digits), a landline
+# 024 3825 1234 (0 + 10 digits), either with +84 / (+84) / 84 / 0084 instead of the 0 (sometimes keeping it,
+# as 0 or "(0)"), digits grouped by spaces, dots or dashes. Amounts (2.000.000 đồng), procedure codes
+# (1.001193) and hotlines (1900 1234) do not start with 0 or 84 and stay as written.
+_PHONE = re.compile(r"(?<!\d)(?:\(?(?:\+|00)?84\)?[\s.\-]?(?:\(0\)[\s.\-]?)?|0)\d(?:[\s.\-]?\d){8,9}(?!\d)")
+_EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+
+
+def mask(text: str) -> str:
+    """The comment with phone numbers and e-mail addresses replaced by •••."""
+    return _PHONE.sub(MASK, _EMAIL.sub(MASK, text))
+
+
+# ---- the query ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Scope:
+    """The query resolved against the database: ids for the WHERE, names for the report."""
+
+    agency_id: int | None
+    agency_name: str
+    counter_id: int | None
+    counter_name: str
+
+
+def _check_query(query: ReportQuery) -> None:
+    if query.group_by not in GROUPINGS:
+        raise ReportError(f"Không nhóm theo {query.group_by!r} được; dùng {', '.join(GROUPINGS)}",
+                          f"cannot group by {query.group_by!r}; use {', '.join(GROUPINGS)}")
+    if query.period.kind not in PERIOD_KINDS:
+        raise ReportError(f"Loại kỳ {query.period.kind!r} không hợp lệ", f"invalid period kind {query.period.kind!r}")
+    if query.period.first > query.period.last:
+        raise ReportError("Kỳ báo cáo có ngày bắt đầu sau ngày kết thúc", "the period starts after it ends")
+    if query.counter_code is not None and query.agency_code is None:
+        raise ReportError("Chọn quầy thì phải chọn cả cơ quan (mã quầy chỉ riêng trong một cơ quan)",
+                          "a counter needs its agency too (counter codes are unique only within an agency)")
+
+
+def _scope(conn: Connection, query: ReportQuery) -> _Scope:
+    _check_query(query)
+    if query.agency_code is None:
+        return _Scope(None, "", None, "")
+    agency = conn.execute(select(AGENCY.c.id, AGENCY.c.name).where(AGENCY.c.code == query.agency_code)).first()
+    if agency is None:
+        raise ReportError(f"Không có cơ quan mã {query.agency_code!r}", f"no agency with code {query.agency_code!r}")
+    if query.counter_code is None:
+        return _Scope(int(agency.id), str(agency.name), None, "")
+    counter = conn.execute(select(COUNTER.c.id, COUNTER.c.name).where(
+        COUNTER.c.agency_id == agency.id, COUNTER.c.code == query.counter_code)).first()
+    if counter is None:
+        raise ReportError(f"Cơ quan {query.agency_code} không có quầy mã {query.counter_code!r}",
+                          f"agency {query.agency_code} has no counter {query.counter_code!r}")
+    return _Scope(int(agency.id), str(agency.name), int(counter.id), str(counter.name))
+
+
+def _unverified(conn: Connection) -> ColumnElement[bool] | None:
+    """Ratings not to be mixed into the figures: from a device whose chain is not intact, received after IT last
+    reviewed it (or never reviewed). None when every chain is intact, as almost always.
+
+    Read from the few devices concerned rather than joined per rating: the aggregation then touches `rating` only.
+    """
+    rows = conn.execute(select(DEVICE.c.id, DEVICE.c.chain_reviewed_at)
+                        .where(DEVICE.c.chain_state != "intact").order_by(DEVICE.c.id)).all()
+    if not rows:
+        return None
+    never = [str(row.id) for row in rows if row.chain_reviewed_at is None]
+    parts: list[ColumnElement[bool]] = [RATING.c.device_id.in_(never)] if never else []
+    parts += [and_(RATING.c.device_id == row.id, RATING.c.received_at > row.chain_reviewed_at)
+              for row in rows if row.chain_reviewed_at is not None]
+    return or_(*parts)
+
+
+def _where(scope: _Scope, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    # The range on recorded_at (UTC instants of local midnights) is what lets (agency_id, recorded_at) serve it.
+    conditions = [RATING.c.recorded_at >= start, RATING.c.recorded_at < end, RATING.c.is_test.is_not(true())]
+    if scope.agency_id is not None:
+        conditions.append(RATING.c.agency_id == scope.agency_id)
+    if scope.counter_id is not None:
+        conditions.append(RATING.c.counter_id == scope.counter_id)
+    return conditions
+
+
+def _counting(conn: Connection, query: ReportQuery, scope: _Scope, start: datetime,
+              end: datetime) -> list[ColumnElement[bool]]:
+    """The WHERE of the lists that show only what counts: in scope, verified, repeats as the query says."""
+    conditions = _where(scope, start, end)
+    unverified = _unverified(conn)
+    if unverified is not None:
+        conditions.append(not_(unverified))
+    if not query.include_repeats:
+        conditions.append(RATING.c.suspected_repeat.is_not(true()))
+    return conditions
+
+
+def _aggregates() -> list[ColumnElement[Any]]:
+    """The figure columns: ratings, the five levels, each element's answered and satisfied, harassment."""
+    columns: list[ColumnElement[Any]] = [func.count().label("n")]
+    columns += [func.count().filter(RATING.c.level == value).label(f"l{value}") for value in range(1, 6)]
+    for key in SCALE_ELEMENTS:
+        column = RATING.c[f"q_{key}"]
+        columns += [func.count(column).label(f"a_{key}"), func.count().filter(column >= 4).label(f"s_{key}")]
+    columns.append(func.count().filter(RATING.c.harassment.is_(true())).label("harassment"))
+    return columns
+
+
+def _figures(row: Any) -> Figures:
+    levels = tuple(int(getattr(row, f"l{value}") or 0) for value in range(1, 6))
+    return Figures(int(row.n), (levels[0], levels[1], levels[2], levels[3], levels[4]),
+                   {key: Element.of(int(getattr(row, f"a_{key}") or 0), int(getattr(row, f"s_{key}") or 0))
+                    for key in SCALE_ELEMENTS}, int(row.harassment or 0))
+
+
+def _group_keys(group_by: str) -> tuple[list[ColumnElement[Any]], Any]:
+    """What the aggregation groups by (ids and codes, cheap to hash) and the FROM clause it needs."""
+    if group_by == "agency":
+        return [RATING.c.agency_id.label("g_agency_id")], RATING
+    if group_by == "counter":
+        return [RATING.c.counter_id.label("g_counter_id")], RATING
+    if group_by == "officer":
+        return [RATING.c.agency_id.label("g_agency_id"), RATING.c.officer_code.label("g_code")], RATING
+    if group_by == "procedure":
+        return [RATING.c.procedure_code.label("g_code")], RATING
+    # The field comes from the catalog: joined per rating, so each field is one group however many procedures.
+    field_name = func.coalesce(func.nullif(PROCEDURE_INFO.c.field_name, ""), literal_column(f"'{OTHER_FIELD}'"))
+    return [field_name.label("g_code")], RATING.outerjoin(PROCEDURE_INFO,
+                                                           PROCEDURE_INFO.c.code == RATING.c.procedure_code)
+
+
+def _labelled(group_by: str, figures: Any) -> Select[Any]:
+    """The aggregated groups with their names (agency, counter, officer, procedure), joined after aggregating."""
+    if group_by == "agency":
+        return select(AGENCY.c.code.label("g_code"), AGENCY.c.name.label("g_name"), AGENCY.c.code.label("g_agency"),
+                      AGENCY.c.name.label("g_agency_name"), figures).select_from(
+            figures.join(AGENCY, AGENCY.c.id == figures.c.g_agency_id))
+    if group_by == "counter":
+        return select(COUNTER.c.code.label("g_code"), COUNTER.c.name.label("g_name"),
+                      AGENCY.c.code.label("g_agency"), AGENCY.c.name.label("g_agency_name"), figures).select_from(
+            figures.join(COUNTER, COUNTER.c.id == figures.c.g_counter_id)
+            .join(AGENCY, AGENCY.c.id == COUNTER.c.agency_id))
+    if group_by == "officer":
+        return select(OFFICER.c.name.label("g_name"), AGENCY.c.code.label("g_agency"),
+                      AGENCY.c.name.label("g_agency_name"), figures).select_from(
+            figures.join(AGENCY, AGENCY.c.id == figures.c.g_agency_id)
+            .outerjoin(OFFICER, and_(OFFICER.c.agency_id == figures.c.g_agency_id,
+                                     OFFICER.c.code == figures.c.g_code)))
+    if group_by == "procedure":
+        return select(PROCEDURE_INFO.c.name.label("g_name"), figures).select_from(
+            figures.outerjoin(PROCEDURE_INFO, PROCEDURE_INFO.c.code == figures.c.g_code))
+    return select(figures)
+
+
+def _key_and_label(group_by: str, row: Any, every_agency: bool) -> tuple[str, str]:
+    code = row.g_code
+    if group_by == "field":
+        return str(code), str(code)
+    if group_by == "procedure":
+        if not code:
+            return "", NO_PROCEDURE
+        return str(code), str(row.g_name or code)
+    if group_by == "agency":
+        return str(code), str(row.g_name)
+    # An officer code not registered on the server shows as the code itself.
+    label = NO_OFFICER if group_by == "officer" and not code else str(row.g_name or code)
+    if every_agency:
+        return f"{row.g_agency}/{code or ''}", f"{label} — {row.g_agency_name}"
+    return str(code or ""), label
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """The figures of one group split by period, verification and repeat flag, as the query returned them."""
+
+    current: bool
+    verified: bool
+    repeat: bool
+    figures: Figures
+
+
+def _report_select(query: ReportQuery, scope: _Scope, zone: ZoneInfo,
+                   unverified: ColumnElement[bool] | None) -> Select[Any]:
+    """One scan over the previous and the current period, split by period, verification and repeat flag."""
+    start, _ = query.period.previous().bounds(zone)
+    current_start, end = query.period.bounds(zone)
+    keys, source = _group_keys(query.group_by)
+    splits = [case((RATING.c.recorded_at >= current_start, 1), else_=0).label("is_current"),
+              RATING.c.suspected_repeat.label("is_repeat")]
+    if unverified is not None:
+        splits.append(case((unverified, 0), else_=1).label("is_verified"))
+    figures = (select(*keys, *splits, *_aggregates()).select_from(source).where(*_where(scope, start, end))
+               .group_by(*keys, *splits).subquery("figures"))
+    return _labelled(query.group_by, figures)
+
+
+def build(engine: Engine, query: ReportQuery, settings: ServerSettings) -> Report:
+    """The report for `query`: every figure from one aggregating query over the stored ratings."""
+    zone = ZoneInfo(report_timezone(settings))
+    with reading(engine) as conn:
+        scope = _scope(conn, query)
+        unverified = _unverified(conn)
+        result = conn.execute(_report_select(query, scope, zone, unverified)).all()
+    every_agency = scope.agency_id is None
+    cells: dict[tuple[str, str], list[_Cell]] = {}
+    for row in result:
+        verified = True if unverified is None else bool(row.is_verified)
+        cell = _Cell(bool(row.is_current), verified, bool(row.is_repeat), _figures(row))
+        cells.setdefault(_key_and_label(query.group_by, row, every_agency), []).append(cell)
+
+    def pick(found: Sequence[_Cell], *, current: bool, verified: bool = True) -> Figures:
+        return add_figures(c.figures for c in found if c.current == current and c.verified == verified
+                           and (query.include_repeats or not c.repeat))
+
+    cfg = settings.reports
+    rows = []
+    for (key, label), found in cells.items():
+        figures, before = pick(found, current=True), pick(found, current=False)
+        if figures.ratings == 0 and before.ratings == 0:
+            continue  # only unverified ratings or left-out repeats: nothing to rank
+        share = figures.dissatisfied_share
+        too_few = figures.ratings < cfg.flag_min_ratings
+        rows.append(Row(key, label, figures, before, bool(share is not None and share > cfg.flag_share
+                                                           and not too_few), too_few))
+    rows.sort(key=_rank)
+    everything = [c for found in cells.values() for c in found]
+    excluded = 0 if query.include_repeats else sum(c.figures.ratings for c in everything
+                                                   if c.current and c.verified and c.repeat)
+    return Report(query, add_figures(r.figures for r in rows), add_figures(r.previous for r in rows), rows,
+                  cfg.flag_share, cfg.flag_min_ratings, pick(everything, current=True, verified=False), excluded,
+                  zone.key, scope.agency_name, scope.counter_name)
+
+
+def _rank(row: Row) -> tuple[bool, float, int, str]:
+    """Best to worst by index; groups with no ratings this period last; then more ratings first, then key."""
+    index = row.figures.satisfaction_index
+    return index is None, -(index or 0.0), -row.figures.ratings, row.key
+
+
+# ---- trend --------------------------------------------------------------------------------------------------
+
+def default_bucket(period: Period) -> str:
+    """The trend bucket that suits a period: days up to a month, weeks up to a quarter, else months."""
+    if period.days <= 31:
+        return "day"
+    return "week" if period.days <= 92 else "month"
+
+
+def bucket_start(day: date, bucket: str) -> date:
+    """The first day of the day/week (Monday)/month bucket holding `day`."""
+    if bucket == "day":
+        return day
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    if bucket == "month":
+        return day.replace(day=1)
+    raise ReportError(f"Đơn vị xu hướng {bucket!r} không hợp lệ; dùng day, week hoặc month",
+                      f"invalid trend bucket {bucket!r}; use day, week or month")
+
+
+def _offset_segments(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetime, int]]:
+    """[(from UTC instant, UTC offset in seconds)] covering [start, end): a new piece where the offset changes."""
+
+    def offset(moment: datetime) -> int:
+        shift = moment.astimezone(zone).utcoffset()
+        return int(shift.total_seconds()) if shift is not None else 0
+
+    segments = [(start, offset(start))]
+    probe = start
+    while probe < end:
+        following = min(probe + timedelta(days=1), end)
+        if offset(following) != segments[-1][1]:
+            low, high = probe, following   # the change is within this day: find its second
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if offset(middle) == segments[-1][1] else (low, middle)
+            segments.append((high, offset(high)))
+        probe = following
+    return segments
+
+
+def _local_day(conn: Connection, zone: ZoneInfo, start: datetime, end: datetime) -> ColumnElement[Any]:
+    """recorded_at as a date in the report zone, computed by the database.
+
+    Shifted by the zone's UTC offset, piece by piece where the offset changes (daylight saving), the same way on
+    both databases: PostgreSQL's own `AT TIME ZONE 'Asia/…'` gives the same dates but is slower per row.
+    """
+    segments = _offset_segments(start, end, zone)
+    shifted: list[ColumnElement[Any]]
+    if conn.dialect.name == "postgresql":
+        shifted = [cast(func.timezone("UTC", RATING.c.recorded_at + literal_column(f"INTERVAL '{seconds:d} seconds'")),
+                        Date) for _, seconds in segments]
+    else:
+        shifted = [func.date(RATING.c.recorded_at, literal_column(f"'{seconds:+d} seconds'"))
+                   for _, seconds in segments]
+    if len(segments) == 1:
+        return shifted[0]
+    whens = [(RATING.c.recorded_at < segments[i + 1][0], shifted[i]) for i in range(len(segments) - 1)]
+    return case(*whens, else_=shifted[-1])
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def trend(engine: Engine, query: ReportQuery, settings: ServerSettings, bucket: str = "day") -> list[TrendPoint]:
+    """The query's figures per local day, week or month of its period, every bucket present (empty ones too)."""
+    bucket_start(query.period.first, bucket)  # refuses an unknown bucket before touching the database
+    zone = ZoneInfo(report_timezone(settings))
+    start, end = query.period.bounds(zone)
+    with reading(engine) as conn:
+        scope = _scope(conn, query)
+        day = _local_day(conn, zone, start, end).label("local_day")
+        statement = (select(day, *_aggregates()).where(*_counting(conn, query, scope, start, end)).group_by(day))
+        per_day = {_as_date(row.local_day): _figures(row) for row in conn.execute(statement)}
+    buckets: dict[date, list[Figures]] = {}
+    day_ = query.period.first
+    while day_ <= query.period.last:
+        # A bucket cut by the period's start begins on that start: the chart never shows days outside it.
+        first = max(bucket_start(day_, bucket), query.period.first)
+        buckets.setdefault(first, []).append(per_day.get(day_, Figures.empty()))
+        day_ += timedelta(days=1)
+    return [TrendPoint(first, add_figures(parts)) for first, parts in buckets.items()]
+
+
+# ---- comments and harassment reports ------------------------------------------------------------------------
+
+def _comments(engine: Engine, query: ReportQuery, settings: ServerSettings, condition: ColumnElement[bool],
+              limit: int) -> list[Comment]:
+    zone = ZoneInfo(report_timezone(settings))
+    start, end = query.period.bounds(zone)
+    with reading(engine) as conn:
+        scope = _scope(conn, query)
+        conditions = [*_counting(conn, query, scope, start, end), condition]
+        rows = conn.execute(
+            select(RATING.c.recorded_at, RATING.c.level, RATING.c.comment, RATING.c.harassment,
+                   RATING.c.officer_code, AGENCY.c.name.label("agency"), COUNTER.c.name.label("counter"),
+                   OFFICER.c.name.label("officer"))
+            .select_from(RATING.join(AGENCY, AGENCY.c.id == RATING.c.agency_id)
+                         .join(COUNTER, COUNTER.c.id == RATING.c.counter_id)
+                         .outerjoin(OFFICER, and_(OFFICER.c.agency_id == RATING.c.agency_id,
+                                                  OFFICER.c.code == RATING.c.officer_code)))
+            .where(*conditions).order_by(RATING.c.recorded_at.desc(), RATING.c.seq.desc()).limit(max(limit, 0))
+        ).all()
+    # The kiosk has no "call me back" question yet, so no citizen has asked to be contacted: always mask.
+    return [Comment(row.recorded_at.astimezone(zone).strftime("%d/%m/%Y %H:%M"), str(row.agency), str(row.counter),
+                    str(row.officer or row.officer_code or "—"), int(row.level), mask(row.comment or ""),
+                    bool(row.harassment)) for row in rows]
+
+
+def latest_comments(engine: Engine, query: ReportQuery, settings: ServerSettings, limit: int = 20) -> list[Comment]:
+    """The newest comments of the period (newest first), phone numbers and e-mail addresses masked."""
+    return _comments(engine, query, settings, and_(RATING.c.comment.is_not(None), RATING.c.comment != ""), limit)
+
+
+def harassment_reports(engine: Engine, query: ReportQuery, settings: ServerSettings,
+                       limit: int = 50) -> list[Comment]:
+    """The period's reports of harassment or unofficial payments (newest first), with any comment masked."""
+    return _comments(engine, query, settings, RATING.c.harassment.is_(true()), limit)
+
+
+def dashboard(engine: Engine, query: ReportQuery, settings: ServerSettings) -> Dashboard:
+    """Everything the dashboard shows: the report, its trend, harassment reports and the latest comments."""
+    return Dashboard(build(engine, query, settings), trend(engine, query, settings, default_bucket(query.period)),
+                     harassment_reports(engine, query, settings), latest_comments(engine, query, settings))
+
+
+# ---- IT's review of a device whose chain is not intact -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Review:
+    """What `review_device` did."""
+
+    device_id: str
+    chain_state: str
+    reviewed_at: datetime
+    reviewed_by: str
+
+
+def review_device(engine: Engine, device_id: str, reviewed_by: str, now: datetime | None = None) -> Review:
+    """Mark a device with a broken (or gapped) chain as looked at by IT: its ratings held so far count again."""
+    reviewed_by = " ".join(reviewed_by.split())[:64]
+    if not reviewed_by:
+        raise ReportError("Cần ghi tên người xem xét", "the reviewer's name is needed")
+    moment = now or utc_now()
+    with writing(engine) as conn:
+        row = conn.execute(select(DEVICE.c.chain_state).where(DEVICE.c.id == device_id)).first()
+        if row is None:
+            raise ReportError(f"Không có thiết bị {device_id!r}", f"no device {device_id!r}")
+        if row.chain_state == "intact":
+            raise ReportError(f"Chuỗi đánh giá của thiết bị {device_id} nguyên vẹn: không có gì cần xem xét",
+                              f"the rating chain of device {device_id} is intact: there is nothing to review")
+        conn.execute(update(DEVICE).where(DEVICE.c.id == device_id).values(chain_reviewed_at=moment,
+                                                                           chain_reviewed_by=reviewed_by))
+    return Review(device_id, str(row.chain_state), moment, reviewed_by)

@@ -1,0 +1,596 @@
+"""The results pages over real HTTP on a real server process, on SQLite and PostgreSQL.
+
+Every number read off a page is checked against reports.build (or the publication's frozen snapshot) for the
+same query on the same database: the page must show what the reports compute, never something of its own.
+Also: sign-in and CSRF on every staff route, bad choices refused in words, downloads that hold the page's
+numbers, publishing that freezes a report, and a public page that shows only what was published.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from openpyxl import load_workbook
+from sqlalchemy import func, insert, select
+
+from kiosk.levels import SCALE_KEYS
+from sync.server import admin, alerts, exports, publications, reports
+from sync.server.models import AGENCY, ALERT_EVENT, ALERT_RULE, PUBLICATION, RATING
+from sync.server.settings import ServerSettings
+from tests.dashboard_data import MAIN, OTHER, ZONE, Seeded, seed
+from tests.page_reader import Node, close, number, parse, share
+from tests.sync_harness import ServerHandle, push
+
+PASSWORD = "mật khẩu xem kết quả"
+TODAY = datetime.now(UTC).astimezone(ZONE).date()
+LAST_MONTH = TODAY.replace(day=1) - timedelta(days=1)
+SETTINGS = ServerSettings()  # what the server process runs with: no settings file
+
+
+# ---- fixtures and helpers ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def seeded(module_server: ServerHandle) -> Seeded:
+    """The shared data set (see tests/dashboard_data.py) in this module's server database."""
+    return seed(module_server.engine(), TODAY)
+
+
+@pytest.fixture(scope="module")
+def staff(module_server: ServerHandle, seeded: Seeded) -> Iterator[requests.Session]:
+    """A browser session signed in as an IT user."""
+    admin.add_user(module_server.engine(), "ket.qua", PASSWORD)
+    session = requests.Session()
+    page = session.get(module_server.url + "/login", timeout=10)
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token
+    answer = session.post(module_server.url + "/login", data={"csrf": token.group(1), "username": "ket.qua",
+                                                                "password": PASSWORD, "next": "/dashboard"},
+                          allow_redirects=False, timeout=10)
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"
+    yield session
+    session.close()
+
+
+def query(kind: str, anchor: date, group: str, agency: str | None = None, repeats: bool = False,
+          last: date | None = None) -> tuple[dict[str, str], reports.ReportQuery]:
+    """The URL parameters a person's choices make, written by hand, and the same query for reports.build."""
+    params = {"period": kind, "group": group}
+    if kind == "range":
+        assert last is not None
+        params |= {"from": anchor.isoformat(), "to": last.isoformat()}
+        period = reports.Period.between(anchor, last)
+    else:
+        params["date"] = anchor.isoformat()
+        period = reports.Period.of(kind, anchor)
+    if agency:
+        params["agency"] = agency
+    if repeats:
+        params["repeats"] = "1"
+    return params, reports.ReportQuery(period, group, agency, None, repeats)
+
+
+def get_page(session: requests.Session, server: ServerHandle, params: dict[str, str]) -> Node:
+    answer = session.get(server.url + "/dashboard", params=params, timeout=30)
+    assert answer.status_code == 200, answer.text[:2000]
+    return parse(answer.text)
+
+
+def csrf_of(session: requests.Session, server: ServerHandle) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', session.get(server.url + "/dashboard", timeout=30).text)
+    assert found
+    return found.group(1)
+
+
+def publications_count(server: ServerHandle) -> int:
+    with server.engine().connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(PUBLICATION)).scalar_one())
+
+
+def kpi(page: Node, name: str) -> str:
+    return page.one(data_kpi=name).one("div", **{"class": "kpi-value"}).text()
+
+
+def expected_flag(row: reports.Row) -> str:
+    if row.figures.ratings == 0:
+        return "empty"
+    return "too_few" if row.too_few else "flagged" if row.flagged else "ok"
+
+
+def assert_figures_shown(page: Node, report: reports.Report, *, staff_view: bool = True) -> None:
+    """The key figures, the five levels, the elements and the ranking on the page are the report's."""
+    total, before = report.total, report.previous_total
+    assert number(kpi(page, "ratings")) == total.ratings
+    assert close(share(kpi(page, "index")), total.satisfaction_index)
+    assert close(share(kpi(page, "dissatisfied")), total.dissatisfied_share)
+    assert number(kpi(page, "harassment")) == total.harassment_reports
+    levels = page.one("table", data_table="levels")
+    for value in range(1, 6):
+        row = levels.one("tr", data_level=str(value))
+        assert number(row.one(data_col="ratings").text()) == total.levels[value - 1]
+        assert close(share(row.one(data_col="share").text()), total.share(value))
+        if staff_view:
+            assert close(share(row.one(data_col="previous").text()), before.share(value))
+    elements = page.one("table", data_table="elements").all("tr")[1:]
+    assert len(elements) == len(SCALE_KEYS)
+    for key, row in zip(SCALE_KEYS, elements, strict=True):
+        assert number(row.one(data_col="answered").text()) == total.elements[key].answered
+        assert close(share(row.one(data_col="index").text()), total.elements[key].index)
+        if staff_view:
+            assert close(share(row.one(data_col="previous").text()), before.elements[key].index)
+    ranking = page.one("table", data_table="ranking").all("tr", data_key="*")
+    assert [r.attrs["data-key"] for r in ranking] == [r.key for r in report.rows]
+    for shown, row in zip(ranking, report.rows, strict=True):
+        assert shown.one(data_col="label").text().startswith(row.label)
+        assert number(shown.one(data_col="ratings").text()) == row.figures.ratings
+        assert close(share(shown.one(data_col="index").text()), row.figures.satisfaction_index)
+        assert close(share(shown.one(data_col="dissatisfied").text()), row.figures.dissatisfied_share)
+        assert number(shown.one(data_col="harassment").text()) == row.figures.harassment_reports
+        if staff_view:
+            assert close(share(shown.one(data_col="previous").text()), row.previous.satisfaction_index)
+            assert shown.one(data_flag="*").attrs["data-flag"] == expected_flag(row)
+        else:
+            assert not shown.all(data_flag="*")
+
+
+# ---- sign-in, and every choice of the dashboard ----------------------------------------------------------------
+
+STAFF_ROUTES = ["/dashboard", "/dashboard?period=year&group=field", "/dashboard/export/groups.csv",
+                "/dashboard/export/trend.xlsx", "/dashboard/export/comments.csv"]
+
+
+@pytest.mark.parametrize("path", STAFF_ROUTES)
+def test_staff_pages_need_a_sign_in(module_server: ServerHandle, seeded: Seeded, path: str) -> None:
+    for cookies in ({}, {"kiosk_session": "a-guess"}):
+        answer = requests.get(module_server.url + path, cookies=cookies, allow_redirects=False, timeout=10)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/login?next=%2Fdashboard")
+        assert "Chỉ số hài lòng" not in answer.text
+
+
+def test_publishing_and_withdrawing_need_a_sign_in(module_server: ServerHandle, seeded: Seeded) -> None:
+    before = publications_count(module_server)
+    for path in ("/dashboard/publish", "/dashboard/withdraw"):
+        answer = requests.post(module_server.url + path, data={"agency": MAIN, "title": "x", "publication": "1"},
+                               allow_redirects=False, timeout=10)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+    assert publications_count(module_server) == before
+
+
+CHOICES = [
+    pytest.param(("month", TODAY, "counter", MAIN), id="this-month-by-counter"),
+    pytest.param(("month", LAST_MONTH, "officer", MAIN), id="last-month-by-officer"),
+    pytest.param(("quarter", TODAY, "procedure", MAIN, True), id="quarter-by-procedure-with-repeats"),
+    pytest.param(("year", TODAY, "field", None), id="year-by-field-every-agency"),
+    pytest.param(("week", TODAY - timedelta(days=7), "agency", None), id="last-week-by-agency"),
+    pytest.param(("day", TODAY - timedelta(days=2), "officer", MAIN), id="one-day-by-officer"),
+    pytest.param(("range", TODAY - timedelta(days=45), "counter", None, True, TODAY - timedelta(days=10)),
+                 id="range-by-counter-every-agency"),
+]
+
+
+@pytest.mark.parametrize("choice", CHOICES)
+def test_the_dashboard_shows_what_reports_build_computes(module_server: ServerHandle, staff: requests.Session,
+                                                         choice: tuple[Any, ...]) -> None:
+    params, q = query(*choice)
+    page = get_page(staff, module_server, params)
+    report = reports.build(module_server.engine(), q, SETTINGS)
+    assert report.total.ratings > 0  # the data set covers every choice: the comparison is not vacuous
+    assert page.one(id="period-label").text() == q.period.label()
+    assert_figures_shown(page, report)
+    scope = page.one("p", **{"class": "scope"}).text()
+    assert q.period.previous().label() in scope
+    if q.include_repeats:
+        assert "tính cả lượt nghi bấm lặp" in scope
+    else:
+        assert f"không tính {report.excluded_repeats} lượt nghi bấm lặp" in scope
+    # The form shows the choices back, so the next change starts from them.
+    assert page.one("select", id="f-group").one("option", selected="").attrs["value"] == q.group_by
+    assert page.one("select", id="f-period").one("option", selected="").attrs["value"] == q.period.kind
+
+
+def test_the_default_is_this_month_by_counter_for_every_agency(module_server: ServerHandle,
+                                                               staff: requests.Session) -> None:
+    page = get_page(staff, module_server, {})
+    _, q = query("month", TODAY, "counter")
+    assert page.one(id="period-label").text() == q.period.label()
+    assert_figures_shown(page, reports.build(module_server.engine(), q, SETTINGS))
+
+
+def test_previous_and_next_lead_to_the_neighbouring_periods(module_server: ServerHandle,
+                                                            staff: requests.Session) -> None:
+    params, q = query("month", LAST_MONTH, "counter", MAIN)
+    page = get_page(staff, module_server, params)
+    for rel, expected in (("prev", q.period.previous()), ("next", reports.Period.of("month", TODAY))):
+        link = page.one("a", rel=rel).attrs["href"]
+        neighbour = staff.get(module_server.url + link, timeout=30)
+        assert neighbour.status_code == 200
+        shown = parse(neighbour.text)
+        assert shown.one(id="period-label").text() == expected.label()
+        assert shown.one("select", id="f-agency").one("option", selected="").attrs["value"] == MAIN
+
+
+def test_flags_say_the_threshold_and_too_few_ratings_is_said_as_such(module_server: ServerHandle,
+                                                                     staff: requests.Session) -> None:
+    params, q = query("month", LAST_MONTH, "counter", MAIN)
+    report = reports.build(module_server.engine(), q, SETTINGS)
+    # The data set makes one counter clearly worse and one too small to judge; check both really happen.
+    assert any(r.flagged for r in report.rows) and any(r.too_few for r in report.rows)
+    page = get_page(staff, module_server, params)
+    rule = page.one("p", **{"class": "rule"}).text()
+    assert "trên 25%" in rule and "ít nhất 30 lượt" in rule and "over 25%" in rule
+    for row in report.rows:
+        shown = page.one("tr", data_key=row.key)
+        flag = shown.one(data_flag="*").text()
+        if row.flagged:
+            assert shown.has_class("flag-flagged")  # colour …
+            assert "CẢNH BÁO" in flag and "> 25%" in flag and "FLAGGED" in flag  # … and words, with the threshold
+        elif row.too_few:
+            assert not shown.has_class("flag-flagged")
+            assert f"chưa đủ số lượt đánh giá ({row.figures.ratings} < 30)" in flag and "too few ratings" in flag
+        else:
+            assert "Đạt" in flag and "≤ 25%" in flag
+
+
+def test_ratings_of_a_broken_chain_are_shown_apart(module_server: ServerHandle, staff: requests.Session) -> None:
+    params, q = query("month", TODAY, "counter", MAIN)
+    report = reports.build(module_server.engine(), q, SETTINGS)
+    assert report.unverified.ratings > 0
+    text = get_page(staff, module_server, params).one("section", id="unverified").text()
+    assert f"{report.unverified.ratings} lượt đánh giá" in text and "không tính" in text and "not counted" in text
+
+
+def test_comments_and_harassment_reports_are_listed_masked(module_server: ServerHandle,
+                                                           staff: requests.Session) -> None:
+    params, q = query("quarter", TODAY, "counter", MAIN)
+    engine = module_server.engine()
+    comments = reports.latest_comments(engine, q, SETTINGS, limit=20)
+    harassment = reports.harassment_reports(engine, q, SETTINGS, limit=50)
+    assert comments and harassment
+    page = get_page(staff, module_server, params)
+    shown = page.one("table", data_table="comments").all("tr")[1:]
+    assert [r.one(data_col="text").text() for r in shown] == [c.text or "–" for c in comments]
+    assert [r.one(data_col="recorded_at").text() for r in shown] == [c.recorded_at_local for c in comments]
+    html = page.one("section", id="comments").text()
+    assert "•••" in html and "0912" not in html and "@example.vn" not in html
+    assert len(page.one("table", data_table="harassment").all("tr")[1:]) == len(harassment)
+
+
+def test_active_alerts_are_shown(module_server: ServerHandle, staff: requests.Session) -> None:
+    engine = module_server.engine()
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        agency_id = conn.execute(select(AGENCY.c.id).where(AGENCY.c.code == MAIN)).scalar_one()
+        rule = conn.execute(insert(ALERT_RULE).values(agency_id=agency_id, kind="dissatisfied", share=0.5,
+                                                      window_h=24, min_ratings=4, email_to="noi.vu@example.vn",
+                                                      active=False, created_at=now)
+                            .returning(ALERT_RULE.c.id)).scalar_one()
+        conn.execute(insert(ALERT_EVENT).values(rule_id=rule, occurrence="test:1", created_at=now,
+                                                subject="Tỷ lệ không hài lòng 60% trong 24 giờ", body="…"))
+    raised = alerts.active_alerts(engine, agency_code=MAIN)
+    page = get_page(staff, module_server, {"agency": MAIN})
+    items = page.one("section", id="alerts").all("li", data_alert="*")
+    assert len(items) == len(raised) >= 1
+    assert any("Tỷ lệ không hài lòng 60% trong 24 giờ" in item.text() for item in items)
+
+
+def test_an_empty_period_shows_dashes_not_zero(module_server: ServerHandle, staff: requests.Session) -> None:
+    params, q = query("month", date(2015, 6, 1), "counter", MAIN)
+    page = get_page(staff, module_server, params)
+    assert reports.build(module_server.engine(), q, SETTINGS).total.ratings == 0
+    assert kpi(page, "ratings") == "0" and kpi(page, "index") == "–" and kpi(page, "dissatisfied") == "–"
+    assert "Không có lượt đánh giá nào trong kỳ này" in page.one("table", data_table="ranking").text()
+    bar = page.one("section", id="levels").all("svg")[0]
+    assert "Chưa có lượt đánh giá" in bar.attrs["aria-label"]  # the empty bar says so, to a screen reader too
+
+
+BAD_CHOICES = [
+    pytest.param({"period": "fortnight"}, "period", "Không có loại kỳ 'fortnight'", id="unknown-period"),
+    pytest.param({"period": "month", "date": "2026-13-45"}, "date", "không phải một ngày hợp lệ", id="bad-date"),
+    pytest.param({"period": "month", "date": "1999-12-31"}, "date", "phải trong khoảng", id="date-too-early"),
+    pytest.param({"period": "range", "from": "2026-11-20", "to": "2026-11-01"}, "to", "đứng trước", id="reversed"),
+    pytest.param({"period": "range", "from": "2010-01-01", "to": "2026-01-01"}, "to", "dài quá", id="too-long"),
+    pytest.param({"period": "range", "from": "", "to": "2026-11-01"}, "from", "Từ ngày", id="missing-from"),
+    pytest.param({"group": "street"}, "group", "Không có cách nhóm 'street'", id="unknown-grouping"),
+    pytest.param({"agency": "NOPE"}, "agency", "Không có cơ quan mã 'NOPE'", id="unknown-agency"),
+]
+
+
+@pytest.mark.parametrize(("params", "field", "words"), BAD_CHOICES)
+def test_bad_choices_are_refused_in_words(module_server: ServerHandle, staff: requests.Session,
+                                          params: dict[str, str], field: str, words: str) -> None:
+    answer = staff.get(module_server.url + "/dashboard", params=params, timeout=10)
+    assert answer.status_code == 400
+    page = parse(answer.text)
+    notice = page.one("p", role="alert").text()
+    assert words in notice
+    english = page.one("p", role="alert").one("span", **{"class": "en"}).text()
+    assert english and english != notice  # English follows, in its own words
+    assert not page.all(data_kpi="*")  # no figures for a query that could not be made
+    assert page.all(aria_invalid="true")[0].attrs.get("name") == field  # the wrong field is marked
+    download = staff.get(module_server.url + "/dashboard/export/groups.csv", params=params, timeout=10)
+    assert download.status_code == 400 and words in download.text
+
+
+# ---- downloads ---------------------------------------------------------------------------------------------
+
+def _csv_rows(answer: requests.Response) -> list[list[str]]:
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    text = answer.content.decode("utf-8")
+    assert text.startswith("\ufeff")  # Excel reads the Vietnamese right
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def test_downloads_hold_the_numbers_of_the_page(module_server: ServerHandle, staff: requests.Session) -> None:
+    params, q = query("month", LAST_MONTH, "officer", MAIN)
+    page = get_page(staff, module_server, params)
+    links = {a.attrs["href"] for a in page.all("a", data_format="*")}
+    assert len(links) == 12  # CSV and Excel for each of the six tables
+
+    def fetch(name: str, fmt: str) -> requests.Response:
+        href = next(h for h in links if f"/export/{name}.{fmt}?" in h)
+        answer = staff.get(module_server.url + href, timeout=30)
+        assert answer.status_code == 200, answer.text[:500]
+        assert "attachment;" in answer.headers["content-disposition"]
+        return answer
+
+    ranking = {r.attrs["data-key"]: r for r in page.one("table", data_table="ranking").all("tr", data_key="*")}
+    groups = _csv_rows(fetch("groups", "csv"))
+    body = [row for row in groups[1:] if row[0]]  # the last line is the total, without a key
+    assert {row[0] for row in body} == set(ranking)
+    for row in body:
+        shown = ranking[row[0]]
+        assert int(row[2]) == number(shown.one(data_col="ratings").text())
+        index = groups[0].index("Chỉ số hài lòng (4–5) (%)")
+        assert close(float(row[index]) / 100 if row[index] else None, share(shown.one(data_col="index").text()))
+    book = load_workbook(io.BytesIO(fetch("groups", "xlsx").content))
+    sheet = book["Nhóm"]
+    for key, _label, ratings, *_ in sheet.iter_rows(min_row=2, values_only=True):
+        if key:
+            assert ratings == number(ranking[key].one(data_col="ratings").text())
+    levels_sheet = {row[0]: row for row in book["Mức độ"].iter_rows(min_row=2, values_only=True) if row[0]}
+    for value in range(1, 6):
+        shown = page.one("table", data_table="levels").one("tr", data_level=str(value))
+        assert levels_sheet[value][2] == number(shown.one(data_col="ratings").text())
+    trend_rows = page.one("table", data_table="trend").all("tr")[1:]
+    trend_csv = _csv_rows(fetch("trend", "csv"))[1:]
+    trend_book = load_workbook(io.BytesIO(fetch("trend", "xlsx").content)).active
+    assert len(trend_csv) == len(trend_rows) == trend_book.max_row - 1
+    for csv_row, shown, book_row in zip(trend_csv, trend_rows, trend_book.iter_rows(min_row=2, values_only=True),
+                                        strict=True):
+        assert int(csv_row[1]) == number(shown.one(data_col="ratings").text()) == book_row[1]
+    comments = page.one("table", data_table="comments").all("tr")[1:]
+    comments_csv = _csv_rows(fetch("comments", "csv"))[1:]
+    assert [row[-1] for row in comments_csv] == [r.one(data_col="text").text() for r in comments]
+    harassment_book = load_workbook(io.BytesIO(fetch("harassment", "xlsx").content)).active
+    assert harassment_book.max_row - 1 == len(page.one("table", data_table="harassment").all("tr")[1:])
+    assert q.period.first.isoformat() in fetch("comments", "csv").headers["content-disposition"]
+
+
+@pytest.mark.parametrize("path", ["/dashboard/export/secrets.csv", "/dashboard/export/groups.pdf",
+                                  "/dashboard/export/..%2Fsettings.csv"])
+def test_an_unknown_download_is_not_found(module_server: ServerHandle, staff: requests.Session, path: str) -> None:
+    answer = staff.get(module_server.url + path, timeout=10)
+    assert answer.status_code == 404 and "Không có" in answer.text  # a page, or the server's own 404
+
+
+# ---- publishing and the public page -----------------------------------------------------------------------
+
+def publish(session: requests.Session, server: ServerHandle, params: dict[str, str], title: str,
+            csrf: str | None = None) -> requests.Response:
+    form = params | {"title": title, "csrf": csrf if csrf is not None else csrf_of(session, server)}
+    return session.post(server.url + "/dashboard/publish", data=form, allow_redirects=False, timeout=30)
+
+
+def stored_publication(server: ServerHandle, number_: int) -> Any:
+    with server.engine().connect() as conn:
+        return conn.execute(select(PUBLICATION).where(PUBLICATION.c.id == number_)).one()
+
+
+@pytest.mark.parametrize("token", ["", "not-the-token"])
+def test_publishing_needs_the_form_token(module_server: ServerHandle, staff: requests.Session, token: str) -> None:
+    params, _ = query("month", LAST_MONTH, "counter", MAIN)
+    before = publications_count(module_server)
+    answer = publish(staff, module_server, params, "Một công bố giả", csrf=token)
+    assert answer.status_code == 403
+    text = parse(answer.text).one("p", role="alert").text()
+    assert "Biểu mẫu đã hết hạn" in text and "nothing changed" in text
+    assert publications_count(module_server) == before
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"title": "   "}, "Tiêu đề không được để trống"),
+    ({"title": "x" * 201}, "Tiêu đề dài quá 200 ký tự"),
+    ({"agency": ""}, "hãy chọn cơ quan"),
+    ({"agency": "NOPE"}, "Không có cơ quan mã 'NOPE'"),
+    ({"date": "hôm qua"}, "không phải một ngày hợp lệ"),
+])
+def test_a_bad_publish_form_changes_nothing(module_server: ServerHandle, staff: requests.Session,
+                                            change: dict[str, str], words: str) -> None:
+    params, _ = query("month", LAST_MONTH, "counter", MAIN)
+    before = publications_count(module_server)
+    form = params | {"title": "Kết quả tháng trước"} | change
+    answer = publish(staff, module_server, {k: v for k, v in form.items() if k != "title"}, form["title"])
+    assert answer.status_code == 400
+    text = parse(answer.text).one("p", role="alert").text()
+    assert words in text and "Không có gì thay đổi" in text and "Nothing changed" in text
+    assert publications_count(module_server) == before
+
+
+def test_an_oversized_publish_form_is_refused(module_server: ServerHandle, staff: requests.Session) -> None:
+    params, _ = query("month", LAST_MONTH, "counter", MAIN)
+    before = publications_count(module_server)
+    answer = publish(staff, module_server, params, "Kết quả " + "rất dài " * 4000)
+    assert answer.status_code == 413
+    assert "Biểu mẫu quá lớn" in parse(answer.text).one("p", role="alert").text()
+    assert publications_count(module_server) == before
+
+
+def test_a_title_with_markup_is_shown_as_text(module_server: ServerHandle, staff: requests.Session) -> None:
+    params, _ = query("day", LAST_MONTH, "counter", MAIN)
+    title = '<script>alert("x")</script> Kết quả <b>ngày</b>'
+    answer = publish(staff, module_server, params, title)
+    assert answer.status_code == 303
+    made = re.search(r"published=(\d+)", answer.headers["location"]).group(1)  # type: ignore[union-attr]
+    shown = public_page(module_server, f"/ket-qua/{MAIN}/{made}")
+    assert "<script" not in shown.text and "<b>ngày" not in shown.text
+    assert parse(shown.text).one("h1").text() == title  # the words exactly as typed, as text
+
+
+def public_page(server: ServerHandle, path: str) -> requests.Response:
+    return requests.get(server.url + path, timeout=30)  # no session: a citizen
+
+
+def test_publishing_freezes_the_report_and_the_public_page_shows_exactly_it(
+        module_server: ServerHandle, staff: requests.Session, seeded: Seeded) -> None:
+    engine = module_server.engine()
+    params, q = query("month", LAST_MONTH, "counter", MAIN)
+    # Nothing is published yet for the other agency, and nothing shows for it.
+    nothing = public_page(module_server, f"/ket-qua/{OTHER}")
+    assert nothing.status_code == 200 and "chưa công bố kết quả nào" in nothing.text
+    assert not parse(nothing.text).all(data_kpi="*")
+
+    title = f"Kết quả đánh giá sự hài lòng {q.period.label()}"
+    answer = publish(staff, module_server, params, title)
+    assert answer.status_code == 303, answer.text[:1000]
+    made = int(re.search(r"published=(\d+)", answer.headers["location"]).group(1))  # type: ignore[union-attr]
+    notice = staff.get(module_server.url + answer.headers["location"], timeout=30)
+    assert f"Đã công bố (số {made})" in notice.text
+    row = stored_publication(module_server, made)
+    report = reports.build(engine, q, SETTINGS)
+    assert json.loads(row.snapshot) == exports.report_json(report)  # the report as it stood, frozen
+    assert (row.period_kind, row.first, row.last, row.group_by, row.title, row.published_by) == (
+        "month", q.period.first, q.period.last, "counter", title, "ket.qua")
+
+    shown = public_page(module_server, f"/ket-qua/{MAIN}/{made}")
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-cache"
+    page = parse(shown.text)
+    assert page.one("h1").text() == title
+    assert_figures_shown(page, report, staff_view=False)
+    # What was not published stays off the public page: comments, harassment details, flags, sign-in links.
+    text = page.text()
+    for private in ("Ý kiến mới nhất", "CẢNH BÁO", "chưa đủ số lượt", "Đăng xuất", "/dashboard", "Chưa xác minh"):
+        assert private not in shown.text, private
+    assert "024 3825 3536" in text  # the hotline for complaints is posted with the results
+
+    # New ratings arrive after publishing: the dashboard moves on, the publication does not.
+    late = datetime.combine(q.period.last, datetime.min.time(), ZONE).astimezone(UTC) + timedelta(hours=9)
+    with engine.begin() as conn:
+        q02 = seeded.devices[(MAIN, "Q02")]
+        template = conn.execute(select(RATING).where(RATING.c.device_id == q02).limit(1)).one()
+        conn.execute(insert(RATING), [dict(template._mapping) | {
+            "uuid": f"00000000-0000-4000-8000-{i:012d}", "seq": 100000 + i, "level": 1, "recorded_at": late,
+            "received_at": late, "suspected_repeat": False, "is_test": False} for i in range(5)])
+    moved = reports.build(engine, q, SETTINGS)
+    assert moved.total.ratings == report.total.ratings + 5
+    assert_figures_shown(get_page(staff, module_server, params), moved)
+    assert_figures_shown(parse(public_page(module_server, f"/ket-qua/{MAIN}/{made}").text), report,
+                         staff_view=False)
+    newest = publications.published(engine, MAIN)[0].id  # the latest period published comes first
+    latest = parse(public_page(module_server, f"/ket-qua/{MAIN}").text)
+    assert latest.one("article", data_publication="*").attrs["data-publication"] == str(newest)
+
+
+def test_publishing_twice_is_refused_until_withdrawn_and_withdrawn_ones_vanish(
+        module_server: ServerHandle, staff: requests.Session) -> None:
+    params, _ = query("quarter", LAST_MONTH, "officer", MAIN)
+    first = publish(staff, module_server, params, "Kết quả quý theo cán bộ")
+    assert first.status_code == 303
+    made = int(re.search(r"published=(\d+)", first.headers["location"]).group(1))  # type: ignore[union-attr]
+    before = publications_count(module_server)
+    again = publish(staff, module_server, params, "Kết quả quý theo cán bộ (lần 2)")
+    assert again.status_code == 409
+    refusal = parse(again.text).one("p", role="alert").text()
+    assert f"đã được công bố (số {made})" in refusal and "withdraw that one" in refusal
+    assert publications_count(module_server) == before
+    # The public list names it; then the office withdraws it, and it is gone from every public page.
+    listed = public_page(module_server, f"/ket-qua/{MAIN}").text
+    assert f'href="/ket-qua/{MAIN}/{made}"' in listed or f'data-publication="{made}"' in listed
+    bad_token = staff.post(module_server.url + "/dashboard/withdraw", data={"publication": str(made), "csrf": "x"},
+                           allow_redirects=False, timeout=10)
+    assert bad_token.status_code == 403 and stored_publication(module_server, made).withdrawn_at is None
+    gone = staff.post(module_server.url + "/dashboard/withdraw",
+                      data=params | {"publication": str(made), "csrf": csrf_of(staff, module_server)},
+                      allow_redirects=False, timeout=10)
+    assert gone.status_code == 303 and "withdrawn=" in gone.headers["location"]
+    assert stored_publication(module_server, made).withdrawn_at is not None
+    missing = public_page(module_server, f"/ket-qua/{MAIN}/{made}")
+    assert missing.status_code == 404 and "có thể đã được thu hồi" in missing.text
+    assert f"/ket-qua/{MAIN}/{made}" not in public_page(module_server, f"/ket-qua/{MAIN}").text
+    index = public_page(module_server, "/ket-qua").text
+    assert f'href="/ket-qua/{OTHER}"' not in index  # never published anything
+    # Withdrawn, it may be published again (the figures as they are now).
+    assert publish(staff, module_server, params, "Kết quả quý theo cán bộ (sửa)").status_code == 303
+
+
+@pytest.mark.parametrize("number_", ["abc", "999999", "1e3"])
+def test_withdrawing_something_that_is_not_there_changes_nothing(module_server: ServerHandle,
+                                                                 staff: requests.Session, number_: str) -> None:
+    answer = staff.post(module_server.url + "/dashboard/withdraw",
+                        data={"publication": number_, "csrf": csrf_of(staff, module_server)},
+                        allow_redirects=False, timeout=10)
+    assert answer.status_code == 400 and "Không có gì thay đổi" in parse(answer.text).one("p", role="alert").text()
+
+
+def test_the_embeddable_variant_may_be_framed_and_has_no_header(module_server: ServerHandle,
+                                                                staff: requests.Session) -> None:
+    params, _ = query("week", LAST_MONTH, "counter", MAIN)
+    answer = publish(staff, module_server, params, "Kết quả tuần")
+    made = re.search(r"published=(\d+)", answer.headers["location"]).group(1)  # type: ignore[union-attr]
+    embedded = public_page(module_server, f"/ket-qua/{MAIN}/{made}?embed=1")
+    assert embedded.status_code == 200
+    assert "frame-ancestors *" in embedded.headers["content-security-policy"]
+    assert "x-frame-options" not in embedded.headers  # which would forbid what the CSP allows
+    page = parse(embedded.text)
+    assert not page.all("header") and not page.all("footer") and page.all(data_kpi="ratings")
+    normal = public_page(module_server, f"/ket-qua/{MAIN}/{made}")
+    assert "content-security-policy" not in normal.headers and normal.headers["x-frame-options"] == "DENY"
+    assert parse(normal.text).all("header") and parse(normal.text).all("footer")
+    dashboard = staff.get(module_server.url + "/dashboard", timeout=30)
+    assert dashboard.headers["x-frame-options"] == "DENY" and "content-security-policy" not in dashboard.headers
+
+
+@pytest.mark.parametrize(("path", "words"), [
+    ("/ket-qua/KHONG-CO", "Không có cơ quan mã «KHONG-CO»"),
+    (f"/ket-qua/{MAIN}/abc", "Số bản công bố không hợp lệ"),
+    (f"/ket-qua/{MAIN}/987654", "Không có bản công bố này"),
+])
+def test_a_public_page_that_does_not_exist_says_so(module_server: ServerHandle, seeded: Seeded, path: str,
+                                                   words: str) -> None:
+    answer = public_page(module_server, path)
+    assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
+    assert words in parse(answer.text).text() and '<html lang="vi">' in answer.text
+
+
+def test_no_results_page_needs_the_internet(module_server: ServerHandle, staff: requests.Session) -> None:
+    pages = [staff.get(module_server.url + "/dashboard", params={"agency": MAIN}, timeout=30).text,
+             public_page(module_server, "/ket-qua").text, public_page(module_server, f"/ket-qua/{MAIN}").text]
+    for html in pages:
+        assert "http://" not in html and "https://" not in html
+        assert "<script" not in html  # charts are inline SVG drawn by the server
+        assert "Chỉ số hài lòng" in html or "Các cơ quan" in html  # diacritics intact, UTF-8
+    for sheet in ("results.css", "print.css", "style.css"):
+        css = requests.get(f"{module_server.url}/static/{sheet}", timeout=10)
+        assert css.status_code == 200 and "url(" not in css.text and "@import" not in css.text
+    assert "@page" in requests.get(module_server.url + "/static/print.css", timeout=10).text
+
+
+def test_ratings_pushed_by_a_real_kiosk_appear_on_the_dashboard(module_server: ServerHandle,
+                                                                staff: requests.Session, tmp_path: Path) -> None:
+    device, device_id = module_server.enrolled_device(tmp_path / "kiosk", "KIOSK6", "Q01")
+    device.rate(7, with_answers=True)
+    assert push(module_server.url, device, device_id, device.records()).status_code == 200
+    device.close()
+    params, q = query("day", TODAY, "officer", "KIOSK6")
+    page = get_page(staff, module_server, params)
+    report = reports.build(module_server.engine(), q, SETTINGS)
+    assert report.total.ratings == 7 and report.total.elements["access"].answered == 7
+    assert_figures_shown(page, report)
