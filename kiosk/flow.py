@@ -53,12 +53,16 @@ class RatingSession:
         self.services.ratings.record_procedure(self._rating_uuid(), code)
         self.answers[PROCEDURE_KEY] = code
 
-    def comment(self, text: str) -> bool:
-        """Store the comment if there is one; True when something was stored."""
+    def comment(self, text: str, *, callback: bool = False) -> bool:
+        """Store the comment if there is one (and the wish to be contacted); True when something was stored."""
         if COMMENT_KEY in self.answers or not text.strip():
             return False
-        self.services.ratings.record_comment(self._rating_uuid(), text)
+        rating = self._rating_uuid()
+        self.services.ratings.record_comment(rating, text)
         self.answers[COMMENT_KEY] = text.strip()
+        # The contact is in the comment: without a comment the wish to be called back means nothing.
+        if callback:
+            self.services.ratings.record_callback(rating)
         return True
 
     @property

@@ -102,5 +102,7 @@ QUESTIONS: tuple[Question, ...] = (
 SCALE_KEYS = tuple(q.key for q in QUESTIONS if q.kind == "scale")
 QUESTION_KEYS = tuple(q.key for q in QUESTIONS)
 COMMENT_KEY = "comment"
+# The citizen asked to be contacted about their comment (value 1); recorded only with a comment, never a step.
+CALLBACK_KEY = "callback"
 PROCEDURE_KEY = "procedure_code"  # the procedure the citizen came for, chosen after the rating
 COMMENT_MAX_CHARS = 1000

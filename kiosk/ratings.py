@@ -19,7 +19,15 @@ from kiosk import chain, state
 from kiosk.db import Database
 from kiosk.errors import KioskError
 from kiosk.keys import DeviceKey, public_key_b64
-from kiosk.levels import COMMENT_KEY, COMMENT_MAX_CHARS, PROCEDURE_KEY, QUESTIONS, SCALE_KEYS, level
+from kiosk.levels import (
+    CALLBACK_KEY,
+    COMMENT_KEY,
+    COMMENT_MAX_CHARS,
+    PROCEDURE_KEY,
+    QUESTIONS,
+    SCALE_KEYS,
+    level,
+)
 
 _QUESTION_KIND = {q.key: q.kind for q in QUESTIONS}
 # Codes as the national database writes them: 1.001193, 2.000908, 1.012753.H19
@@ -31,12 +39,25 @@ _INSERT_SQL = (f"INSERT INTO log ({', '.join(_INSERT_COLUMNS)}) "
                f"VALUES ({', '.join('?' for _ in _INSERT_COLUMNS)})")
 _HEAD_SQL = "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1"
 _RATING_EXISTS_SQL = "SELECT 1 FROM log WHERE uuid = ? AND kind = 'rating'"
+_COMMENT_OR_CALLBACK_SQL = "SELECT question FROM log WHERE rating_uuid = ? AND kind = 'answer' AND question IN (?, ?)"
 _HEAD_STATE_SQL = ("INSERT INTO device_state (key, value) VALUES (?, ?), (?, ?) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 
 
 class InvalidRecord(KioskError):
     """A rating or answer that does not fit the log; nothing is written."""
+
+
+def _check_callback(cursor: sqlite3.Cursor, rating_uuid: str) -> None:
+    """Refuse a callback request for a rating without a comment, or a second one (inside the write)."""
+    given = {row[0] for row in cursor.execute(_COMMENT_OR_CALLBACK_SQL, (rating_uuid, COMMENT_KEY, CALLBACK_KEY))}
+    if COMMENT_KEY not in given:
+        # The phone number or e-mail is in the comment: a request without one gives nobody to call.
+        raise InvalidRecord(f"Đánh giá {rating_uuid} chưa có góp ý: yêu cầu liên hệ lại chỉ được ghi kèm góp ý",
+                            f"Rating {rating_uuid} has no comment: a callback request is stored only with a comment")
+    if CALLBACK_KEY in given:
+        raise InvalidRecord(f"Đánh giá {rating_uuid} đã có yêu cầu liên hệ lại",
+                            f"Rating {rating_uuid} already has a callback request")
 
 
 def utc_now() -> datetime:
@@ -124,7 +145,8 @@ class RatingLog:
                 self._last_rating_at = self._monotonic() - age
         return device
 
-    def _write(self, fields: dict[str, Any], *, answers_rating: str | None = None) -> dict[str, Any]:
+    def _write(self, fields: dict[str, Any], *, answers_rating: str | None = None,
+               needs_comment: bool = False) -> dict[str, Any]:
         """Append one record at the chain head in its own immediate transaction, committed and fsynced."""
         # One long-lived connection: this runs on every tap, and opening a connection costs as much as
         # the fsync itself.
@@ -137,6 +159,8 @@ class RatingLog:
                 exists = answers_rating is None or cursor.execute(_RATING_EXISTS_SQL, (answers_rating,)).fetchone()
                 if not exists:
                     raise InvalidRecord(f"Không có đánh giá {answers_rating}", f"No rating {answers_rating}")
+                if needs_comment and answers_rating is not None:
+                    _check_callback(cursor, answers_rating)
                 head = cursor.execute(_HEAD_SQL).fetchone()
                 seq, prev_hash = (head[0] + 1, head[1]) if head else (1, chain.GENESIS_HASH)
                 record: dict[str, Any] = dict.fromkeys(chain.SIGNED_FIELDS)
@@ -210,8 +234,16 @@ class RatingLog:
                                 f"A comment must have 1 to {COMMENT_MAX_CHARS} characters")
         return self._add_answer(rating_uuid, {"question": COMMENT_KEY, "text": text})
 
-    def _add_answer(self, rating_uuid: str, fields: dict[str, Any]) -> int:
-        record = self._write({"kind": "answer", "rating_uuid": rating_uuid, **fields}, answers_rating=rating_uuid)
+    def record_callback(self, rating_uuid: str) -> int:
+        """Store that the citizen asked to be contacted about the comment just sent; return its seq.
+
+        Only after a comment to the same rating (the contact is in the comment), and once per rating.
+        """
+        return self._add_answer(rating_uuid, {"question": CALLBACK_KEY, "value": 1}, needs_comment=True)
+
+    def _add_answer(self, rating_uuid: str, fields: dict[str, Any], *, needs_comment: bool = False) -> int:
+        record = self._write({"kind": "answer", "rating_uuid": rating_uuid, **fields}, answers_rating=rating_uuid,
+                             needs_comment=needs_comment)
         return int(record["seq"])
 
     def records(self, conn: sqlite3.Connection, after_seq: int = 0) -> Iterator[dict[str, Any]]:
@@ -260,7 +292,7 @@ class RatingLog:
         """Write one CSV row per rating with its follow-up answers; return the number of rows."""
         columns = ["seq", "uuid", "recorded_at", "level", "label", "counter_id", "officer_id",
                    "procedure_code", "language", "suspected_repeat", "is_test",
-                   *SCALE_KEYS, "harassment", COMMENT_KEY]
+                   *SCALE_KEYS, "harassment", COMMENT_KEY, CALLBACK_KEY]
         writer = csv.DictWriter(out, fieldnames=columns)
         writer.writeheader()
         ratings: dict[str, dict[str, Any]] = {}

@@ -24,7 +24,7 @@ from kiosk import chain, paths, state
 from kiosk.errors import KioskError
 from kiosk.flow import RatingSession
 from kiosk.keys import DeviceKey, public_key_b64
-from kiosk.levels import COMMENT_MAX_CHARS, QUESTIONS
+from kiosk.levels import CALLBACK_KEY, COMMENT_MAX_CHARS, QUESTION_KEYS, QUESTIONS
 from kiosk.ratings import InvalidRecord, RatingLog, iso_utc
 from kiosk.services import Services
 from kiosk.settings import Settings
@@ -308,6 +308,88 @@ def test_comment_of_exactly_the_limit_is_kept_whole(services: Services) -> None:
     assert services.ratings.verify().ok
 
 
+# --- callback requests ------------------------------------------------------------------------------------
+
+
+def test_a_callback_request_is_a_signed_chained_answer_after_the_comment(services: Services) -> None:
+    receipt = rate(services.ratings, 2)
+    comment_seq = services.ratings.record_comment(receipt.uuid, "Xin gọi lại: 0912 345 678, an@example.vn")
+    callback_seq = services.ratings.record_callback(receipt.uuid)
+    assert callback_seq == comment_seq + 1
+    row = db_rows(services)[callback_seq - 1]
+    assert (row["kind"], row["rating_uuid"], row["question"], row["value"], row["text"]) == \
+        ("answer", receipt.uuid, CALLBACK_KEY, 1, None)
+    assert row["prev_hash"] == db_rows(services)[comment_seq - 1]["hash"]
+    report = services.ratings.verify()
+    assert report.ok and report.head_seq == callback_seq
+
+
+def test_callback_is_not_a_followup_question(services: Services) -> None:
+    assert CALLBACK_KEY not in QUESTION_KEYS
+    assert CALLBACK_KEY not in RatingSession(services).followup_steps()
+    receipt = rate(services.ratings, 3)
+    services.ratings.record_comment(receipt.uuid, "Gọi tôi 0912 345 678")
+    with pytest.raises(InvalidRecord) as info:  # only record_callback may write it, and only as value 1
+        services.ratings.record_answer(receipt.uuid, CALLBACK_KEY, 1)
+    assert CALLBACK_KEY in info.value.vi and CALLBACK_KEY in info.value.en
+    _nothing_written(services, 2)
+
+
+def test_a_callback_without_a_comment_writes_nothing(services: Services) -> None:
+    receipt = rate(services.ratings, 4)
+    services.ratings.record_answer(receipt.uuid, "access", 5)
+    with pytest.raises(InvalidRecord) as info:
+        services.ratings.record_callback(receipt.uuid)
+    assert "góp ý" in info.value.vi and "comment" in info.value.en
+    assert info.value.vi != info.value.en
+    _nothing_written(services, 2)
+    assert services.ratings.verify().ok
+
+
+def test_a_comment_to_another_rating_does_not_allow_a_callback(services: Services) -> None:
+    first = rate(services.ratings, 4)
+    services.ratings.record_comment(first.uuid, "Gọi tôi 0912 345 678")
+    second = rate(services.ratings, 5)
+    with pytest.raises(InvalidRecord):
+        services.ratings.record_callback(second.uuid)
+    _nothing_written(services, 3)
+
+
+def test_a_second_callback_request_writes_nothing(services: Services) -> None:
+    receipt = rate(services.ratings, 1)
+    services.ratings.record_comment(receipt.uuid, "Email: an@example.vn")
+    services.ratings.record_callback(receipt.uuid)
+    with pytest.raises(InvalidRecord) as info:
+        services.ratings.record_callback(receipt.uuid)
+    assert "đã có" in info.value.vi and "already" in info.value.en
+    _nothing_written(services, 3)
+
+
+def test_a_callback_for_an_unknown_rating_or_an_answer_writes_nothing(services: Services) -> None:
+    receipt = rate(services.ratings, 4)
+    comment_seq = services.ratings.record_comment(receipt.uuid, "Gọi tôi 0912 345 678")
+    comment_uuid = db_rows(services)[comment_seq - 1]["uuid"]
+    for target in (str(uuid.uuid4()), "", comment_uuid):
+        with pytest.raises(InvalidRecord):
+            services.ratings.record_callback(target)
+    _nothing_written(services, 2)
+
+
+def test_csv_has_the_callback_only_where_it_was_asked(services: Services) -> None:
+    fake = FakeTime(datetime(2025, 7, 1, 2, 0, tzinfo=UTC))
+    log = make_log(services, fake)
+    asked = rate(log, 2)
+    log.record_comment(asked.uuid, "Gọi tôi 0912 345 678")
+    log.record_callback(asked.uuid)
+    fake.advance(60)
+    not_asked = rate(log, 4)
+    log.record_comment(not_asked.uuid, "Tốt")
+    count, rows, columns = _export(log)
+    assert count == 2 and CALLBACK_KEY in columns
+    assert [(r["uuid"], r["comment"], r[CALLBACK_KEY]) for r in rows] == [
+        (asked.uuid, "Gọi tôi 0912 345 678", "1"), (not_asked.uuid, "Tốt", "")]
+
+
 # --- the rating session -----------------------------------------------------------------------------------
 
 
@@ -492,7 +574,8 @@ def test_csv_one_row_per_rating_with_answers_pivoted(services: Services) -> None
     count, rows, columns = _export(log)
     assert count == 3 and len(rows) == 3
     assert columns[:5] == ["seq", "uuid", "recorded_at", "level", "label"]
-    assert columns[-7:] == ["access", "procedure", "officer", "result", "feedback", "harassment", "comment"]
+    assert columns[-8:] == ["access", "procedure", "officer", "result", "feedback", "harassment", "comment",
+                            "callback"]
     first, second, third = rows
     assert (first["seq"], first["uuid"], first["level"]) == ("1", r1.uuid, "5")
     assert first["label"] == "Rất hài lòng"

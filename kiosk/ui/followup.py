@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from kivy.graphics import Color, Line, Rectangle
 from kivy.lang import Builder
-from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.widget import Widget
 
 from kiosk.levels import COMMENT_KEY, COMMENT_MAX_CHARS, PROCEDURE_KEY, QUESTIONS
 from kiosk.ui import keyboard  # noqa: F401  (registers VietKeyboard for the .kv rules)
+from kiosk.ui.theme import INK, PRIMARY
 from kiosk.ui.widgets import KioskScreen
 
 
@@ -30,7 +33,78 @@ class YesNoPanel(StepPanel):
 
 
 class CommentPanel(StepPanel):
-    """A comment typed on the on-screen keyboard."""
+    """A comment typed on the on-screen keyboard, and whether the citizen wants to be contacted about it."""
+
+
+class TickBox(Widget):
+    """A square check box drawn as vectors: empty when off, filled with a white tick when on."""
+
+    active = BooleanProperty(False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bind(pos=self._draw, size=self._draw, active=self._draw)
+        self._draw()
+
+    def _draw(self, *_args: Any) -> None:
+        self.canvas.clear()
+        side = min(self.width, self.height)
+        x, y = self.center_x - side / 2, self.center_y - side / 2
+        with self.canvas:
+            Color(*(PRIMARY if self.active else (1, 1, 1, 1)))
+            Rectangle(pos=(x, y), size=(side, side))
+            Color(*INK)
+            Line(rectangle=(x, y, side, side), width=max(side * 0.04, 1.5))
+            if self.active:  # the tick's shape, not the fill colour alone, says "on"
+                Color(1, 1, 1, 1)
+                Line(points=[x + side * 0.2, y + side * 0.52, x + side * 0.42, y + side * 0.28,
+                             x + side * 0.8, y + side * 0.74], width=max(side * 0.08, 2.5), cap="round",
+                     joint="round")
+
+
+class CallbackToggle(BoxLayout):
+    """The "Tôi muốn được liên hệ lại" choice: one large on/off target, off for every new citizen.
+
+    Like the faces it follows only the first finger and switches when that finger lifts on it, and it ignores
+    the second tap of a double tap: two fingers or a habitual double tap leave it on, not back off.
+    """
+
+    active = BooleanProperty(False)
+    pressed = BooleanProperty(False)
+    title = StringProperty("")
+    hint = StringProperty("")
+    app_u = NumericProperty(1.0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._touch: Any = None
+        super().__init__(**kwargs)
+
+    def on_touch_down(self, touch: Any) -> bool:
+        """Follow the first finger that lands here; swallow any other."""
+        if not self.collide_point(*touch.pos):
+            return False
+        if self._touch is None and not touch.is_double_tap:
+            self._touch = touch
+            touch.grab(self)
+            self.pressed = True
+        return True
+
+    def on_touch_move(self, touch: Any) -> bool:
+        """Show the press only while the followed finger is still on the toggle."""
+        if touch is self._touch:
+            self.pressed = self.collide_point(*touch.pos)
+            return True
+        return bool(super().on_touch_move(touch))
+
+    def on_touch_up(self, touch: Any) -> bool:
+        """Switch when the followed finger lifts on the toggle."""
+        if touch.grab_current is not self:
+            return touch is self._touch or self.collide_point(*touch.pos)
+        touch.ungrab(self)
+        self._touch, self.pressed = None, False
+        if self.collide_point(*touch.pos):
+            self.active = not self.active
+        return True
 
 
 class ProcedureChoice(Button):
@@ -160,11 +234,12 @@ class FollowupScreen(KioskScreen):
         self.shell.go("thanks")
 
     def _save_comment(self) -> None:
-        if self.step_key == COMMENT_KEY and self.panel is not None:
-            try:
-                self.session.comment(self.panel.ids.keyboard.text)
-            except Exception:
-                log.exception("comment not stored")
+        if self.step_key != COMMENT_KEY or self.panel is None:
+            return
+        try:
+            self.session.comment(self.panel.ids.keyboard.text, callback=self.panel.ids.callback.active)
+        except Exception:
+            log.exception("comment not stored")
 
     def on_timeout(self) -> None:
         """The citizen walked away: keep a comment they had typed."""

@@ -201,10 +201,12 @@ def comments_table(key: str, comments: list[Comment], *, with_agency: bool = Tru
     columns = (Column("recorded_at", "Thời điểm", "When"),
                *((Column("agency", "Cơ quan", "Agency"),) if with_agency else ()),
                Column("counter", "Quầy", "Counter"), Column("officer", "Cán bộ", "Officer"),
-               Column("level", "Mức", "Level"), Column("text", "Ý kiến", "Comment"))
+               Column("level", "Mức", "Level"), Column("text", "Ý kiến", "Comment"),
+               Column("callback", "Liên hệ lại", "Callback"))
     return Table(key, title[0], title[1], columns, [
         (c.recorded_at_local, *((c.agency,) if with_agency else ()), c.counter, c.officer,
-         f"{c.level} · {_level_label(c.level)}", c.text or None) for c in comments])
+         f"{c.level} · {_level_label(c.level)}", c.text or None,
+         "Xin liên hệ lại / Callback requested" if c.callback else None) for c in comments])
 
 
 def _level_label(value: int) -> str:
