@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = (("commit_latency.py", "3000"), ("cold_start.py", "9"), ("memory.py", "1000"), ("print_slip.py", "50"),
-           ("catalog_search.py", "30"))
+           ("catalog_search.py", "30"), ("sync_push.py", "--ratings=100000"), ("dashboard.py", "--rounds=20"))
 
 
 def main() -> int:

@@ -96,11 +96,11 @@ def _query(request_params: Mapping[str, str], ctx: AppContext,
 def _page_context(ctx: AppContext, query: reports.ReportQuery) -> dict[str, Any]:
     """Everything the dashboard shows for one query, each figure from reports.py."""
     settings, engine = ctx.settings, ctx.engine
-    report = reports.build(engine, query, settings)
     span, bucket = report_view.trend_span(query.period)
-    trend = reports.trend(engine, dashboard_query.with_period(query, span), settings, bucket)
-    harassment = reports.harassment_reports(engine, query, settings, limit=HARASSMENT_SHOWN)
-    comments = reports.latest_comments(engine, query, settings, limit=COMMENTS_SHOWN)
+    # One read transaction for the four parts (the place is resolved once), not one each.
+    found = reports.dashboard(engine, query, settings, trend_period=span, bucket=bucket,
+                              harassment_limit=HARASSMENT_SHOWN, comments_limit=COMMENTS_SHOWN)
+    report, trend, harassment, comments = found.report, found.trend, found.harassment, found.comments
     zone = _zone(ctx)
     raised = alerts.active_alerts(engine, agency_code=query.agency_code)
     out = publications.published(engine, query.agency_code) if query.agency_code else []

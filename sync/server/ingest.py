@@ -282,7 +282,7 @@ def _answer(record: protocol.Record) -> tuple[str | None, Any]:
     column = ANSWER_COLUMNS.get(question or "")
     if column is None:
         return None, None
-    if column == "harassment":
+    if column in ("harassment", "callback"):  # yes/no answers: Boolean columns
         return column, None if record.value is None else bool(record.value)
     return column, record.value
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     false,
     text,
     true,
@@ -237,6 +238,8 @@ RATING = Table(
     Column("q_feedback", SmallInteger),
     Column("harassment", Boolean),
     Column("comment", Text),
+    # The citizen asked to be contacted about the comment (migration 0003): its contact is then shown unmasked.
+    Column("callback", Boolean),
     PrimaryKeyConstraint("device_id", "uuid"),
     Index(None, "recorded_at"),   # issue 6: reports over every agency (migration 0002)
     Index(None, "agency_id", "recorded_at"),
@@ -244,6 +247,14 @@ RATING = Table(
     Index(None, "agency_id", "officer_code", "recorded_at"),
     Index(None, "agency_id", "procedure_code", "recorded_at"),
 )
+# Issue 6, speed (migration 0004): the dashboard's newest comments and harassment reports, of every agency or
+# one, read newest first from these small indexes instead of every rating of the period.
+COMMENTED = and_(RATING.c.comment.is_not(None), RATING.c.comment != "")
+HARASSMENT_REPORTED = RATING.c.harassment.is_(true())
+for _what, _where in (("commented", COMMENTED), ("harassment", HARASSMENT_REPORTED)):
+    Index(f"ix_rating_recorded_at_{_what}", RATING.c.recorded_at, postgresql_where=_where, sqlite_where=_where)
+    Index(f"ix_rating_agency_id_recorded_at_{_what}", RATING.c.agency_id, RATING.c.recorded_at,
+          postgresql_where=_where, sqlite_where=_where)
 
 ADMIN_USER = Table(
     "admin_user", metadata,
@@ -343,12 +354,57 @@ ALERT_EVENT = Table(
     UniqueConstraint("rule_id", "occurrence"),
 )
 
+# --- Issue 6, speed: day and month totals of the ratings (migration 0004) -----------------------------------------
+
+# The totals count days and months in this fixed offset from UTC (Vietnam time, which has no daylight saving):
+# reports use them only where the report time zone has this offset over the whole span asked for.
+TOTALS_OFFSET_S = 7 * 3600
+# The counts a total holds, named as the reports' aggregation names them: ratings, each level, each element's
+# answers and answers at 4–5, harassment reports.
+TOTAL_COUNTS = ("n", "l1", "l2", "l3", "l4", "l5", "a_access", "s_access", "a_procedure", "s_procedure",
+                "a_officer", "s_officer", "a_result", "s_result", "a_feedback", "s_feedback", "harassment")
+
+
+def _totals(name: str, period: str, code: str | None) -> Table:
+    """Counts of the non-test ratings per local `period` (day, or month: its first day), place, device, `code`
+    (if any) and repeat flag.
+
+    Kept by database triggers on `rating` (insert, update, delete; created by migration 0004), so every way a
+    rating is written or changed keeps them exact, in the same transaction. The device is part of the key, so a
+    push (which holds its device's row lock) only ever touches its own device's totals: pushes from different
+    kiosks never wait for, or deadlock on, each other here. A missing officer or procedure is stored as ''.
+    """
+    key = [period, "agency_id", "counter_id", "device_id", *([code] if code else []), "suspected_repeat"]
+    return Table(
+        name, metadata,
+        Column(period, Date, nullable=False),            # at TOTALS_OFFSET_S
+        Column("agency_id", Integer, nullable=False),
+        Column("counter_id", Integer, nullable=False),
+        Column("device_id", String(36), nullable=False),
+        *([Column(code, String(64), nullable=False)] if code else []),
+        Column("suspected_repeat", Boolean, nullable=False),
+        *(Column(count, Integer, nullable=False) for count in TOTAL_COUNTS),
+        PrimaryKeyConstraint(*key),
+        Index(None, "agency_id", period),   # one agency's span; every agency's is the primary key's
+        # Every rating rewrites a row here: room on each page keeps the new version beside the old one, so
+        # PostgreSQL updates it in place of the indexes (a "HOT" update).
+        postgresql_with={"fillfactor": 70},
+    )
+
+
+# Reports grouped by agency, counter and officer read the first for whole months, by procedure and field the
+# second; the trend reads the day totals, and the month totals for whole months when it counts by month.
+MONTH_BY_OFFICER = _totals("rating_month_officer", "month", "officer_code")
+MONTH_BY_PROCEDURE = _totals("rating_month_procedure", "month", "procedure_code")
+DAY_TOTALS = _totals("rating_day", "day", None)
+
 # Answer question keys (kiosk.levels) and the rating column each is folded into.
 ANSWER_COLUMNS = {
     "access": "q_access", "procedure": "q_procedure", "officer": "q_officer", "result": "q_result",
-    "feedback": "q_feedback", "harassment": "harassment",
+    "feedback": "q_feedback", "harassment": "harassment", "callback": "callback",
 }
 
 __all__ = ["ADMIN_SESSION", "ADMIN_USER", "AGENCY", "ALERT_EVENT", "ALERT_RULE", "ANSWER_COLUMNS", "CATALOG",
-           "COUNTER", "DEVICE", "ENROLMENT_CODE", "HEALTH", "LOGIN_THROTTLE", "NONCE", "OFFICER", "PROCEDURE_INFO",
-           "PUBLICATION", "RATING", "RECORD", "metadata", "text"]
+           "COMMENTED", "COUNTER", "DAY_TOTALS", "DEVICE", "ENROLMENT_CODE", "HARASSMENT_REPORTED", "HEALTH",
+           "LOGIN_THROTTLE", "MONTH_BY_OFFICER", "MONTH_BY_PROCEDURE", "NONCE", "OFFICER", "PROCEDURE_INFO",
+           "PUBLICATION", "RATING", "RECORD", "TOTALS_OFFSET_S", "TOTAL_COUNTS", "metadata", "text"]

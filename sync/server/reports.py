@@ -24,9 +24,14 @@ Implementation notes (additions to the contract):
 - "IT has looked": `review_device` sets device.chain_reviewed_at. A rating of a device whose chain is not intact
   counts again when it was received at or before that moment (everything the server held when IT looked, i.e.
   up to acked_seq then); anything received later waits for the next review.
-- One query per figure set: the report's query groups by (group, current-or-previous period, verified, repeat),
-  so the current figures, the previous period's, the unverified ratings and the repeats left out all come from
-  one scan of the (agency_id, recorded_at) index range; totals add up the groups, which partition the ratings.
+- One query per figure set and source: the report's queries group by (group, current-or-previous period,
+  verified, repeat), so the current figures, the previous period's, the unverified ratings and the repeats left
+  out all come from one pass; totals add up the groups, which partition the ratings.
+- Sources (issue 6, speed): the whole months of a period are summed from the month totals (models
+  MONTH_BY_OFFICER / MONTH_BY_PROCEDURE, kept exact by triggers on `rating`), the trend from the day totals
+  (DAY_TOTALS); the days outside whole months, the ratings of devices whose chain is not intact, and everything
+  when the report time zone is not UTC+07:00 over the whole span are aggregated from `rating` itself. Every
+  figure is the same either way (from_totals=False reads `rating` only; tests compare the two).
 - Group keys are unique within a report: with no agency chosen, counter and officer keys are "AGENCY/CODE".
   A rating without an officer or procedure forms a group with key "" and a label saying so.
 """
@@ -34,9 +39,12 @@ Implementation notes (additions to the contract):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,6 +53,7 @@ from sqlalchemy import (
     Connection,
     Date,
     Engine,
+    Table,
     and_,
     case,
     cast,
@@ -59,15 +68,32 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import Select
 
 from kiosk.levels import SCALE_KEYS
+from sync.server import rating_totals
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
-from sync.server.models import AGENCY, COUNTER, DEVICE, OFFICER, PROCEDURE_INFO, RATING
+from sync.server.models import (
+    AGENCY,
+    COMMENTED,
+    COUNTER,
+    DAY_TOTALS,
+    DEVICE,
+    HARASSMENT_REPORTED,
+    MONTH_BY_OFFICER,
+    OFFICER,
+    PROCEDURE_INFO,
+    RATING,
+    TOTAL_COUNTS,
+)
 from sync.server.settings import ServerSettings, report_timezone
 
 GROUPINGS = ("agency", "counter", "officer", "procedure", "field")
 PERIOD_KINDS = ("day", "week", "month", "quarter", "year", "range")
 SCALE_ELEMENTS = ("access", "procedure", "officer", "result", "feedback")
 assert SCALE_ELEMENTS == SCALE_KEYS  # kiosk.levels is the one place the questions are defined
+# The order _figures_of reads counts in: the month totals' columns and the aggregation's labels alike.
+_COUNT_ORDER = ("n", "l1", "l2", "l3", "l4", "l5", *(f"{kind}_{key}" for key in SCALE_ELEMENTS for kind in "as"),
+                "harassment")
+assert TOTAL_COUNTS == _COUNT_ORDER
 BUCKETS = ("day", "week", "month")
 
 OTHER_FIELD = "Khác / Other"
@@ -282,15 +308,16 @@ class TrendPoint:
 
 @dataclass(frozen=True)
 class Comment:
-    """A citizen's comment for the dashboard, already masked."""
+    """A citizen's comment for the dashboard, masked unless the citizen asked to be contacted."""
 
     recorded_at_local: str
     agency: str
     counter: str
     officer: str
     level: int
-    text: str                          # phone numbers and e-mail addresses masked
+    text: str                          # phone numbers and e-mail addresses masked unless `callback`
     harassment: bool = False
+    callback: bool = False             # the citizen asked to be contacted: the contact is shown as written
 
 
 @dataclass(frozen=True)
@@ -330,6 +357,18 @@ class _Scope:
     counter_name: str
 
 
+@contextmanager
+def _reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction for one report's statements."""
+    with reading(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            # The same statements come again with other dates and places. After a few, a prepared statement may
+            # get PostgreSQL's generic plan, made without knowing them: seen taking 250–570 ms instead of 1–4 ms
+            # (a kiosk's ratings, a month's days). Plan each execution for its own values (about 0.5 ms).
+            conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+        yield conn
+
+
 def _check_query(query: ReportQuery) -> None:
     if query.group_by not in GROUPINGS:
         raise ReportError(f"Không nhóm theo {query.group_by!r} được; dùng {', '.join(GROUPINGS)}",
@@ -360,21 +399,29 @@ def _scope(conn: Connection, query: ReportQuery) -> _Scope:
     return _Scope(int(agency.id), str(agency.name), int(counter.id), str(counter.name))
 
 
-def _unverified(conn: Connection) -> ColumnElement[bool] | None:
+@dataclass(frozen=True)
+class _Unverified:
+    """The devices whose chain is not intact, and the condition on `rating` of their ratings that do not count."""
+
+    devices: list[str]
+    condition: ColumnElement[bool] | None
+
+
+def _not_intact(conn: Connection) -> _Unverified:
     """Ratings not to be mixed into the figures: from a device whose chain is not intact, received after IT last
-    reviewed it (or never reviewed). None when every chain is intact, as almost always.
+    reviewed it (or never reviewed). No devices and no condition when every chain is intact, as almost always.
 
     Read from the few devices concerned rather than joined per rating: the aggregation then touches `rating` only.
     """
     rows = conn.execute(select(DEVICE.c.id, DEVICE.c.chain_reviewed_at)
                         .where(DEVICE.c.chain_state != "intact").order_by(DEVICE.c.id)).all()
     if not rows:
-        return None
+        return _Unverified([], None)
     never = [str(row.id) for row in rows if row.chain_reviewed_at is None]
     parts: list[ColumnElement[bool]] = [RATING.c.device_id.in_(never)] if never else []
     parts += [and_(RATING.c.device_id == row.id, RATING.c.received_at > row.chain_reviewed_at)
               for row in rows if row.chain_reviewed_at is not None]
-    return or_(*parts)
+    return _Unverified([str(row.id) for row in rows], or_(*parts))
 
 
 def _where(scope: _Scope, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
@@ -387,11 +434,11 @@ def _where(scope: _Scope, start: datetime, end: datetime) -> list[ColumnElement[
     return conditions
 
 
-def _counting(conn: Connection, query: ReportQuery, scope: _Scope, start: datetime,
-              end: datetime) -> list[ColumnElement[bool]]:
+def _counting(conn: Connection, query: ReportQuery, scope: _Scope, start: datetime, end: datetime,
+              not_intact: _Unverified | None = None) -> list[ColumnElement[bool]]:
     """The WHERE of the lists that show only what counts: in scope, verified, repeats as the query says."""
     conditions = _where(scope, start, end)
-    unverified = _unverified(conn)
+    unverified = (not_intact or _not_intact(conn)).condition
     if unverified is not None:
         conditions.append(not_(unverified))
     if not query.include_repeats:
@@ -410,11 +457,21 @@ def _aggregates() -> list[ColumnElement[Any]]:
     return columns
 
 
+@lru_cache(maxsize=1 << 16)
+def _element(answered: int, satisfied: int) -> Element:
+    # Elements are immutable and a ranking of many small groups repeats the same few counts: share them.
+    return Element.of(answered, satisfied)
+
+
+def _figures_of(counts: Sequence[int]) -> Figures:
+    """Figures from the counts in the order of models.TOTAL_COUNTS."""
+    return Figures(counts[0], (counts[1], counts[2], counts[3], counts[4], counts[5]),
+                   {key: _element(counts[6 + 2 * i], counts[7 + 2 * i]) for i, key in enumerate(SCALE_ELEMENTS)},
+                   counts[16])
+
+
 def _figures(row: Any) -> Figures:
-    levels = tuple(int(getattr(row, f"l{value}") or 0) for value in range(1, 6))
-    return Figures(int(row.n), (levels[0], levels[1], levels[2], levels[3], levels[4]),
-                   {key: Element.of(int(getattr(row, f"a_{key}") or 0), int(getattr(row, f"s_{key}") or 0))
-                    for key in SCALE_ELEMENTS}, int(row.harassment or 0))
+    return _figures_of([int(getattr(row, name) or 0) for name in TOTAL_COUNTS])
 
 
 def _group_keys(group_by: str) -> tuple[list[ColumnElement[Any]], Any]:
@@ -473,53 +530,169 @@ def _key_and_label(group_by: str, row: Any, every_agency: bool) -> tuple[str, st
     return str(code or ""), label
 
 
-@dataclass(frozen=True)
-class _Cell:
-    """The figures of one group split by period, verification and repeat flag, as the query returned them."""
-
-    current: bool
-    verified: bool
-    repeat: bool
-    figures: Figures
+# A group's counts are kept apart by (current period?, verified?, suspected repeat?) until the report is made.
+_Slot = tuple[bool, bool, bool]
+_Counts = list[int]
 
 
-def _report_select(query: ReportQuery, scope: _Scope, zone: ZoneInfo,
-                   unverified: ColumnElement[bool] | None) -> Select[Any]:
-    """One scan over the previous and the current period, split by period, verification and repeat flag."""
+def _bounds(first: date, last: date, zone: ZoneInfo) -> ColumnElement[bool]:
+    """Ratings recorded on the days first..last (inclusive) in the report zone."""
+    return and_(RATING.c.recorded_at >= _midnight(first, zone),
+                RATING.c.recorded_at < _midnight(last + timedelta(days=1), zone))
+
+
+def _splits(periods: Sequence[Period], zone: ZoneInfo) -> list[rating_totals.Split]:
+    """Each period cut into whole months (read from the month totals) and other days (read from `rating`); all
+    days from `rating` when the report zone's offset is not the totals' over the whole span."""
+    start, end = periods[0].bounds(zone)[0], periods[-1].bounds(zone)[1]
+    if not rating_totals.usable(_offset_segments(start, end, zone)):
+        return [rating_totals.whole_days(p.first, p.last) for p in periods]
+    return [rating_totals.split(p.first, p.last) for p in periods]
+
+
+def _raw_limit(splits: Sequence[rating_totals.Split], zone: ZoneInfo,
+               devices: Sequence[str]) -> list[ColumnElement[bool]] | None:
+    """What `rating` still has to answer: the days outside whole months, and the whole months' ratings of kiosks
+    whose chain is not intact (the totals are read without them). [] for everything; None for nothing."""
+    months = [s.months for s in splits if s.months is not None]
+    if not months:
+        return []
+    parts = [_bounds(first, last, zone) for s in splits for first, last in s.days]
+    if devices:
+        parts += [and_(_bounds(first, _month_last(last), zone), RATING.c.device_id.in_(devices))
+                  for first, last in months]
+    return [or_(*parts)] if parts else None
+
+
+def _report_select(query: ReportQuery, scope: _Scope, zone: ZoneInfo, not_intact: _Unverified,
+                   splits: Sequence[rating_totals.Split]) -> Select[Any] | None:
+    """One scan of `rating` over what the month totals do not answer, split by period, verification and repeat
+    flag; None when the totals answer everything."""
+    limit = _raw_limit(splits, zone, not_intact.devices)
+    if limit is None:
+        return None
     start, _ = query.period.previous().bounds(zone)
     current_start, end = query.period.bounds(zone)
     keys, source = _group_keys(query.group_by)
-    splits = [case((RATING.c.recorded_at >= current_start, 1), else_=0).label("is_current"),
-              RATING.c.suspected_repeat.label("is_repeat")]
-    if unverified is not None:
-        splits.append(case((unverified, 0), else_=1).label("is_verified"))
-    figures = (select(*keys, *splits, *_aggregates()).select_from(source).where(*_where(scope, start, end))
-               .group_by(*keys, *splits).subquery("figures"))
+    splits_ = [case((RATING.c.recorded_at >= current_start, 1), else_=0).label("is_current"),
+               RATING.c.suspected_repeat.label("is_repeat")]
+    if not_intact.condition is not None:
+        splits_.append(case((not_intact.condition, 0), else_=1).label("is_verified"))
+    figures = (select(*keys, *splits_, *_aggregates()).select_from(source)
+               .where(*_where(scope, start, end), *limit).group_by(*keys, *splits_).subquery("figures"))
     return _labelled(query.group_by, figures)
 
 
-def build(engine: Engine, query: ReportQuery, settings: ServerSettings) -> Report:
-    """The report for `query`: every figure from one aggregating query over the stored ratings."""
-    zone = ZoneInfo(report_timezone(settings))
-    with reading(engine) as conn:
-        scope = _scope(conn, query)
-        unverified = _unverified(conn)
-        result = conn.execute(_report_select(query, scope, zone, unverified)).all()
-    every_agency = scope.agency_id is None
-    cells: dict[tuple[str, str], list[_Cell]] = {}
-    for row in result:
-        verified = True if unverified is None else bool(row.is_verified)
-        cell = _Cell(bool(row.is_current), verified, bool(row.is_repeat), _figures(row))
-        cells.setdefault(_key_and_label(query.group_by, row, every_agency), []).append(cell)
+def _totals_select(query: ReportQuery, scope: _Scope, splits: Sequence[rating_totals.Split],
+                   devices: Sequence[str]) -> Select[Any] | None:
+    """The whole months of both periods from the month totals, grouped as _report_select groups (every row
+    verified: kiosks whose chain is not intact are left to `rating`); None when there are no whole months."""
+    months = [s.months for s in splits if s.months is not None]
+    if not months:
+        return None
+    table = rating_totals.table_for(query.group_by)
+    keys, source = rating_totals.group_keys(query.group_by, OTHER_FIELD)
+    # The previous period ends before the current one starts, so its months all fall before this day.
+    splits_ = [case((table.c.month >= query.period.first, 1), else_=0).label("is_current"),
+               table.c.suspected_repeat.label("is_repeat")]
+    conditions = [rating_totals.within(table.c.month, months, months=True),
+                  *rating_totals.place(table, scope.agency_id, scope.counter_id, devices)]
+    figures = (select(*keys, *splits_, *rating_totals.sums(table)).select_from(source).where(*conditions)
+               .group_by(*keys, *splits_).subquery("figures"))
+    return _labelled(query.group_by, figures)
 
-    def pick(found: Sequence[_Cell], *, current: bool, verified: bool = True) -> Figures:
-        return add_figures(c.figures for c in found if c.current == current and c.verified == verified
-                           and (query.include_repeats or not c.repeat))
+
+def _add(into: _Counts, counts: Sequence[int]) -> None:
+    for i, value in enumerate(counts):
+        into[i] += value
+
+
+def _collect(conn: Connection, statement: Select[Any], group_by: str, every_agency: bool, split_verified: bool,
+             groups: dict[tuple[str, str], dict[_Slot, _Counts]]) -> None:
+    """Add one statement's rows to the groups' counts, slot by slot.
+
+    Columns are read by position, and each group's key and label made once: an officer ranking of a year has
+    thousands of rows, and reading them column by name took longer than the query.
+    """
+    result = conn.execute(statement)
+    names = list(result.keys())
+    first = names.index(TOTAL_COUNTS[0])
+    stop = first + len(TOTAL_COUNTS)
+    assert tuple(names[first:stop]) == TOTAL_COUNTS
+    current_at, repeat_at = names.index("is_current"), names.index("is_repeat")
+    verified_at = names.index("is_verified") if split_verified else None
+    group_of = itemgetter(*(i for i, name in enumerate(names) if name.startswith("g_")))
+    keys: dict[Any, tuple[str, str]] = {}
+    for row in result.all():   # fetched at once: row by row costs psycopg several times more
+        slot = (bool(row[current_at]), True if verified_at is None else bool(row[verified_at]), bool(row[repeat_at]))
+        group = group_of(row)
+        key = keys.get(group)
+        if key is None:
+            key = keys[group] = _key_and_label(group_by, row, every_agency)
+        slots = groups.setdefault(key, {})
+        counts = list(row[first:stop])   # plain ints from both drivers: counts, and sums of integer columns
+        if slot in slots:
+            _add(slots[slot], counts)
+        else:
+            slots[slot] = counts
+
+
+@dataclass(frozen=True)
+class _At:
+    """One read transaction with the query's place resolved: what every part of a report reads with."""
+
+    conn: Connection
+    zone: ZoneInfo
+    scope: _Scope
+    not_intact: _Unverified
+
+
+@contextmanager
+def _opened(engine: Engine, query: ReportQuery, settings: ServerSettings) -> Iterator[_At]:
+    """A read transaction for `query` (refused with a ReportError before any figure is read)."""
+    with _reading(engine) as conn:
+        yield _At(conn, ZoneInfo(report_timezone(settings)), _scope(conn, query), _not_intact(conn))
+
+
+def build(engine: Engine, query: ReportQuery, settings: ServerSettings, *, from_totals: bool = True) -> Report:
+    """The report for `query`: the whole months of both periods summed from the month totals, any other days (and
+    the kiosks whose chain is not intact) aggregated from the stored ratings: at most one query for each.
+
+    from_totals=False aggregates every day from the stored ratings (the same figures, found the slow way).
+    """
+    with _opened(engine, query, settings) as at:
+        return _build(at, query, settings, from_totals)
+
+
+def _build(at: _At, query: ReportQuery, settings: ServerSettings, from_totals: bool) -> Report:
+    zone, scope, not_intact = at.zone, at.scope, at.not_intact
+    periods = (query.period.previous(), query.period)
+    splits = (_splits(periods, zone) if from_totals
+              else [rating_totals.whole_days(p.first, p.last) for p in periods])
+    every_agency = scope.agency_id is None
+    groups: dict[tuple[str, str], dict[_Slot, _Counts]] = {}
+    raw = _report_select(query, scope, zone, not_intact, splits)
+    if raw is not None:
+        _collect(at.conn, raw, query.group_by, every_agency, not_intact.condition is not None, groups)
+    totals = _totals_select(query, scope, splits, not_intact.devices)
+    if totals is not None:
+        _collect(at.conn, totals, query.group_by, every_agency, False, groups)
+    repeats = (False, True) if query.include_repeats else (False,)
+
+    def pick(slots: dict[_Slot, _Counts], *, current: bool, verified: bool = True) -> _Counts:
+        total = [0] * len(TOTAL_COUNTS)
+        for repeat in repeats:
+            found = slots.get((current, verified, repeat))
+            if found is not None:
+                _add(total, found)
+        return total
 
     cfg = settings.reports
     rows = []
-    for (key, label), found in cells.items():
-        figures, before = pick(found, current=True), pick(found, current=False)
+    unverified = [0] * len(TOTAL_COUNTS)
+    for (key, label), slots in groups.items():
+        _add(unverified, pick(slots, current=True, verified=False))
+        figures, before = _figures_of(pick(slots, current=True)), _figures_of(pick(slots, current=False))
         if figures.ratings == 0 and before.ratings == 0:
             continue  # only unverified ratings or left-out repeats: nothing to rank
         share = figures.dissatisfied_share
@@ -527,11 +700,10 @@ def build(engine: Engine, query: ReportQuery, settings: ServerSettings) -> Repor
         rows.append(Row(key, label, figures, before, bool(share is not None and share > cfg.flag_share
                                                            and not too_few), too_few))
     rows.sort(key=_rank)
-    everything = [c for found in cells.values() for c in found]
-    excluded = 0 if query.include_repeats else sum(c.figures.ratings for c in everything
-                                                   if c.current and c.verified and c.repeat)
+    excluded = 0 if query.include_repeats else sum(slots[(True, True, True)][0] for slots in groups.values()
+                                                   if (True, True, True) in slots)
     return Report(query, add_figures(r.figures for r in rows), add_figures(r.previous for r in rows), rows,
-                  cfg.flag_share, cfg.flag_min_ratings, pick(everything, current=True, verified=False), excluded,
+                  cfg.flag_share, cfg.flag_min_ratings, _figures_of(unverified), excluded,
                   zone.key, scope.agency_name, scope.counter_name)
 
 
@@ -595,7 +767,9 @@ def _local_day(conn: Connection, zone: ZoneInfo, start: datetime, end: datetime)
         shifted = [cast(func.timezone("UTC", RATING.c.recorded_at + literal_column(f"INTERVAL '{seconds:d} seconds'")),
                         Date) for _, seconds in segments]
     else:
-        shifted = [func.date(RATING.c.recorded_at, literal_column(f"'{seconds:+d} seconds'"))
+        # Whole seconds only: SQLite reads times to the millisecond, so a rating in the last half millisecond
+        # before a local midnight would round onto the next day.
+        shifted = [func.date(func.substr(RATING.c.recorded_at, 1, 19), literal_column(f"'{seconds:+d} seconds'"))
                    for _, seconds in segments]
     if len(segments) == 1:
         return shifted[0]
@@ -607,66 +781,118 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def trend(engine: Engine, query: ReportQuery, settings: ServerSettings, bucket: str = "day") -> list[TrendPoint]:
-    """The query's figures per local day, week or month of its period, every bucket present (empty ones too)."""
+def _totals_by(conn: Connection, table: Table, period: Any, ranges: Sequence[tuple[date, date]],
+               query: ReportQuery, scope: _Scope, devices: Sequence[str]) -> dict[date, Figures]:
+    """The figures that count per day (or month) of the ranges, from a totals table (kiosks whose chain is not
+    intact left out: their ratings come from `rating`)."""
+    if not ranges:
+        return {}
+    statement = (select(period, *rating_totals.sums(table))
+                 .where(rating_totals.within(period, ranges, months=table is not DAY_TOTALS),
+                        *rating_totals.place(table, scope.agency_id, scope.counter_id, devices, query.include_repeats))
+                 .group_by(period))
+    return {_as_date(row[0]): _figures(row) for row in conn.execute(statement)}
+
+
+def trend(engine: Engine, query: ReportQuery, settings: ServerSettings, bucket: str = "day", *,
+          from_totals: bool = True) -> list[TrendPoint]:
+    """The query's figures per local day, week or month of its period, every bucket present (empty ones too).
+
+    Read from the day totals (and, by month, the period's whole months from the month totals); the ratings of
+    kiosks whose chain is not intact, and every rating when the totals cannot serve the report zone (or
+    from_totals=False), are aggregated from the stored ratings per local day.
+    """
     bucket_start(query.period.first, bucket)  # refuses an unknown bucket before touching the database
-    zone = ZoneInfo(report_timezone(settings))
+    with _opened(engine, query, settings) as at:
+        return _trend(at, query, bucket, from_totals)
+
+
+def _trend(at: _At, query: ReportQuery, bucket: str, from_totals: bool) -> list[TrendPoint]:
+    conn, zone, scope, not_intact = at.conn, at.zone, at.scope, at.not_intact
     start, end = query.period.bounds(zone)
-    with reading(engine) as conn:
-        scope = _scope(conn, query)
+    first_day, last_day = query.period.first, query.period.last
+    totals = from_totals and rating_totals.usable(_offset_segments(start, end, zone))
+    split = (rating_totals.split(first_day, last_day) if totals and bucket == "month"
+             else rating_totals.whole_days(first_day, last_day))
+    parts: dict[date, list[Figures]] = {}
+    if totals:
+        devices = not_intact.devices
+        for day_, figures in _totals_by(conn, DAY_TOTALS, DAY_TOTALS.c.day, split.days, query, scope,
+                                        devices).items():
+            parts.setdefault(day_, []).append(figures)
+        months = [] if split.months is None else [split.months]
+        per_month = _totals_by(conn, MONTH_BY_OFFICER, MONTH_BY_OFFICER.c.month, months, query, scope, devices)
+    else:
+        per_month = {}
+    if not totals or not_intact.devices:
         day = _local_day(conn, zone, start, end).label("local_day")
-        statement = (select(day, *_aggregates()).where(*_counting(conn, query, scope, start, end)).group_by(day))
-        per_day = {_as_date(row.local_day): _figures(row) for row in conn.execute(statement)}
+        only = [RATING.c.device_id.in_(not_intact.devices)] if totals else []
+        statement = (select(day, *_aggregates())
+                     .where(*_counting(conn, query, scope, start, end, not_intact), *only).group_by(day))
+        for row in conn.execute(statement):
+            parts.setdefault(_as_date(row.local_day), []).append(_figures(row))
     buckets: dict[date, list[Figures]] = {}
-    day_ = query.period.first
-    while day_ <= query.period.last:
+    day_ = first_day
+    while day_ <= last_day:
         # A bucket cut by the period's start begins on that start: the chart never shows days outside it.
-        first = max(bucket_start(day_, bucket), query.period.first)
-        buckets.setdefault(first, []).append(per_day.get(day_, Figures.empty()))
+        buckets.setdefault(max(bucket_start(day_, bucket), first_day), []).extend(parts.get(day_, ()))
         day_ += timedelta(days=1)
-    return [TrendPoint(first, add_figures(parts)) for first, parts in buckets.items()]
+    for month, figures in per_month.items():
+        buckets[month].append(figures)   # a whole month of the period: its own bucket
+    return [TrendPoint(first, add_figures(found)) for first, found in buckets.items()]
 
 
 # ---- comments and harassment reports ------------------------------------------------------------------------
 
-def _comments(engine: Engine, query: ReportQuery, settings: ServerSettings, condition: ColumnElement[bool],
-              limit: int) -> list[Comment]:
-    zone = ZoneInfo(report_timezone(settings))
+def _comments(at: _At, query: ReportQuery, condition: ColumnElement[bool], limit: int) -> list[Comment]:
+    zone = at.zone
     start, end = query.period.bounds(zone)
-    with reading(engine) as conn:
-        scope = _scope(conn, query)
-        conditions = [*_counting(conn, query, scope, start, end), condition]
-        rows = conn.execute(
-            select(RATING.c.recorded_at, RATING.c.level, RATING.c.comment, RATING.c.harassment,
-                   RATING.c.officer_code, AGENCY.c.name.label("agency"), COUNTER.c.name.label("counter"),
-                   OFFICER.c.name.label("officer"))
-            .select_from(RATING.join(AGENCY, AGENCY.c.id == RATING.c.agency_id)
-                         .join(COUNTER, COUNTER.c.id == RATING.c.counter_id)
-                         .outerjoin(OFFICER, and_(OFFICER.c.agency_id == RATING.c.agency_id,
-                                                  OFFICER.c.code == RATING.c.officer_code)))
-            .where(*conditions).order_by(RATING.c.recorded_at.desc(), RATING.c.seq.desc()).limit(max(limit, 0))
-        ).all()
-    # The kiosk has no "call me back" question yet, so no citizen has asked to be contacted: always mask.
+    conditions = [*_counting(at.conn, query, at.scope, start, end, at.not_intact), condition]
+    rows = at.conn.execute(
+        select(RATING.c.recorded_at, RATING.c.level, RATING.c.comment, RATING.c.harassment,
+               RATING.c.officer_code, AGENCY.c.name.label("agency"), COUNTER.c.name.label("counter"),
+               OFFICER.c.name.label("officer"), RATING.c.callback)
+        .select_from(RATING.join(AGENCY, AGENCY.c.id == RATING.c.agency_id)
+                     .join(COUNTER, COUNTER.c.id == RATING.c.counter_id)
+                     .outerjoin(OFFICER, and_(OFFICER.c.agency_id == RATING.c.agency_id,
+                                              OFFICER.c.code == RATING.c.officer_code)))
+        .where(*conditions).order_by(RATING.c.recorded_at.desc(), RATING.c.seq.desc()).limit(max(limit, 0))
+    ).all()
+    # A contact stays hidden unless the citizen chose to leave it for a callback (DESIGN: no personal data).
     return [Comment(row.recorded_at.astimezone(zone).strftime("%d/%m/%Y %H:%M"), str(row.agency), str(row.counter),
-                    str(row.officer or row.officer_code or "—"), int(row.level), mask(row.comment or ""),
-                    bool(row.harassment)) for row in rows]
+                    str(row.officer or row.officer_code or "—"), int(row.level),
+                    (row.comment or "") if row.callback else mask(row.comment or ""), bool(row.harassment),
+                    bool(row.callback)) for row in rows]
 
 
 def latest_comments(engine: Engine, query: ReportQuery, settings: ServerSettings, limit: int = 20) -> list[Comment]:
-    """The newest comments of the period (newest first), phone numbers and e-mail addresses masked."""
-    return _comments(engine, query, settings, and_(RATING.c.comment.is_not(None), RATING.c.comment != ""), limit)
+    """The newest comments of the period (newest first); contacts masked unless a callback was asked for."""
+    with _opened(engine, query, settings) as at:
+        return _comments(at, query, COMMENTED, limit)
 
 
 def harassment_reports(engine: Engine, query: ReportQuery, settings: ServerSettings,
                        limit: int = 50) -> list[Comment]:
-    """The period's reports of harassment or unofficial payments (newest first), with any comment masked."""
-    return _comments(engine, query, settings, RATING.c.harassment.is_(true()), limit)
+    """The period's reports of harassment or unofficial payments (newest first), comments as latest_comments."""
+    with _opened(engine, query, settings) as at:
+        return _comments(at, query, HARASSMENT_REPORTED, limit)
 
 
-def dashboard(engine: Engine, query: ReportQuery, settings: ServerSettings) -> Dashboard:
-    """Everything the dashboard shows: the report, its trend, harassment reports and the latest comments."""
-    return Dashboard(build(engine, query, settings), trend(engine, query, settings, default_bucket(query.period)),
-                     harassment_reports(engine, query, settings), latest_comments(engine, query, settings))
+def dashboard(engine: Engine, query: ReportQuery, settings: ServerSettings, *, trend_period: Period | None = None,
+              bucket: str | None = None, harassment_limit: int = 50, comments_limit: int = 20) -> Dashboard:
+    """Everything the dashboard shows, read in one transaction: the report, its trend (over `trend_period`, by
+    `bucket`; default: the query's period by default_bucket), harassment reports and the latest comments.
+
+    The same figures as build, trend, harassment_reports and latest_comments one by one, which each resolve the
+    query's place again in a transaction of their own.
+    """
+    span = trend_period or query.period
+    bucket = bucket or default_bucket(span)
+    bucket_start(span.first, bucket)  # refuses an unknown bucket before touching the database
+    with _opened(engine, query, settings) as at:
+        return Dashboard(_build(at, query, settings, True), _trend(at, replace(query, period=span), bucket, True),
+                         _comments(at, query, HARASSMENT_REPORTED, harassment_limit),
+                         _comments(at, query, COMMENTED, comments_limit))
 
 
 # ---- IT's review of a device whose chain is not intact -------------------------------------------------------

@@ -1,0 +1,126 @@
+"""Reading the rating totals (models.MONTH_BY_OFFICER, MONTH_BY_PROCEDURE, DAY_TOTALS): which days of a period
+they answer, and the SQL that sums them the way reports.py aggregates raw ratings.
+
+A report's period is cut into its whole months, which the month totals answer, and the days before and after
+them, which reports.py still counts from `rating`; a trend reads the day totals (and the month totals for whole
+months when it counts by month). The totals count days at TOTALS_OFFSET_S, so they are used only when the
+report time zone has exactly that offset over the whole span asked for; any other zone counts raw rows.
+Ratings of a kiosk whose chain is not intact always come from `rating` (whether each counts depends on when it
+was received), so the totals are read without those kiosks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, func, literal_column, or_, true
+
+from sync.server.models import (
+    MONTH_BY_OFFICER,
+    MONTH_BY_PROCEDURE,
+    PROCEDURE_INFO,
+    TOTAL_COUNTS,
+    TOTALS_OFFSET_S,
+)
+
+# Groupings whose keys the officer table holds; the others (procedure, field) read the procedure table.
+_BY_OFFICER = ("agency", "counter", "officer")
+
+
+@dataclass(frozen=True)
+class Split:
+    """A span of days as the month totals see it: its whole months, and the days outside them (inclusive)."""
+
+    months: tuple[date, date] | None     # the first days of its first and last whole month; None: no whole month
+    days: tuple[tuple[date, date], ...]  # zero, one or two ranges of days the month totals do not answer
+
+
+def _next_month(first: date) -> date:
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+def _previous_month(first: date) -> date:
+    return date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
+
+
+def split(first: date, last: date) -> Split:
+    """The whole months within [first, last] and the days before and after them."""
+    start = first if first.day == 1 else _next_month(first.replace(day=1))
+    after = last + timedelta(days=1)
+    stop = after if after.day == 1 else after.replace(day=1)   # the first day after the last whole month
+    if start >= stop:
+        return Split(None, ((first, last),))
+    days = []
+    if first < start:
+        days.append((first, start - timedelta(days=1)))
+    if stop <= last:
+        days.append((stop, last))
+    return Split((start, _previous_month(stop)), tuple(days))
+
+
+def whole_days(first: date, last: date) -> Split:
+    """The span as days only, no whole months."""
+    return Split(None, ((first, last),))
+
+
+def usable(segments: Sequence[tuple[datetime, int]]) -> bool:
+    """True when the report zone's UTC offset over the span (reports._offset_segments) is the totals' offset."""
+    return len(segments) == 1 and segments[0][1] == TOTALS_OFFSET_S
+
+
+def table_for(group_by: str) -> Table:
+    """The month totals table that holds a grouping's keys."""
+    return MONTH_BY_OFFICER if group_by in _BY_OFFICER else MONTH_BY_PROCEDURE
+
+
+def group_keys(group_by: str, other_field: str) -> tuple[list[ColumnElement[Any]], Any]:
+    """What to group the month totals by, labelled as reports._group_keys labels the raw keys, and the FROM."""
+    table = table_for(group_by)
+    if group_by == "agency":
+        return [table.c.agency_id.label("g_agency_id")], table
+    if group_by == "counter":
+        return [table.c.counter_id.label("g_counter_id")], table
+    if group_by == "officer":
+        return [table.c.agency_id.label("g_agency_id"), table.c.officer_code.label("g_code")], table
+    if group_by == "procedure":
+        return [table.c.procedure_code.label("g_code")], table
+    # The field is looked up when the report is made, so a catalog imported since counts at once.
+    field_name = func.coalesce(func.nullif(PROCEDURE_INFO.c.field_name, ""), literal_column(f"'{other_field}'"))
+    return [field_name.label("g_code")], table.outerjoin(PROCEDURE_INFO,
+                                                         PROCEDURE_INFO.c.code == table.c.procedure_code)
+
+
+def sums(table: Table) -> list[ColumnElement[Any]]:
+    """The figure columns, each the sum of its count, labelled as reports._aggregates labels them."""
+    return [func.sum(table.c[name]).label(name) for name in TOTAL_COUNTS]
+
+
+def within(column: Any, ranges: Sequence[tuple[date, date]], *, months: bool = False) -> ColumnElement[bool]:
+    """Rows whose day (or, with months=True, month's first day) is in any of the inclusive ranges; ranges that
+    follow each other (a period and the one before it) are read as one."""
+    joined: list[tuple[date, date]] = []
+    for first, last in sorted(ranges):
+        if joined and first <= (_next_month(joined[-1][1]) if months else joined[-1][1] + timedelta(days=1)):
+            joined[-1] = (joined[-1][0], max(last, joined[-1][1]))
+        else:
+            joined.append((first, last))
+    return or_(*(and_(column >= first, column <= last) for first, last in joined))
+
+
+def place(table: Table, agency_id: int | None, counter_id: int | None, devices: Sequence[str],
+          include_repeats: bool = True) -> list[ColumnElement[bool]]:
+    """The rows of one agency or counter (None: all), without the given kiosks, repeats in or out."""
+    conditions: list[ColumnElement[bool]] = []
+    if agency_id is not None:
+        conditions.append(table.c.agency_id == agency_id)
+    if counter_id is not None:
+        conditions.append(table.c.counter_id == counter_id)
+    if devices:
+        conditions.append(table.c.device_id.not_in(devices))
+    if not include_repeats:
+        conditions.append(table.c.suspected_repeat.is_not(true()))
+    return conditions
+
