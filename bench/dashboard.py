@@ -193,7 +193,7 @@ class Page:
     @property
     def name(self) -> str:
         """How the figures name the page."""
-        return f"{self.kind:<6}{self.group:<10}{self.agency or 'tất cả / all':<13}"
+        return f"{self.kind:<7}{self.group:<10}{self.agency or 'tất cả / all':<13}"
 
 
 def pages_for(month: date, year: date) -> list[Page]:
@@ -316,7 +316,7 @@ def _measure(pages: list[Page], server: ServerHandle, dsn: str, rounds: int,
 def _print_figures(pages: list[Page], rounds: int) -> None:
     print(f"dashboard pages, {rounds} rounds each after a warm-up, milliseconds "
           f"(bare: the page's aggregation SQL replayed on psycopg)")
-    print(f"  {'period':<6}{'group':<10}{'agency':<13}{'groups':>7}{'ratings':>9}{'page p50':>10}{'p95':>8}"
+    print(f"  {'period':<7}{'group':<10}{'agency':<13}{'groups':>7}{'ratings':>9}{'page p50':>10}{'p95':>8}"
           f"{'bare p50':>10}{'p95':>8}{'ratio p95':>10}")
     slow, heavy = [], []
     for page in pages:

@@ -23,7 +23,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, delete, event, insert, select, text, update
 
-from sync.server import db, devices, rating_totals, registry, reports
+from sync.server import db, devices, rating_totals, registry, report_view, reports
 from sync.server.models import (
     DAY_TOTALS,
     DEVICE,
@@ -453,3 +453,29 @@ def test_a_period_is_cut_into_whole_months_and_loose_days() -> None:
         None, ((date(2025, 11, 2), date(2025, 12, 30)),))
     assert split(date(2024, 2, 1), date(2024, 2, 29)).months == (date(2024, 2, 1), date(2024, 2, 1))
     assert split(date(2024, 2, 1), date(2024, 2, 28)).months is None
+
+
+@pytest.mark.parametrize("name", ["month", "day-first-of-month", "year", "range-with-loose-ends"])
+def test_the_dashboard_read_in_one_transaction_equals_its_four_parts(shared: Data, name: str) -> None:
+    engine, period = shared.engine, PERIODS[name]
+    span, bucket = report_view.trend_span(period)
+    for agency in (None, "HK"):
+        query = ReportQuery(period, "counter", agency)
+        found = reports.dashboard(engine, query, SETTINGS, trend_period=span, bucket=bucket, harassment_limit=4,
+                                  comments_limit=6)
+        assert found.report == reports.build(engine, query, SETTINGS)
+        assert found.trend == reports.trend(engine, ReportQuery(span, "counter", agency), SETTINGS, bucket)
+        assert found.harassment == reports.harassment_reports(engine, query, SETTINGS, limit=4)
+        assert found.comments == reports.latest_comments(engine, query, SETTINGS, limit=6)
+        if name != "day-first-of-month":
+            assert (len(found.harassment), len(found.comments)) == (4, 6)
+
+
+def test_the_dashboard_refuses_an_unknown_bucket_or_agency_in_words(shared: Data) -> None:
+    query = ReportQuery(PERIODS["month"], "counter", "HK")
+    with pytest.raises(reports.ReportError) as bucket:
+        reports.dashboard(shared.engine, query, SETTINGS, bucket="hour")
+    assert "không hợp lệ" in bucket.value.vi and "invalid trend bucket" in bucket.value.en
+    with pytest.raises(reports.ReportError) as agency:
+        reports.dashboard(shared.engine, ReportQuery(PERIODS["month"], "counter", "XX"), SETTINGS)
+    assert "Không có cơ quan" in agency.value.vi and "no agency" in agency.value.en

@@ -153,17 +153,18 @@ class TestCallbackToggle(CallbackCase):
 
 
 class TestCallbackToggleGuard(CallbackCase):
-    ui_settings: ClassVar[dict[str, Any]] = {"touch_guard_ms": 600}
+    # Long enough that a loaded test machine still taps inside it; the test then waits it out in real time.
+    ui_settings: ClassVar[dict[str, Any]] = {"touch_guard_ms": 2000}
 
     def test_a_tap_left_over_from_the_previous_step_does_not_switch_it(self) -> None:
         self.shell.go("rating")
-        self.wait(0.7)
+        self.wait(2.1)
         self.tap(self.face(2))
         followup = self.screen("followup")
         followup.show(followup.steps.index(COMMENT_KEY))
         self.frames()
         self.tap(followup.panel.ids.callback)  # within the guard after the step changed
         self.assertFalse(followup.panel.ids.callback.active)
-        self.wait(0.7)
+        self.wait(2.1)
         self.tap(followup.panel.ids.callback)
         self.assertTrue(followup.panel.ids.callback.active)
