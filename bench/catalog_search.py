@@ -22,6 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import percentile  # noqa: E402
 from kiosk import catalog_query  # noqa: E402
 from kiosk.catalog import Catalog  # noqa: E402
 from kiosk.db import prepare  # noqa: E402
@@ -68,12 +69,6 @@ STEPS = ("Tổ chức, cá nhân chuẩn bị hồ sơ theo quy định và nộ
 LAWS = (("60/2014/QH13", "Luật Hộ tịch"), ("123/2015/NĐ-CP", "Nghị định quy định chi tiết Luật Hộ tịch"),
         ("23/2015/NĐ-CP", "Nghị định về cấp bản sao từ sổ gốc, chứng thực"), ("31/2024/QH15", "Luật Đất đai"),
         ("118/2025/NĐ-CP", "Nghị định về thực hiện thủ tục hành chính theo cơ chế một cửa"))
-
-
-def percentile(samples: list[float], q: float) -> float:
-    """The q-th percentile (0–100) of the samples, nearest rank."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 def generate(count: int, seed: int = 2025) -> list[dict[str, Any]]:

@@ -16,16 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import percentile  # noqa: E402
 from kiosk.db import PRAGMAS, open_database  # noqa: E402
 from kiosk.flow import RatingSession  # noqa: E402
 from kiosk.services import Services  # noqa: E402
 from kiosk.settings import resolve  # noqa: E402
-
-
-def percentile(samples: list[float], q: float) -> float:
-    """The q-th percentile (0–100) of the samples, nearest rank."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 def bare_connection(path: Path) -> sqlite3.Connection:

@@ -27,9 +27,7 @@ import re
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -39,9 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
-from sqlalchemy import URL, Engine, event  # noqa: E402
+from sqlalchemy import Engine, event  # noqa: E402
 
 from bench import dashboard_load  # noqa: E402
+from bench.common import BenchError, ScratchDatabase, percentile, positive_int, say, scratch_postgres  # noqa: E402
 from kiosk.errors import KioskError  # noqa: E402
 from sync.server import admin, dashboard_query, report_view, reports  # noqa: E402
 from sync.server.db import open_database  # noqa: E402
@@ -60,21 +59,6 @@ PAGE_TIMEOUT_S = 120
 SETTINGS = ServerSettings()   # what the server process runs with: no settings file
 
 
-class BenchError(KioskError):
-    """The benchmark cannot run, or a page does not show what the reports compute."""
-
-
-def say(text: str) -> None:
-    """A progress line on stderr (the figures go to stdout)."""
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-def percentile(samples: Sequence[float], q: float) -> float:
-    """The q-th percentile (0–100) of the samples, nearest rank."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
 # ---- the options ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -86,23 +70,12 @@ class Options:
     pg_admin_dsn: str
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"cần một số nguyên dương, nhận được {text!r} / "
-                                         f"expected a positive integer, got {text!r}")
-    return value
-
-
 def parse_options(argv: Sequence[str]) -> Options:
     """The command line, checked; argparse exits 2 with the reason in both languages."""
     parser = argparse.ArgumentParser(prog="bench/dashboard.py", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--ratings", type=_positive, default=DEFAULT_RATINGS, metavar="N",
+    parser.add_argument("--ratings", type=positive_int, default=DEFAULT_RATINGS, metavar="N",
                         help=f"ratings to load (default {DEFAULT_RATINGS:,})")
-    parser.add_argument("--rounds", type=_positive, default=DEFAULT_ROUNDS, metavar="R",
+    parser.add_argument("--rounds", type=positive_int, default=DEFAULT_ROUNDS, metavar="R",
                         help=f"timed requests of each page, and runs of its bare query (default {DEFAULT_ROUNDS})")
     parser.add_argument("--pg-admin", default=PG_ADMIN_DSN, metavar="DSN",
                         help="where to create (and drop) the database (default: 127.0.0.1:5432, user postgres, "
@@ -116,36 +89,6 @@ def parse_options(argv: Sequence[str]) -> Options:
 def _pg_error(dsn: str, exc: BaseException) -> BenchError:
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return BenchError(f"Không dùng được PostgreSQL ({dsn}): {reason}", f"cannot use PostgreSQL ({dsn}): {reason}")
-
-
-@dataclass(frozen=True)
-class Database:
-    """The benchmark's own database: its SQLAlchemy URL and a psycopg connection string."""
-
-    url: str
-    dsn: str
-
-
-@contextmanager
-def fresh_database(admin_dsn: str) -> Iterator[Database]:
-    """A new, empty PostgreSQL database, dropped afterwards (even when the run fails)."""
-    import psycopg
-
-    name = f"kiosk_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        admin_conn = psycopg.connect(admin_dsn, autocommit=True)
-        admin_conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        raise _pg_error(admin_dsn, exc) from None
-    try:
-        info = admin_conn.info
-        url = URL.create("postgresql+psycopg", username=info.user, password=info.password or None,
-                         host=info.host, port=info.port, database=name)
-        dsn = psycopg.conninfo.make_conninfo(admin_dsn, dbname=name)
-        yield Database(url.render_as_string(hide_password=False), dsn)
-    finally:
-        admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin_conn.close()
 
 
 def signed_in(server: ServerHandle) -> requests.Session:
@@ -276,7 +219,7 @@ def machine(dsn: str) -> list[str]:
 
 # ---- the run -------------------------------------------------------------------------------------------------
 
-def _load(db: Database, options: Options, first: date, last: date) -> Engine:
+def _load(db: ScratchDatabase, options: Options, first: date, last: date) -> Engine:
     say(f"migrating and loading {options.ratings:,} ratings …")
     start = time.perf_counter()
     engine = open_database(db.url)
@@ -347,7 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     pages = pages_for(date(today.year - 1, 11, 1), date(today.year - 1, 1, 1))
     began = time.perf_counter()
     try:
-        with fresh_database(options.pg_admin_dsn) as db, tempfile.TemporaryDirectory(prefix="bench-dash-") as tmp:
+        dsn = options.pg_admin_dsn
+        with (scratch_postgres(dsn, lambda exc: _pg_error(dsn, exc)) as db,
+              tempfile.TemporaryDirectory(prefix="bench-dash-") as tmp):
             for line in machine(db.dsn):
                 print(line)
             engine = _load(db, options, first, last)

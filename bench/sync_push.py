@@ -47,7 +47,6 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
 from sqlalchemy import (  # noqa: E402
-    URL,
     Engine,
     MetaData,
     Table,
@@ -57,6 +56,7 @@ from sqlalchemy import (  # noqa: E402
 )
 from sqlalchemy.sql.elements import quoted_name  # noqa: E402
 
+from bench.common import BenchError, percentile, positive_int, say, scratch_postgres  # noqa: E402
 from kiosk import chain, paths, state  # noqa: E402
 from kiosk.db import prepare  # noqa: E402
 from kiosk.errors import KioskError  # noqa: E402
@@ -85,21 +85,6 @@ _INSERT_COLUMNS = (*chain.SIGNED_FIELDS, "hash", "signature")
 _INSERT_SQL = f"INSERT INTO log ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join('?' for _ in _INSERT_COLUMNS)})"
 
 
-class BenchError(KioskError):
-    """The benchmark cannot run, or what the server stored is not what was pushed."""
-
-
-def say(text: str) -> None:
-    """A progress line on stderr (the figures go to stdout)."""
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-def percentile(samples: Sequence[float], q: float) -> float:
-    """The q-th percentile (0–100) of the samples, nearest rank."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
 # ---- the options ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -112,17 +97,6 @@ class Options:
     pg_admin_dsn: str
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"cần một số nguyên dương, nhận được {text!r} / "
-                                         f"expected a positive integer, got {text!r}")
-    return value
-
-
 def _backend(text: str) -> str:
     if text not in ("sqlite", "postgres", "both"):
         raise argparse.ArgumentTypeError(f"chọn sqlite, postgres hoặc both, nhận được {text!r} / "
@@ -133,9 +107,9 @@ def _backend(text: str) -> str:
 def parse_options(argv: Sequence[str]) -> Options:
     """The command line, checked; argparse exits 2 with the reason in both languages."""
     parser = argparse.ArgumentParser(prog="bench/sync_push.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--ratings", type=_positive, default=DEFAULT_RATINGS, metavar="N",
+    parser.add_argument("--ratings", type=positive_int, default=DEFAULT_RATINGS, metavar="N",
                         help=f"ratings queued on the device (default {DEFAULT_RATINGS})")
-    parser.add_argument("--devices", type=_positive, default=DEFAULT_DEVICES, metavar="D",
+    parser.add_argument("--devices", type=positive_int, default=DEFAULT_DEVICES, metavar="D",
                         help=f"devices pushing at once, N/D ratings each (default {DEFAULT_DEVICES})")
     parser.add_argument("--backend", type=_backend, default="both", metavar="sqlite|postgres|both",
                         help="which server database to measure (default both)")
@@ -254,29 +228,16 @@ def pg_admin(admin_dsn: str) -> Any:
 
 
 @contextmanager
-def postgres_database(admin_dsn: str) -> Iterator[str]:
+def postgres_url(admin_dsn: str) -> Iterator[str]:
     """A new, empty PostgreSQL database on the server --pg-admin names, dropped afterwards; its SQLAlchemy URL."""
-    import psycopg
-
-    name = f"kiosk_bench_{uuid.uuid4().hex[:12]}"
-    with pg_admin(admin_dsn) as admin:
-        try:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        except psycopg.Error as exc:
-            raise _pg_error(admin_dsn, exc) from None
-        info = admin.info
-        url = URL.create("postgresql+psycopg", username=info.user, password=info.password or None,
-                         host=info.host, port=info.port, database=name)
-        try:
-            yield url.render_as_string(hide_password=False)
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres(admin_dsn, lambda exc: _pg_error(admin_dsn, exc)) as database:
+        yield database.url
 
 
 @contextmanager
 def running_server(backend: str, directory: Path, options: Options) -> Iterator[ServerHandle]:
     """A real `kiosk-server run` on 127.0.0.1 over a fresh database of the backend, stopped afterwards."""
-    with (postgres_database(options.pg_admin_dsn) if backend == "postgres"
+    with (postgres_url(options.pg_admin_dsn) if backend == "postgres"
           else nullcontext(sqlite_url(directory / "server.db"))) as url:
         try:
             handle = start_server(url, directory / "server-data")
