@@ -357,29 +357,37 @@ def _server_officer(settings: Settings, item: Any, where: Path | None, index: in
     return Officer(officer_id, name, str(item.get("title", "")).strip(), local.photo if local else "")
 
 
-def parse(text: str, path: Path | None = None) -> Settings:
-    """Validate settings from TOML text; `path` is only used to name the file in errors."""
+def toml_table(text: str, path: Path | None) -> dict[str, Any]:
+    """The TOML text as a table, or a SettingsError naming the file and the syntax error."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(path, "(cú pháp / syntax)", f"tệp TOML không hợp lệ: {exc}",
                             f"not valid TOML: {exc}") from None
-    settings = dataclasses.replace(build_dataclass(Settings, data, path, ""), source=path)
-    _check(settings)
-    return typing.cast(Settings, settings)
 
 
-def load(path: Path) -> Settings:
-    """Read and validate a settings file."""
+def read_settings_file(path: Path) -> str:
+    """A settings file's text, or a SettingsError saying it is missing or unreadable."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SettingsError(path, "(tệp / file)", "không tìm thấy tệp cấu hình",
                             "settings file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(path, "(tệp / file)", f"không đọc được tệp: {exc}",
                             f"cannot read the file: {exc}") from None
-    return parse(text, path)
+
+
+def parse(text: str, path: Path | None = None) -> Settings:
+    """Validate settings from TOML text; `path` is only used to name the file in errors."""
+    settings = dataclasses.replace(build_dataclass(Settings, toml_table(text, path), path, ""), source=path)
+    _check(settings)
+    return typing.cast(Settings, settings)
+
+
+def load(path: Path) -> Settings:
+    """Read and validate a settings file."""
+    return parse(read_settings_file(path), path)
 
 
 def default_config_path() -> Path | None:

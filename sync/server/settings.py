@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from kiosk.settings import SettingsError, build_dataclass
+from kiosk.settings import SettingsError, build_dataclass, read_settings_file, toml_table
 from sync import protocol
 
 CONFIG_ENV = "KIOSK_SERVER_CONFIG"
@@ -227,11 +226,7 @@ def _check(settings: ServerSettings) -> None:
 
 def parse(text: str, path: Path | None = None) -> ServerSettings:
     """Validate server settings from TOML text; `path` only names the file in errors."""
-    try:
-        data: Any = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(path, "(cú pháp / syntax)", f"tệp TOML không hợp lệ: {exc}",
-                            f"not valid TOML: {exc}") from None
+    data = toml_table(text, path)
     _refuse_inline_password(data, path)
     settings: ServerSettings = dataclasses.replace(build_dataclass(ServerSettings, data, path, ""), source=path)
     _check(settings)
@@ -240,14 +235,7 @@ def parse(text: str, path: Path | None = None) -> ServerSettings:
 
 def load(path: Path) -> ServerSettings:
     """Read and validate a settings file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SettingsError(path, "(tệp / file)", "không tìm thấy tệp cấu hình", "settings file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(path, "(tệp / file)", f"không đọc được tệp: {exc}",
-                            f"cannot read the file: {exc}") from None
-    return parse(text, path)
+    return parse(read_settings_file(path), path)
 
 
 def resolve(path: Path | None) -> ServerSettings:
