@@ -310,7 +310,7 @@ def test_kiosks_at_one_counter_never_wait_for_each_other_on_the_totals(pg_url: s
         engine.dispose()
 
 
-def test_upgrading_to_0004_fills_the_totals_from_the_ratings_already_stored(server_db_url: str) -> None:
+def test_upgrading_from_0003_fills_the_totals_from_the_ratings_already_stored(server_db_url: str) -> None:
     engine = db.make_engine(server_db_url)
     config = Config()
     config.set_main_option("script_location", "sync.server:migrations")
@@ -323,9 +323,16 @@ def test_upgrading_to_0004_fills_the_totals_from_the_ratings_already_stored(serv
         engine.dispose()
     upgraded = db.open_database(server_db_url)
     try:
-        assert db.schema_version(upgraded) == "0004"
+        assert db.schema_version(upgraded) == db.SCHEMA_HEAD
         assert_totals_exact(upgraded)
         assert_same_reports(Data(upgraded, server_db_url, {}), PERIODS["quarter"], totals_expected=True)
+        with db.writing(upgraded) as conn:   # back to 0004's row trigger (PostgreSQL), which must still count
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0004")
+        with db.writing(upgraded) as conn:
+            conn.execute(update(RATING).where(RATING.c.seq <= 20).values(level=2, q_access=5))
+            conn.execute(delete(RATING).where(RATING.c.seq.between(21, 30)))
+        assert_totals_exact(upgraded)
         with db.writing(upgraded) as conn:
             config.attributes["connection"] = conn
             command.downgrade(config, "0003")

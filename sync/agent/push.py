@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +106,23 @@ def send_batch(client: SyncClient, body: bytes) -> protocol.PushResponse:
                         f"The server's answer to a batch is outside the protocol: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """A batch read and encoded: the records it holds and its gzip body."""
+
+    body: bytes
+    count: int
+    last_seq: int
+
+
+def _prepare(services: Services, device_id: str, after: int, limit: int) -> _Batch | None:
+    records = read_batch(services, after, limit)
+    if not records:
+        return None
+    body, count = encode(device_id, records)
+    return _Batch(body, count, records[count - 1].seq)
+
+
 def push(client: SyncClient, services: Services, progress: Progress | None = None,
          batch_records: int = BATCH_RECORDS) -> PushResult:
     """Send every record the server lacks; the server's acked_seq is stored after every answer."""
@@ -114,16 +132,17 @@ def push(client: SyncClient, services: Services, progress: Progress | None = Non
     result = PushResult(acked, acked, head)
     progress.start(max(head - acked, 0))
     stalls = 0
+    # The next batch is read and encoded while the server answers this one; it is used only if the server's
+    # answer is the number it starts from, so a gap or a lower number costs nothing but the work.
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-ahead")
     try:
-        while True:
-            records = read_batch(services, acked, batch_records)
-            if not records:
-                break
-            body, count = encode(client.device_id, records)
-            result.sent += count
+        batch = _prepare(services, client.device_id, acked, batch_records)
+        while batch is not None:
+            upcoming = ahead.submit(_prepare, services, client.device_id, batch.last_seq, batch_records)
+            result.sent += batch.count
             result.batches += 1
             try:
-                answer = send_batch(client, body)
+                answer = send_batch(client, batch.body)
                 new_acked = answer.acked_seq
                 result.stored += answer.stored
                 result.duplicates += answer.duplicates
@@ -143,7 +162,10 @@ def push(client: SyncClient, services: Services, progress: Progress | None = Non
             if stalls >= MAX_STALLS:
                 raise SyncError(E_STUCK, f"Máy chủ nhiều lần liền vẫn chỉ xác nhận tới số {acked}; dừng gửi",
                                 f"The server keeps acknowledging only up to {acked}; stopped sending")
+            batch = (upcoming.result() if acked == batch.last_seq
+                     else _prepare(services, client.device_id, acked, batch_records))
     finally:
+        ahead.shutdown(wait=True, cancel_futures=True)
         progress.finish()
     result.head_seq = head_seq(services)
     if acked > result.head_seq:

@@ -96,7 +96,8 @@ def _upsert(dialect: str, table: str, r: str, sign: str, condition: str) -> str:
             f"WHERE {condition} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}")
 
 
-def _postgresql_triggers() -> None:
+def postgresql_row_trigger() -> None:
+    """The row trigger that keeps the totals on PostgreSQL (revision 0005 replaces it; its downgrade restores it)."""
     body = "\n".join(f"  {_upsert('postgresql', table, 'r.', 'd * ', 'true')};" for table in TABLES)
     op.execute("CREATE FUNCTION rating_totals_add(r rating, d integer) RETURNS void LANGUAGE plpgsql AS $$\n"
                "BEGIN\n  IF r.is_test THEN RETURN; END IF;\n" + body + "\nEND $$")
@@ -104,10 +105,14 @@ def _postgresql_triggers() -> None:
                "  IF TG_OP <> 'INSERT' THEN PERFORM rating_totals_add(OLD, -1); END IF;\n"
                "  IF TG_OP <> 'DELETE' THEN PERFORM rating_totals_add(NEW, 1); END IF;\n"
                "  RETURN NULL;\nEND $$")
-    op.execute("CREATE FUNCTION rating_totals_truncate() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
-               f"  TRUNCATE {', '.join(TABLES)};\n  RETURN NULL;\nEND $$")
     op.execute("CREATE TRIGGER rating_totals_row AFTER INSERT OR DELETE OR UPDATE ON rating "
                "FOR EACH ROW EXECUTE FUNCTION rating_totals_row()")
+
+
+def _postgresql_triggers() -> None:
+    postgresql_row_trigger()
+    op.execute("CREATE FUNCTION rating_totals_truncate() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+               f"  TRUNCATE {', '.join(TABLES)};\n  RETURN NULL;\nEND $$")
     op.execute("CREATE TRIGGER rating_totals_truncate AFTER TRUNCATE ON rating "
                "FOR EACH STATEMENT EXECUTE FUNCTION rating_totals_truncate()")
 
