@@ -20,17 +20,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, case, func, select, text
 
 from kiosk.db import prepare
 from kiosk.keys import DeviceKey
 from kiosk.ratings import RatingLog
 from sync import protocol
 from sync.server import db, devices, ingest, registry, reports
+from sync.server.models import RATING
 from sync.server.reports import Figures, Period, ReportQuery
 from sync.server.settings import ServerSettings
 from tests.sync_harness import Device
 from tests.test_server_reports import VN, fig, vn
+from tests.test_server_reports_totals import assert_totals_exact
 
 SETTINGS = ServerSettings()
 NOVEMBER = Period.of("month", date(2025, 11, 1))
@@ -171,4 +173,34 @@ def test_the_local_day_of_a_kiosk_rating_is_its_vietnam_day(engine: Engine, tmp_
     assert [(p.first, p.figures.levels) for p in days if p.figures.ratings] == [
         (date(2025, 11, 30), (0, 0, 1, 0, 0)), (date(2025, 12, 1), (0, 0, 0, 1, 0))]
     assert clock.now.astimezone(VN).day == 1
+    device.close()
+
+
+def test_pushes_in_small_batches_keep_the_totals_exact(engine: Engine, tmp_path: Path) -> None:
+    """Answers arrive in later batches than their ratings, tests and repeats mixed in, across days and months."""
+    clock = Clock(vn(11, 29, 16, 40))
+    device = kiosk(tmp_path / "a", clock)
+    device_id = enrolled(engine, device)
+    log = device.log
+    for i in range(60):
+        # Every tenth rating follows the one before within seconds: a suspected repeat.
+        clock.at(clock.now + (timedelta(seconds=5) if i % 10 == 5 else timedelta(minutes=37, seconds=11 * (i % 3))))
+        rating = log.record_rating(1 + i % 5, counter_id="Q01", officer_id=("CB001", "CB002", None)[i % 3],
+                                   language="vi", is_test=i % 13 == 0)
+        if i % 2:
+            log.record_answer(rating.uuid, "access", 1 + i % 5)
+            log.record_answer(rating.uuid, "harassment", int(i % 4 == 1))
+        if i % 7 == 0:
+            log.record_procedure(rating.uuid, "1.001193")
+    records = [protocol.Record.model_validate(r) for r in device.records()]
+    for first in range(0, len(records), 7):
+        assert ingest.push(engine, device_id, records[first:first + 7]).error is None
+    assert_totals_exact(engine)
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count(), func.sum(case((RATING.c.suspected_repeat, 1), else_=0)))
+                              .select_from(RATING)).one()
+    assert tuple(stored) == (60, 6)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:   # the push's flag never outlives its transaction
+            assert conn.execute(text("SELECT count(*) FROM rating_totals_deferred")).scalar() == 0
     device.close()

@@ -30,7 +30,7 @@ from kiosk import chain
 from kiosk.keys import load_public_key, verify_signature
 from kiosk.levels import COMMENT_KEY, PROCEDURE_KEY
 from sync import protocol
-from sync.server import bulk
+from sync.server import bulk, rating_totals
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ApiError
 from sync.server.models import ANSWER_COLUMNS, DEVICE, RATING, RECORD
@@ -293,7 +293,7 @@ def _fold_ratings(conn: Connection, device_id: str, agency_id: int, counter_id: 
         elif column == "procedure_code" and target["procedure_code"]:
             continue
         target[column] = value
-    bulk.insert_rows(conn, RATING, list(ratings.values()))
+    rating_totals.insert_ratings(conn, list(ratings.values()))
     _update_answers(conn, device_id, later)
 
 

@@ -398,6 +398,14 @@ MONTH_BY_OFFICER = _totals("rating_month_officer", "month", "officer_code")
 MONTH_BY_PROCEDURE = _totals("rating_month_procedure", "month", "procedure_code")
 DAY_TOTALS = _totals("rating_day", "day", None)
 
+# While it holds its one row, SQLite's insert trigger leaves the counting to the push, which adds its batch to
+# the totals grouped by key (rating_totals.insert_ratings; migration 0005). Set and cleared inside one
+# transaction, so no other connection ever sees it set. PostgreSQL's statement trigger needs no such help.
+TOTALS_DEFERRED = Table(
+    "rating_totals_deferred", metadata,
+    Column("one", Integer, primary_key=True),
+)
+
 # Answer question keys (kiosk.levels) and the rating column each is folded into.
 ANSWER_COLUMNS = {
     "access": "q_access", "procedure": "q_procedure", "officer": "q_officer", "result": "q_result",
@@ -407,4 +415,4 @@ ANSWER_COLUMNS = {
 __all__ = ["ADMIN_SESSION", "ADMIN_USER", "AGENCY", "ALERT_EVENT", "ALERT_RULE", "ANSWER_COLUMNS", "CATALOG",
            "COMMENTED", "COUNTER", "DAY_TOTALS", "DEVICE", "ENROLMENT_CODE", "HARASSMENT_REPORTED", "HEALTH",
            "LOGIN_THROTTLE", "MONTH_BY_OFFICER", "MONTH_BY_PROCEDURE", "NONCE", "OFFICER", "PROCEDURE_INFO",
-           "PUBLICATION", "RATING", "RECORD", "TOTALS_OFFSET_S", "TOTAL_COUNTS", "metadata", "text"]
+           "PUBLICATION", "RATING", "RECORD", "TOTALS_DEFERRED", "TOTALS_OFFSET_S", "TOTAL_COUNTS", "metadata", "text"]

@@ -1,5 +1,5 @@
-"""Reading the rating totals (models.MONTH_BY_OFFICER, MONTH_BY_PROCEDURE, DAY_TOTALS): which days of a period
-they answer, and the SQL that sums them the way reports.py aggregates raw ratings.
+"""The rating totals (models.MONTH_BY_OFFICER, MONTH_BY_PROCEDURE, DAY_TOTALS): which days of a period they
+answer, the SQL that sums them the way reports.py aggregates raw ratings, and how a push's batch is counted in.
 
 A report's period is cut into its whole months, which the month totals answer, and the days before and after
 them, which reports.py still counts from `rating`; a trend reads the day totals (and the month totals for whole
@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, func, literal_column, or_, true
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, literal_column, or_, text, true
 
+from sync.server import bulk
 from sync.server.models import (
+    DAY_TOTALS,
     MONTH_BY_OFFICER,
     MONTH_BY_PROCEDURE,
     PROCEDURE_INFO,
+    RATING,
     TOTAL_COUNTS,
     TOTALS_OFFSET_S,
 )
@@ -124,3 +127,58 @@ def place(table: Table, agency_id: int | None, counter_id: int | None, devices: 
         conditions.append(table.c.suspected_repeat.is_not(true()))
     return conditions
 
+
+
+# ---- counting a push's batch in ---------------------------------------------------------------------------
+
+# How one stored rating counts, in SQL: the expressions migration 0004 gave the triggers, in TOTAL_COUNTS order.
+_ELEMENTS = ("access", "procedure", "officer", "result", "feedback")
+_COUNT_SQL = ("1", *(f"CASE WHEN level = {level} THEN 1 ELSE 0 END" for level in range(1, 6)),
+              *(expression for key in _ELEMENTS for expression in (
+                  f"CASE WHEN q_{key} IS NOT NULL THEN 1 ELSE 0 END", f"CASE WHEN q_{key} >= 4 THEN 1 ELSE 0 END")),
+              "CASE WHEN harassment THEN 1 ELSE 0 END")
+# Each totals table: its period column and its SQLite expression, and the code it keeps (if any).
+_SQLITE_TABLES = (
+    (MONTH_BY_OFFICER, f"date(substr(recorded_at, 1, 19), '+{TOTALS_OFFSET_S} seconds', 'start of month')",
+     "officer_code"),
+    (MONTH_BY_PROCEDURE, f"date(substr(recorded_at, 1, 19), '+{TOTALS_OFFSET_S} seconds', 'start of month')",
+     "procedure_code"),
+    (DAY_TOTALS, f"date(substr(recorded_at, 1, 19), '+{TOTALS_OFFSET_S} seconds')", None),
+)
+
+
+def _sqlite_fold(table: Table, period: str, code: str | None) -> str:
+    """Every rating stored after rowid :after added to `table`, one upsert per key."""
+    grain = "month" if table is not DAY_TOTALS else "day"
+    key = [grain, "agency_id", "counter_id", "device_id", *([code] if code else []), "suspected_repeat"]
+    values = [period, "agency_id", "counter_id", "device_id", *([f"coalesce({code}, '')"] if code else []),
+              "suspected_repeat"]
+    sums = ", ".join(f"sum({expression})" for expression in _COUNT_SQL)
+    sets = ", ".join(f"{name} = {table.name}.{name} + excluded.{name}" for name in TOTAL_COUNTS)
+    places = ", ".join(str(n) for n in range(1, len(key) + 1))
+    return (f"INSERT INTO {table.name} ({', '.join([*key, *TOTAL_COUNTS])}) SELECT {', '.join(values)}, {sums} "
+            f"FROM rating WHERE rowid > :after AND NOT is_test GROUP BY {places} "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}")
+
+
+_SQLITE_FOLDS = tuple(text(_sqlite_fold(*spec)) for spec in _SQLITE_TABLES)
+
+
+def insert_ratings(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Store a batch of ratings with their totals, in the connection's transaction.
+
+    PostgreSQL's statement trigger (migration 0005) counts a bulk insert as one; on SQLite the row trigger stands
+    aside while `rating_totals_deferred` holds a row, and the batch is added grouped by key instead of rewriting
+    the same day and month rows once per rating. The flag is set and cleared inside this transaction.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        bulk.insert_rows(conn, RATING, rows)
+        return
+    after: int = conn.exec_driver_sql("SELECT coalesce(max(rowid), 0) FROM rating").scalar_one()
+    conn.exec_driver_sql("INSERT INTO rating_totals_deferred (one) VALUES (1)")
+    bulk.insert_rows(conn, RATING, rows)
+    for fold in _SQLITE_FOLDS:
+        conn.execute(fold, {"after": after})
+    conn.exec_driver_sql("DELETE FROM rating_totals_deferred")

@@ -6,13 +6,17 @@ tables) and add them grouped by key: one upsert per totals row the statement tou
 is exactly 0004's (its COUNTS, keys and periods are reused, not copied). A statement that writes one row (the
 test suite's executemany, an administrator's UPDATE) costs about what the row trigger did.
 
-SQLite has no statement-level triggers; its row triggers of 0004 stay as they are.
+SQLite has no statement-level triggers. There the insert trigger of 0004 now stands aside while the table
+`rating_totals_deferred` holds a row: the push sets it inside its own transaction, inserts the batch, adds the
+batch's ratings to the totals grouped by key (rating_totals.fold_inserted) and clears it before it commits, so
+no other connection ever sees it set. Every other writer is counted row by row, as before.
 """
 
 from __future__ import annotations
 
 import importlib
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
@@ -49,8 +53,21 @@ def _rows(event: str) -> str:
     return "SELECT n.*, 1 AS d FROM new_rows AS n UNION ALL SELECT o.*, -1 AS d FROM old_rows AS o"
 
 
+def _sqlite_insert_trigger(when: str) -> None:
+    """0004's insert trigger on SQLite, made again with the condition `when` ('' for none)."""
+    statements = "".join(f"  {_0004._upsert('sqlite', table, 'NEW.', '', 'NOT NEW.is_test')};\n"
+                         for table in _0004.TABLES)
+    op.execute("DROP TRIGGER rating_totals_insert")
+    op.execute(f"CREATE TRIGGER rating_totals_insert AFTER INSERT ON rating {when} BEGIN\n{statements}END")
+
+
 def upgrade() -> None:
+    # Made on both databases so the schema is one; only SQLite's trigger reads it.
+    op.create_table("rating_totals_deferred",
+                    sa.Column("one", sa.Integer(), nullable=False),
+                    sa.PrimaryKeyConstraint("one", name=op.f("pk_rating_totals_deferred")))
     if op.get_bind().dialect.name != "postgresql":
+        _sqlite_insert_trigger("WHEN NOT EXISTS (SELECT 1 FROM rating_totals_deferred)")
         return
     # Writers wait while the triggers are swapped, so no rating is counted by both or by neither.
     op.execute("LOCK TABLE rating IN SHARE ROW EXCLUSIVE MODE")
@@ -70,9 +87,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
+        _sqlite_insert_trigger("")
+        op.drop_table("rating_totals_deferred")
         return
     op.execute("LOCK TABLE rating IN SHARE ROW EXCLUSIVE MODE")
     for name in TRIGGERS.values():
         op.execute(f"DROP TRIGGER {name} ON rating")
         op.execute(f"DROP FUNCTION {name}()")
     _0004.postgresql_row_trigger()
+    op.drop_table("rating_totals_deferred")
