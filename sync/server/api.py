@@ -6,20 +6,24 @@ Every handler reads the body itself (capped, see body.py), then does its databas
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from sync import protocol
 from sync.server import auth, catalog, devices, health, ingest, registry
 from sync.server.body import check_bigint, decode, parse, read_body
-from sync.server.context import context
+from sync.server.context import AppContext, context
 from sync.server.db import reading, utc_now
 from sync.server.errors import ApiError
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 router = APIRouter()
 
 
@@ -52,6 +56,34 @@ CATALOG_SCHEMA = {"type": "array", "items": {"type": "object"}}
 
 async def _threaded(work: Callable[[], T]) -> T:
     return await run_in_threadpool(work)
+
+
+@dataclass(frozen=True)
+class DeviceCall:
+    """A signed request from an enrolled, active device, authenticated: what a handler works with."""
+
+    ctx: AppContext
+    caller: auth.Caller
+    raw: bytes        # the body as sent (still compressed, if it was)
+    now: datetime     # when the request arrived
+    request: Request
+
+    def body(self, model: type[M]) -> M:
+        """The body, decoded and parsed as `model` (400/415/422 when it cannot be)."""
+        return parse(model, decode(self.raw, self.request.headers.get("content-encoding")))
+
+
+async def _from_device(request: Request, signed: dict[str, str], handle: Callable[[DeviceCall], T]) -> T:
+    """Read the body, then on a worker thread authenticate the signing device and hand the call to `handle`."""
+    now = utc_now()
+    ctx = context(request)
+    raw = await read_body(request)
+
+    def work() -> T:
+        caller = auth.authenticate(ctx.engine, signed, request.method, request.url.path, raw, now)
+        return handle(DeviceCall(ctx, caller, raw, now, request))
+
+    return await _threaded(work)
 
 
 def etag_matches(if_none_match: str | None, tag: str) -> bool:
@@ -91,43 +123,34 @@ async def enroll(request: Request, signed: Signed) -> protocol.EnrollResponse:
              responses=_errors(*SIGNED_ERRORS), openapi_extra=_request_body(protocol.PushRequest))
 async def push(request: Request, signed: Signed) -> protocol.PushResponse:
     """Store a batch of signed records; answer with what the server now holds without a gap."""
-    now = utc_now()
-    ctx = context(request)
-    raw = await read_body(request)
-
-    def work() -> protocol.PushResponse:
-        caller = auth.authenticate(ctx.engine, signed, "POST", request.url.path, raw, now)
-        batch = parse(protocol.PushRequest, decode(raw, request.headers.get("content-encoding")))
-        if batch.device_id != caller.device_id:
+    def handle(call: DeviceCall) -> protocol.PushResponse:
+        batch = call.body(protocol.PushRequest)
+        if batch.device_id != call.caller.device_id:
             raise ApiError(400, protocol.E_WRONG_DEVICE,
                            "device_id trong nội dung khác với thiết bị đã ký yêu cầu",
                            "the body's device_id differs from the device that signed the request")
-        result = ingest.push(ctx.engine, caller.device_id, batch.records, public_key=caller.public_key, now=now)
+        result = ingest.push(call.ctx.engine, call.caller.device_id, batch.records,
+                             public_key=call.caller.public_key, now=call.now)
         if result.error is not None:
             raise result.error
         return result.response()
 
-    return await _threaded(work)
+    return await _from_device(request, signed, handle)
 
 
 @router.get(protocol.SETTINGS_PATH, response_model=protocol.DeviceSettings, tags=["device"],
             responses={304: {"description": "Không đổi / Not modified"}, **_errors(*SIGNED_ERRORS)})
 async def device_settings(request: Request, signed: Signed) -> Response:
     """The settings this device should run with; 304 when If-None-Match names the current version."""
-    now = utc_now()
-    ctx = context(request)
-    raw = await read_body(request)
-
-    def work() -> Response:
-        caller = auth.authenticate(ctx.engine, signed, "GET", request.url.path, raw, now)
-        with reading(ctx.engine) as conn:
-            settings = registry.device_settings(conn, caller.device_id)
+    def handle(call: DeviceCall) -> Response:
+        with reading(call.ctx.engine) as conn:
+            settings = registry.device_settings(conn, call.caller.device_id)
         headers = {"ETag": f'"{settings.version}"', "Cache-Control": "no-cache"}
         if etag_matches(request.headers.get("if-none-match"), settings.version):
             return Response(status_code=304, headers=headers)
         return JSONResponse(settings.model_dump(mode="json"), headers=headers)
 
-    return await _threaded(work)
+    return await _from_device(request, signed, handle)
 
 
 @router.get(protocol.CATALOG_PATH, tags=["device"],
@@ -136,12 +159,8 @@ async def device_settings(request: Request, signed: Signed) -> Response:
                        304: {"description": "Không đổi / Not modified"}, **_errors(*SIGNED_ERRORS, 404)})
 async def procedure_catalog(request: Request, signed: Signed) -> Response:
     """The procedure catalog to distribute (ETag: its SHA-256); 304 when unchanged, 404 when there is none."""
-    now = utc_now()
-    ctx = context(request)
-    raw = await read_body(request)
-
-    def work() -> Response:
-        auth.authenticate(ctx.engine, signed, "GET", request.url.path, raw, now)
+    def handle(call: DeviceCall) -> Response:
+        ctx = call.ctx
         tag = catalog.current_tag(ctx.engine)
         if tag is None:
             raise ApiError(404, protocol.E_NOT_FOUND, "Máy chủ chưa có danh mục thủ tục để phân phối",
@@ -160,25 +179,21 @@ async def procedure_catalog(request: Request, signed: Signed) -> Response:
             return Response(body.body_gzip, media_type="application/json", headers=headers)
         return Response(body.body, media_type="application/json", headers=headers)
 
-    return await _threaded(work)
+    return await _from_device(request, signed, handle)
 
 
 @router.post(protocol.HEALTH_PATH, response_model=protocol.HealthResponse, tags=["device"],
              responses=_errors(*SIGNED_ERRORS), openapi_extra=_request_body(protocol.HealthReport))
 async def device_health(request: Request, signed: Signed) -> protocol.HealthResponse:
     """Record what the device says about itself; answer with the clock drift the server measured."""
-    now = utc_now()
-    ctx = context(request)
-    raw = await read_body(request)
-
-    def work() -> protocol.HealthResponse:
-        caller = auth.authenticate(ctx.engine, signed, "POST", request.url.path, raw, now)
-        report = parse(protocol.HealthReport, decode(raw, request.headers.get("content-encoding")))
+    def handle(call: DeviceCall) -> protocol.HealthResponse:
+        report = call.body(protocol.HealthReport)
         check_bigint(queue_depth=report.queue_depth, head_seq=report.head_seq, acked_seq=report.acked_seq,
                      disk_free_bytes=report.disk_free_bytes)
-        return health.record(ctx.engine, caller.device_id, report, now, ctx.settings.fleet.clock_drift_flag_s)
+        return health.record(call.ctx.engine, call.caller.device_id, report, call.now,
+                             call.ctx.settings.fleet.clock_drift_flag_s)
 
-    return await _threaded(work)
+    return await _from_device(request, signed, handle)
 
 
 def request_models() -> list[type[Any]]:
