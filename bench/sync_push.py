@@ -10,9 +10,9 @@ again here (every link, hash and signature) so the figure is of a correct push.
 
 Baselines, in the same run and on the same database server: the rows the push stored (its `record` and `rating`
 rows, read back) inserted into empty copies of those two tables (same columns, keys, unique constraints, foreign
-keys and indexes; no triggers), one transaction per 500 records as the agent's batches, once with SQLAlchemy Core
-executemany (as the server's ingest does) and once with the driver's own executemany (sqlite3, psycopg). The
-target, a third of the bare rate, is judged against the faster of the two.
+keys and indexes; no triggers), one transaction per 500 records as the agent's batches: with SQLAlchemy Core
+executemany, with the driver's own executemany (sqlite3, psycopg) and, on PostgreSQL, with COPY (what the
+server's ingest uses there). The target, a third of the bare rate, is judged against the fastest of them.
 
 Then 200 devices with N/200 ratings each push at once (a thread each, the agent's push and signed client,
 one request per batch): overall throughput and the per-request time, p50 and p99.
@@ -454,8 +454,9 @@ def core_insert(engine: Engine, device_id: str, count: int) -> BareInsert:
     return BareInsert("SQLAlchemy Core", seconds, len(batches))
 
 
-def dbapi_insert(engine: Engine, device_id: str, count: int) -> BareInsert:
-    """The same rows as the driver returns them, inserted with the driver's own executemany (sqlite3, psycopg)."""
+def dbapi_insert(engine: Engine, device_id: str, count: int, *, copy: bool = False) -> BareInsert:
+    """The same rows as the driver returns them, inserted with the driver's own executemany (sqlite3, psycopg),
+    or with COPY (PostgreSQL, copy=True), the fastest way it has to take many rows."""
     mark = "?" if engine.dialect.name == "sqlite" else "%s"
     tables = (RECORD, RATING)
     names = [[c.name for c in table.columns] for table in tables]
@@ -463,12 +464,14 @@ def dbapi_insert(engine: Engine, device_id: str, count: int) -> BareInsert:
         stored: list[list[tuple[Any, ...]]] = [[tuple(r) for r in conn.exec_driver_sql(
             f"SELECT {', '.join(cols)} FROM {table.name} WHERE device_id = {mark} ORDER BY seq", (device_id,))]
             for table, cols in zip(tables, names, strict=True)]
-    copies = _copies(engine, "dbapi")
-    inserts = [f"INSERT INTO {copy.name} ({', '.join(cols)}) VALUES ({', '.join(mark for _ in cols)})"
-               for copy, cols in zip(copies, names, strict=True)]
+    copies = _copies(engine, "copy" if copy else "dbapi")
+    inserts = [f"COPY {table.name} ({', '.join(cols)}) FROM STDIN" if copy else
+               f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join(mark for _ in cols)})"
+               for table, cols in zip(copies, names, strict=True)]
     record_seq, rating_seq = (cols.index("seq") for cols in names)
     batches = agent_batches(stored[0], stored[1], lambda row: int(row[record_seq]), lambda row: int(row[rating_seq]))
-    say(f"bare insert (driver executemany) of the same {len(stored[0])} record and {len(stored[1])} rating rows …")
+    how = "COPY" if copy else "driver executemany"
+    say(f"bare insert ({how}) of the same {len(stored[0])} record and {len(stored[1])} rating rows …")
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -476,9 +479,15 @@ def dbapi_insert(engine: Engine, device_id: str, count: int) -> BareInsert:
         for record_rows, rating_rows in batches:
             if mark == "?":
                 cursor.execute("BEGIN IMMEDIATE")  # the server's connections are in autocommit mode
-            cursor.executemany(inserts[0], record_rows)
-            if rating_rows:
-                cursor.executemany(inserts[1], rating_rows)
+            for statement, rows in zip(inserts, (record_rows, rating_rows), strict=True):
+                if not rows:
+                    continue
+                if copy:
+                    with cursor.copy(statement) as stream:
+                        for row in rows:
+                            stream.write_row(row)
+                else:
+                    cursor.executemany(statement, rows)
             if mark == "?":
                 cursor.execute("COMMIT")
             else:
@@ -488,7 +497,7 @@ def dbapi_insert(engine: Engine, device_id: str, count: int) -> BareInsert:
     finally:
         raw.close()
     _check_copies(engine, copies, count)
-    return BareInsert("driver (DB-API)", seconds, len(batches))
+    return BareInsert("driver COPY" if copy else "driver (DB-API)", seconds, len(batches))
 
 
 # ---- many devices at once ------------------------------------------------------------------------------------
@@ -590,6 +599,8 @@ def run_backend(backend: str, base: Path, templates: Templates, settings: Settin
         single, device_id = push_single(handle, templates, base / backend / "device", settings, options.ratings)
         bare = [core_insert(handle.engine(), device_id, options.ratings),
                 dbapi_insert(handle.engine(), device_id, options.ratings)]
+        if backend == "postgres":
+            bare.append(dbapi_insert(handle.engine(), device_id, options.ratings, copy=True))
         fleet = push_fleet(handle, templates, base / backend, settings)
         version = database_version(handle.engine())
     n, rate = options.ratings, options.ratings / single.seconds
@@ -602,13 +613,13 @@ def run_backend(backend: str, base: Path, templates: Templates, settings: Settin
     print(f"  server holds {single.check.records} records and {single.check.ratings} ratings; chain intact: "
           f"seq 1..{report.head_seq}, head {report.head_hash[:12]}… (every link, hash, signature)")
     for way in bare:
-        print(f"  bare executemany, {way.how:<19} {way.seconds:7.2f} s {n / way.seconds:7.0f} ratings/s   "
+        print(f"  bare insert, {way.how:<25} {way.seconds:7.2f} s {n / way.seconds:7.0f} ratings/s   "
               f"ratio push/bare {way.seconds / single.seconds:.2f}")
-    # Judged against the faster of the two baselines: the stricter comparison.
+    # Judged against the fastest baseline: the stricter comparison.
     ratio = min(way.seconds for way in bare) / single.seconds
     met_ratio = "met" if ratio >= TARGET_RATIO else "NOT MET"
     met_time = "met" if single.seconds < TARGET_PUSH_S else "NOT MET"
-    print(f"  targets: push/bare >= 0.33 against the faster baseline: {ratio:.3f}, {met_ratio}; "
+    print(f"  targets: push/bare >= 0.33 against the fastest baseline: {ratio:.3f}, {met_ratio}; "
           f"{n} ratings in < {TARGET_PUSH_S:.0f} s: {single.seconds:.1f} s, {met_time}")
     print(f"  {fleet.devices} devices at once, {fleet.ratings} ratings: {fleet.seconds:.2f} s, "
           f"{fleet.ratings / fleet.seconds:.0f} ratings/s; {len(fleet.request_seconds)} requests, "
