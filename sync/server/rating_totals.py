@@ -128,7 +128,6 @@ def place(table: Table, agency_id: int | None, counter_id: int | None, devices: 
     return conditions
 
 
-
 # ---- counting a push's batch in ---------------------------------------------------------------------------
 
 # How one stored rating counts, in SQL: the expressions migration 0004 gave the triggers, in TOTAL_COUNTS order.
