@@ -204,3 +204,23 @@ def test_pushes_in_small_batches_keep_the_totals_exact(engine: Engine, tmp_path:
         with engine.connect() as conn:   # the push's flag never outlives its transaction
             assert conn.execute(text("SELECT count(*) FROM rating_totals_deferred")).scalar() == 0
     device.close()
+
+
+def test_a_spoiled_signature_deep_in_a_large_batch_stops_the_chain_there(engine: Engine, tmp_path: Path) -> None:
+    """Signatures are checked on several threads while the batch is stored; the first bad one still decides."""
+    clock = Clock(vn(11, 3, 8))
+    device = kiosk(tmp_path / "a", clock)
+    device_id = enrolled(engine, device)
+    for i in range(300):
+        clock.at(clock.now + timedelta(minutes=1))
+        device.log.record_rating(1 + i % 5, counter_id="Q01", officer_id="CB001", language="vi")
+    records = [protocol.Record.model_validate(r) for r in device.records()]
+    for seq in (200, 140):   # content and hash untouched, the signature of another record put in its place
+        records[seq - 1] = records[seq - 1].model_copy(update={"signature": records[seq].signature})
+    result = ingest.push(engine, device_id, records)
+    assert result.error is not None and result.error.body.first_bad_seq == 140
+    assert (result.acked_seq, result.stored) == (139, 139)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(RATING)).scalar() == 139
+    assert_totals_exact(engine)   # the rolled-back first attempt left nothing in the totals either
+    device.close()
