@@ -28,10 +28,12 @@ from openpyxl import load_workbook
 
 from sync.server import admin, reports
 from sync.server.db import open_database
+from sync.server.report_view import RANKING_PAGE_ROWS
 from sync.server.settings import ServerSettings
-from tests.dashboard_data import MAIN, ZONE, seed
+from tests.dashboard_data import MAIN, OTHER, ZONE, seed
 from tests.page_reader import close, number, share
 from tests.sync_harness import ServerHandle, start_server
+from tests.test_server_dashboard import PAGED_MONTH, add_many_officers
 
 CHROMIUM = Path("/usr/bin/chromium")
 USER, PASSWORD = "noi.vu", "mật khẩu phòng nội vụ"
@@ -59,19 +61,22 @@ class Site:
 
     server: ServerHandle
     today: date
+    paged: reports.ReportQuery   # a month whose ranking runs to three pages
 
 
 def start_site(directory: Path) -> Site:
-    """A SQLite server database with the shared data set and an IT account, served by a real server process."""
+    """A SQLite server database with the shared data set (and a month of many officers, for the ranking's pages)
+    and an IT account, served by a real server process."""
     url = f"sqlite:///{directory / 'server.db'}"
     engine = open_database(url)
     today = datetime.now(UTC).astimezone(ZONE).date()
     try:
-        seed(engine, today)
+        seeded = seed(engine, today)
+        paged = add_many_officers(engine, seeded.devices[(OTHER, "Q01")])
         admin.add_user(engine, USER, PASSWORD)
     finally:
         engine.dispose()
-    return Site(start_server(url, directory / "data"), today)
+    return Site(start_server(url, directory / "data"), today, paged)
 
 
 @pytest.fixture(scope="module")
@@ -333,6 +338,47 @@ def test_a_person_reads_downloads_publishes_and_prints_the_results(site: Site, b
     host.close()
     portal.stop()
     context.close()
+
+    # A ranking of many officers is shown fifty a page: the pager leads to the next fifty, the flagged ones can be
+    # shown alone, and the key figures stay the month's on every page.
+    context = browser.new_context(viewport=WIDE, locale="vi-VN")
+    page = context.new_page()
+    sign_in(page, base)
+    paged_path = f"/dashboard?agency={OTHER}&period=month&date={PAGED_MONTH.isoformat()}&group=officer"
+    page.goto(base + paged_path)
+    paged = reports.build(engine, site.paged, SETTINGS)
+    keys = [row.key for row in paged.rows]
+    first = read(page)
+    assert first.ratings == paged.total.ratings
+    assert first.order == keys[:RANKING_PAGE_ROWS]
+    assert "Trang 1/3" in page.inner_text("#ranking-summary")
+    with page.expect_navigation():
+        page.click('#ranking nav.pager >> nth=0 >> a[data-page-link="next"]')
+    second = read(page)
+    assert second.order == keys[RANKING_PAGE_ROWS:2 * RANKING_PAGE_ROWS]
+    assert second.ratings == paged.total.ratings and "page=2" in page.url and f"agency={OTHER}" in page.url
+    for row in paged.rows[RANKING_PAGE_ROWS:2 * RANKING_PAGE_ROWS]:
+        ratings, index, dissatisfied = second.rows[row.key]
+        assert ratings == row.figures.ratings and close(index, row.figures.satisfaction_index)
+        assert close(dissatisfied, row.figures.dissatisfied_share)
+    positions = page.eval_on_selector_all('#ranking tr[data-key] [data-col="position"]', "cells => cells.map("
+                                          "c => Number(c.innerText))")
+    assert positions == list(range(RANKING_PAGE_ROWS + 1, 2 * RANKING_PAGE_ROWS + 1))
+    assert no_sideways_scroll(page)
+    page.locator("#ranking").screenshot(path=str(tmp_path / "server-dashboard-ranking-page2-1920x1080.png"))
+    with page.expect_navigation():
+        page.click('#ranking nav.ranking-views a[data-view="flagged"]')
+    assert read(page).order == [row.key for row in paged.rows if row.flagged]
+    context.close()
+    phone = browser.new_context(viewport=PHONE, locale="vi-VN")
+    page = phone.new_page()
+    sign_in(page, base)
+    page.goto(base + paged_path + "&page=2")
+    assert read(page).order == keys[RANKING_PAGE_ROWS:2 * RANKING_PAGE_ROWS]
+    assert no_sideways_scroll(page), "the paged ranking scrolls sideways on a phone"
+    page.locator("#ranking nav.pager >> nth=0").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "server-dashboard-ranking-page2-390x844.png"))
+    phone.close()
 
     shots = screenshots(browser, base, f"/dashboard?agency={MAIN}&period=month&date={last_month.isoformat()}",
                         public_path, tmp_path)

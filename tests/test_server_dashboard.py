@@ -11,9 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import re
+import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ from sqlalchemy import func, insert, select
 
 from kiosk.levels import SCALE_KEYS
 from sync.server import admin, alerts, exports, publications, reports
-from sync.server.models import AGENCY, ALERT_EVENT, ALERT_RULE, PUBLICATION, RATING
+from sync.server.models import AGENCY, ALERT_EVENT, ALERT_RULE, DEVICE, PUBLICATION, RATING
+from sync.server.report_view import RANKING_PAGE_ROWS
 from sync.server.settings import ServerSettings
 from tests.dashboard_data import MAIN, OTHER, ZONE, Seeded, seed
 from tests.page_reader import Node, close, number, parse, share
@@ -78,6 +81,35 @@ def query(kind: str, anchor: date, group: str, agency: str | None = None, repeat
     return params, reports.ReportQuery(period, group, agency, None, repeats)
 
 
+# A month long ago in which the other agency's counter was served by many officers: a ranking of several pages.
+PAGED_MONTH = date(2016, 3, 1)
+PAGED_OFFICERS = 2 * RANKING_PAGE_ROWS + 5
+
+
+def add_many_officers(engine: Any, device_id: str) -> reports.ReportQuery:
+    """Ratings of PAGED_OFFICERS officers at the device's counter in PAGED_MONTH (a few flagged, most with too
+    few ratings to judge); the query of that month's ranking by officer."""
+    pick = random.Random(2016)
+    with engine.begin() as conn:
+        device = conn.execute(select(DEVICE.c.agency_id, DEVICE.c.counter_id).where(DEVICE.c.id == device_id)).one()
+        rows: list[dict[str, object]] = []
+        for n in range(PAGED_OFFICERS):
+            flagged = n % 20 == 7   # every twentieth officer is one citizens complain about, often enough to flag
+            for i in range(31 if flagged or n % 10 == 0 else 2 + n % 4):
+                level = (1 if i % 3 else 4) if flagged else 2 + (n * 7 + i) % 4
+                moment = datetime.combine(PAGED_MONTH + timedelta(days=i % 28), time(8), ZONE) + timedelta(minutes=n)
+                rows.append({
+                    "device_id": device_id, "uuid": str(uuid.UUID(int=pick.getrandbits(128), version=4)),
+                    "seq": 1_000_000 + len(rows), "agency_id": device.agency_id, "counter_id": device.counter_id,
+                    "counter_code": "Q01", "officer_code": f"P{n:03d}", "procedure_code": None, "language": "vi",
+                    "level": level, "recorded_at": moment.astimezone(UTC),
+                    "received_at": moment.astimezone(UTC) + timedelta(minutes=5), "suspected_repeat": False,
+                    "is_test": False, "q_access": None, "q_procedure": None, "q_officer": None, "q_result": None,
+                    "q_feedback": None, "harassment": None, "comment": None})
+        conn.execute(insert(RATING), rows)
+    return reports.ReportQuery(reports.Period.of("month", PAGED_MONTH), "officer", OTHER)
+
+
 def get_page(session: requests.Session, server: ServerHandle, params: dict[str, str]) -> Node:
     answer = session.get(server.url + "/dashboard", params=params, timeout=30)
     assert answer.status_code == 200, answer.text[:2000]
@@ -127,8 +159,10 @@ def assert_figures_shown(page: Node, report: reports.Report, *, staff_view: bool
         if staff_view:
             assert close(share(row.one(data_col="previous").text()), before.elements[key].index)
     ranking = page.one("table", data_table="ranking").all("tr", data_key="*")
-    assert [r.attrs["data-key"] for r in ranking] == [r.key for r in report.rows]
-    for shown, row in zip(ranking, report.rows, strict=True):
+    first_page = report.rows[:RANKING_PAGE_ROWS]  # the ranking is shown a page at a time, best first
+    assert [r.attrs["data-key"] for r in ranking] == [r.key for r in first_page]
+    for position, (shown, row) in enumerate(zip(ranking, first_page, strict=True), start=1):
+        assert number(shown.one(data_col="position").text()) == position
         assert shown.one(data_col="label").text().startswith(row.label)
         assert number(shown.one(data_col="ratings").text()) == row.figures.ratings
         assert close(share(shown.one(data_col="index").text()), row.figures.satisfaction_index)
@@ -290,6 +324,132 @@ def test_an_empty_period_shows_dashes_not_zero(module_server: ServerHandle, staf
     assert "Không có lượt đánh giá nào trong kỳ này" in page.one("table", data_table="ranking").text()
     bar = page.one("section", id="levels").all("svg")[0]
     assert "Chưa có lượt đánh giá" in bar.attrs["aria-label"]  # the empty bar says so, to a screen reader too
+
+
+# ---- the ranking, a page at a time ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def paged(module_server: ServerHandle, seeded: Seeded) -> reports.Report:
+    """A month whose ranking by officer runs to three pages (50, 50 and 5 rows), a few of them flagged."""
+    q = add_many_officers(module_server.engine(), seeded.devices[(OTHER, "Q01")])
+    report = reports.build(module_server.engine(), q, SETTINGS)
+    assert len(report.rows) == PAGED_OFFICERS and 1 < sum(r.flagged for r in report.rows) < RANKING_PAGE_ROWS
+    return report
+
+
+def paged_params(**extra: str) -> dict[str, str]:
+    return {"period": "month", "date": PAGED_MONTH.isoformat(), "group": "officer", "agency": OTHER} | extra
+
+
+def ranking_rows(page: Node) -> list[tuple[int, str]]:
+    """(position, key) of every ranking row on the page."""
+    return [(number(r.one(data_col="position").text()), r.attrs["data-key"])
+            for r in page.one("table", data_table="ranking").all("tr", data_key="*")]
+
+
+def pager_links(page: Node) -> dict[str, str]:
+    """The ranking pager's links by what they lead to: a page number, previous or next (the current: no link)."""
+    pagers = page.all("nav", **{"class": "pager no-print"})
+    assert len(pagers) == 2  # above and below the table, the same
+    return {a.attrs["data-page-link"]: a.attrs["href"] for a in pagers[0].all("a", data_page_link="*")}
+
+
+def test_the_ranking_is_shown_fifty_rows_a_page_and_page_two_holds_the_next_fifty(
+        module_server: ServerHandle, staff: requests.Session, paged: reports.Report) -> None:
+    everyone = [(position, row.key) for position, row in enumerate(paged.rows, start=1)]
+    first = get_page(staff, module_server, paged_params())
+    assert ranking_rows(first) == everyone[:RANKING_PAGE_ROWS]
+    summary = first.one(id="ranking-summary")
+    assert summary.attrs["data-groups"] == str(PAGED_OFFICERS) and summary.attrs["data-pages"] == "3"
+    assert summary.attrs["data-flagged"] == str(sum(r.flagged for r in paged.rows))
+    assert "Trang 1/3: dòng 1–50" in summary.text() and "Page 1 of 3: rows 1–50" in summary.text()
+    assert_figures_shown(first, paged)   # the key figures are the whole month's, whatever the page
+    links = pager_links(first)
+    assert set(links) == {"2", "3", "next"}  # no previous page, and page 1 is the current one (not a link)
+    assert links["next"] == links["2"]
+    # Page 2, reached by its link: the choices are kept, only the page changes, and the figures stay the month's.
+    second_answer = staff.get(module_server.url + links["2"], timeout=30)
+    assert second_answer.status_code == 200
+    second = parse(second_answer.text)
+    assert ranking_rows(second) == everyone[RANKING_PAGE_ROWS:2 * RANKING_PAGE_ROWS]
+    assert second.one("select", id="f-agency").one("option", selected="").attrs["value"] == OTHER
+    assert second.one("select", id="f-group").one("option", selected="").attrs["value"] == "officer"
+    assert number(kpi(second, "ratings")) == paged.total.ratings
+    assert set(pager_links(second)) == {"1", "3", "previous", "next"}
+    third = get_page(staff, module_server, paged_params(page="3"))
+    assert ranking_rows(third) == everyone[2 * RANKING_PAGE_ROWS:]
+    assert "dòng 101–105" in third.one(id="ranking-summary").text()
+    # The period arrows and the publish form start again from page 1.
+    assert "page=" not in second.one("a", rel="next").attrs["href"]
+    assert not second.one("form", **{"class": "publish-form"}).all("input", name="page")
+    # The download still holds every row.
+    download = staff.get(module_server.url + "/dashboard/export/groups.csv", params=paged_params(page="2"),
+                         timeout=30)
+    assert download.status_code == 200
+    keys = [row[0] for row in csv.reader(io.StringIO(download.content.decode("utf-8")[1:]))][1:]
+    assert [key for key in keys if key] == [row.key for row in paged.rows]
+
+
+def test_the_flagged_ones_can_be_shown_alone_with_their_place_in_the_whole_ranking(
+        module_server: ServerHandle, staff: requests.Session, paged: reports.Report) -> None:
+    page = get_page(staff, module_server, paged_params())
+    views = page.one("nav", **{"class": "ranking-views no-print"})
+    flagged_link = views.one("a", data_view="flagged").attrs["href"]
+    assert "show=flagged" in flagged_link and f"agency={OTHER}" in flagged_link
+    shown = parse(staff.get(module_server.url + flagged_link, timeout=30).text)
+    expected = [(position, row.key) for position, row in enumerate(paged.rows, start=1) if row.flagged]
+    assert ranking_rows(shown) == expected
+    assert all(flag.attrs["data-flag"] == "flagged" for flag in shown.one("table", data_table="ranking")
+               .all(data_flag="*"))
+    assert not shown.all("nav", **{"class": "pager no-print"})  # one page: no pager
+    assert shown.one("nav", **{"class": "ranking-views no-print"}).one(aria_current="page").attrs["data-view"] == \
+        "flagged"
+    # A month with nothing flagged says so in the flagged view.
+    params, q = query("month", LAST_MONTH, "officer", MAIN)
+    assert not any(r.flagged for r in reports.build(module_server.engine(), q, SETTINGS).rows)
+    none = get_page(staff, module_server, params | {"show": "flagged"})
+    assert "Không có nhóm nào bị gắn cờ" in none.one("table", data_table="ranking").text()
+
+
+def test_a_ranking_page_past_the_last_says_so_and_still_shows_the_figures(
+        module_server: ServerHandle, staff: requests.Session, paged: reports.Report) -> None:
+    answer = staff.get(module_server.url + "/dashboard", params=paged_params(page="9"), timeout=30)
+    assert answer.status_code == 404
+    page = parse(answer.text)
+    notice = page.one("p", role="alert").text()
+    assert "không có trang 9" in notice and "chỉ có 3 trang" in notice and "has no page 9" in notice
+    assert number(kpi(page, "ratings")) == paged.total.ratings
+    assert ranking_rows(page) == []
+    assert "Không có trang 9" in page.one("table", data_table="ranking").text()
+    links = pager_links(page)
+    assert "page=3" in links["3"] and "page=3" in links["previous"] and "next" not in links
+
+
+@pytest.mark.parametrize(("extra", "field", "words"), [
+    ({"page": "hai"}, "page", "phải là một số nguyên dương"),
+    ({"page": "0"}, "page", "phải là một số nguyên dương"),
+    ({"page": "-1"}, "page", "phải là một số nguyên dương"),
+    ({"page": "9" * 40}, "page", "phải là một số nguyên dương"),
+    ({"show": "worst"}, "show", "không có cách xem 'worst'"),
+])
+def test_a_malformed_ranking_page_is_refused_in_words(module_server: ServerHandle, staff: requests.Session,
+                                                      paged: reports.Report, extra: dict[str, str], field: str,
+                                                      words: str) -> None:
+    answer = staff.get(module_server.url + "/dashboard", params=paged_params(**extra), timeout=10)
+    assert answer.status_code == 400
+    notice = parse(answer.text).one("p", role="alert")
+    assert words in notice.text() and notice.one("span", **{"class": "en"}).text()
+    assert not parse(answer.text).all(data_kpi="*")
+
+
+def test_every_page_of_a_small_ranking_is_one_page_without_a_pager(module_server: ServerHandle,
+                                                                   staff: requests.Session) -> None:
+    params, q = query("month", LAST_MONTH, "counter", MAIN)
+    page = get_page(staff, module_server, params)
+    assert not page.all("nav", **{"class": "pager no-print"})
+    rows = reports.build(module_server.engine(), q, SETTINGS).rows
+    assert page.one(id="ranking-summary").attrs["data-pages"] == "1"
+    assert ranking_rows(page) == [(n, row.key) for n, row in enumerate(rows, start=1)]
 
 
 BAD_CHOICES = [

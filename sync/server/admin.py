@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, exc, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, exc, insert, select, update
 
 from kiosk.scrypt_hash import hash_secret, verify_secret
 from sync.server.db import reading, utc_now, writing
@@ -124,11 +124,21 @@ def session(engine: Engine, token: str | None) -> Session | None:
     if not token or len(token) > 200:
         return None
     with reading(engine) as conn:
-        row = conn.execute(
-            select(ADMIN_SESSION.c.user_id, ADMIN_SESSION.c.csrf_token, ADMIN_SESSION.c.expires_at,
-                   ADMIN_USER.c.username)
-            .select_from(ADMIN_SESSION.join(ADMIN_USER, ADMIN_USER.c.id == ADMIN_SESSION.c.user_id))
-            .where(ADMIN_SESSION.c.token_hash == _token_hash(token))).first()
+        return session_on(conn, token)
+
+
+# Built once: the statement is the same for every request, only the token's hash changes.
+_SESSION_BY_HASH = (
+    select(ADMIN_SESSION.c.user_id, ADMIN_SESSION.c.csrf_token, ADMIN_SESSION.c.expires_at, ADMIN_USER.c.username)
+    .select_from(ADMIN_SESSION.join(ADMIN_USER, ADMIN_USER.c.id == ADMIN_SESSION.c.user_id))
+    .where(ADMIN_SESSION.c.token_hash == bindparam("token_hash")))
+
+
+def session_on(conn: Connection, token: str | None) -> Session | None:
+    """The live session for a cookie's token, read on an open connection (a page's one read transaction)."""
+    if not token or len(token) > 200:
+        return None
+    row = conn.execute(_SESSION_BY_HASH, {"token_hash": _token_hash(token)}).first()
     if row is None or row.expires_at <= utc_now():
         return None
     return Session(row.user_id, row.username, row.csrf_token, row.expires_at)

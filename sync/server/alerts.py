@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlalchemy import exc as sa_exc
 
 from sync.server import mail
@@ -101,6 +101,13 @@ class ActiveAlert:
 def active_alerts(engine: Engine, agency_code: str | None = None, since: datetime | None = None, *,
                   limit: int = 50) -> list[ActiveAlert]:
     """Alerts raised since `since` (default: the last 7 days), newest first, for one agency or every one."""
+    with reading(engine) as conn:
+        return active_alerts_on(conn, agency_code, since, limit=limit)
+
+
+def active_alerts_on(conn: Connection, agency_code: str | None = None, since: datetime | None = None, *,
+                     limit: int = 50) -> list[ActiveAlert]:
+    """As active_alerts, read on an open connection (a page's one read transaction)."""
     since = since or utc_now() - timedelta(days=7)
     query = (select(ALERT_EVENT.c.id, ALERT_EVENT.c.rule_id, ALERT_RULE.c.kind, AGENCY.c.code, AGENCY.c.name,
                     COUNTER.c.code.label("counter_code"), COUNTER.c.name.label("counter_name"),
@@ -113,10 +120,8 @@ def active_alerts(engine: Engine, agency_code: str | None = None, since: datetim
              .order_by(ALERT_EVENT.c.created_at.desc(), ALERT_EVENT.c.id.desc()).limit(limit))
     if agency_code is not None:
         query = query.where(AGENCY.c.code == agency_code)
-    with reading(engine) as conn:
-        rows = conn.execute(query).all()
     return [ActiveAlert(r.id, r.rule_id, r.kind, r.code, r.name, r.counter_code, r.counter_name, r.subject,
-                        r.created_at, r.sent_at, int(r.attempts), r.last_error) for r in rows]
+                        r.created_at, r.sent_at, int(r.attempts), r.last_error) for r in conn.execute(query)]
 
 
 # ---- raising --------------------------------------------------------------------------------------------------

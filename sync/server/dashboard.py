@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Connection
 
 from kiosk.levels import LEVELS
 from sync.server import admin, alerts, charts, dashboard_query, exports, publications, registry, report_view, reports
@@ -37,6 +38,7 @@ PUBLIC = "/ket-qua"
 FORM_LIMIT = 16 * 1024
 COMMENTS_SHOWN = 20
 HARASSMENT_SHOWN = 50
+ALERTS_SHOWN = 50
 EXPORTS = (*exports.TABLES, "trend", "harassment", "comments")
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -83,6 +85,10 @@ def _download(body: str | bytes, file_name: str, media_type: str) -> Response:
 
 
 # ---- the dashboard ------------------------------------------------------------------------------------------
+#
+# One GET of the dashboard is one pooled connection and one read transaction: the sign-in, the agencies, the
+# report's four parts, the alerts and the publications are all read on it (one checkout, one ping, one
+# rollback instead of six), then the connection goes back before the template is rendered.
 
 def _agencies(ctx: AppContext) -> list[registry.Agency]:
     return registry.list_agencies(ctx.engine)
@@ -93,24 +99,43 @@ def _query(request_params: Mapping[str, str], ctx: AppContext,
     return dashboard_query.parse(request_params, _today(ctx), {a.code for a in agencies})
 
 
-def _page_context(ctx: AppContext, query: reports.ReportQuery) -> dict[str, Any]:
-    """Everything the dashboard shows for one query, each figure from reports.py."""
-    settings, engine = ctx.settings, ctx.engine
+def _ranking_links(query_string: str, ranking: report_view.RankingPage) -> dict[str, Any]:
+    """Every link of the ranking's pager and views: the page's choices kept, only page and view changed."""
+    def link(number: int, view: str) -> str:
+        extra = urlencode(dashboard_query.ranking_params(number, view))
+        return f"{DASHBOARD}?{query_string}{'&' if extra else ''}{extra}#ranking"
+
+    view, number, pages = ranking.view, ranking.number, ranking.pages
+    return {
+        "pages": [(n, link(n, view) if n is not None else "") for n in report_view.page_numbers(
+            min(number, pages), pages)],
+        "previous": link(min(number, pages + 1) - 1, view) if number > 1 else "",
+        "next": link(number + 1, view) if number < pages else "",
+        "all": link(1, "all"), "flagged": link(1, "flagged"),
+    }
+
+
+def _page_context(conn: Connection, ctx: AppContext, query: reports.ReportQuery, page: int,
+                  view: str) -> dict[str, Any]:
+    """Everything the dashboard shows for one query, each figure from reports.py, read on `conn`."""
+    settings = ctx.settings
     span, bucket = report_view.trend_span(query.period)
-    # One read transaction for the four parts (the place is resolved once), not one each.
-    found = reports.dashboard(engine, query, settings, trend_period=span, bucket=bucket,
-                              harassment_limit=HARASSMENT_SHOWN, comments_limit=COMMENTS_SHOWN)
+    found = reports.dashboard_on(conn, query, settings, trend_period=span, bucket=bucket,
+                                 harassment_limit=HARASSMENT_SHOWN, comments_limit=COMMENTS_SHOWN)
     report, trend, harassment, comments = found.report, found.trend, found.harassment, found.comments
+    raised = alerts.active_alerts_on(conn, query.agency_code, limit=ALERTS_SHOWN)
+    out = publications.published_on(conn, query.agency_code) if query.agency_code else []
     zone = _zone(ctx)
-    raised = alerts.active_alerts(engine, agency_code=query.agency_code)
-    out = publications.published(engine, query.agency_code) if query.agency_code else []
     previous = query.period.previous()
+    query_string = urlencode(dashboard_query.to_params(query))
+    ranking = report_view.ranking_page(report, page, view)
     return {
         "report": report, "query": query, "bucket": bucket, "trend_span": span,
         "trend_table": report_view.trend_table(trend, bucket),
         "harassment": report_view.comments_table("harassment", harassment, with_agency=not query.agency_code),
         "comments": report_view.comments_table("comments", comments, with_agency=not query.agency_code),
         "alerts": raised, "publications": out,
+        "ranking": ranking, "ranking_links": _ranking_links(query_string, ranking),
         "previous_link": _link(DASHBOARD, dashboard_query.with_period(query, previous)),
         "next_link": _link(DASHBOARD, dashboard_query.with_period(query, report_view.next_period(query.period))),
         "previous_label": previous.label(),
@@ -119,7 +144,7 @@ def _page_context(ctx: AppContext, query: reports.ReportQuery) -> dict[str, Any]
         "previous_distribution": charts.distribution_bar(report.previous_total.levels, height=24,
                                                          chart_id="dist-prev"),
         "trend_chart": charts.trend_chart(report_view.trend_values(trend, bucket)),
-        "downloads": {name: {fmt: _link(f"{DASHBOARD}/export/{name}.{fmt}", query) for fmt in ("csv", "xlsx")}
+        "downloads": {name: {fmt: f"{DASHBOARD}/export/{name}.{fmt}?{query_string}" for fmt in ("csv", "xlsx")}
                       for name in EXPORTS},
         "default_title": _default_title(report, query),
         "local": lambda moment: _local(moment, zone),
@@ -131,42 +156,66 @@ def _default_title(report: reports.Report, query: reports.ReportQuery) -> str:
     return f"Kết quả đánh giá sự hài lòng{where} — {query.period.label()}"
 
 
-def _render_dashboard(request: Request, ctx: AppContext, session: admin.Session, params: Mapping[str, str], *,
+def _dashboard_values(conn: Connection, ctx: AppContext, session: admin.Session, params: Mapping[str, str], *,
                       status: int = 200, message: tuple[str, str] | None = None,
-                      notice: tuple[str, str] | None = None) -> Response:
-    """The dashboard for the choices in `params`; a choice that cannot be used is named and marked in the form."""
-    agencies = _agencies(ctx)
+                      notice: tuple[str, str] | None = None) -> tuple[dict[str, Any], int]:
+    """What the template shows for the choices in `params`, and the status; a choice that cannot be used is named
+    and marked in the form, a ranking page past the last is said in words (404, the figures still shown)."""
+    agencies = registry.list_agencies_on(conn)
     values: dict[str, Any] = {"session": session, "agencies": agencies, "params": dict(params),
                               "message": message, "notice": notice, "error_field": None, **_shared()}
     query: reports.ReportQuery | None = None
     try:
         query = _query(params, ctx, agencies)
+        page, view = dashboard_query.ranking_choice(params)
     except QueryError as error:
         values |= {"message": message or (error.vi, error.en), "error_field": error.field}
-        status = max(status, 400)
-    if query is not None:
-        values |= _page_context(ctx, query)
-        values["params"] = dashboard_query.to_params(query)
-        values["agency"] = next((a for a in agencies if a.code == query.agency_code), None)
+        return values, max(status, 400)
+    values |= _page_context(conn, ctx, query, page, view)
+    values["params"] = dashboard_query.to_params(query)
+    values["agency"] = next((a for a in agencies if a.code == query.agency_code), None)
+    ranking: report_view.RankingPage = values["ranking"]
+    if not ranking.exists:
+        values["message"] = message or (
+            f"Bảng xếp hạng không có trang {page}: chỉ có {ranking.pages} trang "
+            f"({ranking.per_page} dòng một trang). Các số liệu khác vẫn hiện bên dưới.",
+            f"The ranking has no page {page}: it has {ranking.pages} page{'s' if ranking.pages > 1 else ''} "
+            f"({ranking.per_page} rows a page). The other figures are shown below.")
+        status = max(status, 404)
+    return values, status
+
+
+def _respond(request: Request, values: dict[str, Any], status: int) -> Response:
     response = templates.TemplateResponse(request, "dashboard.html", values, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
+def _render_dashboard(request: Request, ctx: AppContext, session: admin.Session, params: Mapping[str, str], *,
+                      status: int = 200, message: tuple[str, str] | None = None,
+                      notice: tuple[str, str] | None = None) -> Response:
+    """The dashboard for the choices in `params`; a choice that cannot be used is named and marked in the form."""
+    with reading(ctx.engine) as conn:
+        values, status = _dashboard_values(conn, ctx, session, params, status=status, message=message,
+                                           notice=notice)
+    return _respond(request, values, status)
+
+
 def _shared() -> dict[str, Any]:
     """Names every results template uses."""
-    return {"view": report_view, "charts": charts, "levels": LEVELS, "group_names": report_view.GROUP_NAMES,
-            "period_names": report_view.PERIOD_NAMES, "percent": charts.percent, "count": report_view.count,
-            "day": report_view.day}
+    return _SHARED.copy()
+
+
+_SHARED: dict[str, Any] = {
+    "view": report_view, "charts": charts, "levels": LEVELS, "group_names": report_view.GROUP_NAMES,
+    "period_names": report_view.PERIOD_NAMES, "percent": charts.percent, "count": report_view.count,
+    "day": report_view.day}
 
 
 @router.get(DASHBOARD)
 def dashboard_page(request: Request) -> Response:
     """The results for the chosen period, grouping and agency, with downloads and the publish form."""
     ctx = context(request)
-    session = _signed_in(request, ctx)
-    if session is None:
-        return _to_login(request)
     notice = None
     published = request.query_params.get("published", "")
     if published.isdigit():
@@ -175,7 +224,12 @@ def dashboard_page(request: Request) -> Response:
     elif request.query_params.get("withdrawn", "").isdigit():
         notice = ("Đã thu hồi; trang công khai không còn hiện bản này.",
                   "Withdrawn; the public page no longer shows it.")
-    return _render_dashboard(request, ctx, session, request.query_params, notice=notice)
+    with reading(ctx.engine) as conn:
+        session = admin.session_on(conn, request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            return _to_login(request)
+        values, status = _dashboard_values(conn, ctx, session, request.query_params, notice=notice)
+    return _respond(request, values, status)
 
 
 def _export(ctx: AppContext, query: reports.ReportQuery, name: str, fmt: str) -> Response:

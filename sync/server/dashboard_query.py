@@ -91,3 +91,28 @@ def to_params(query: ReportQuery) -> dict[str, str]:
 def with_period(query: ReportQuery, period: Period) -> ReportQuery:
     """The same query over another period."""
     return replace(query, period=period)
+
+
+MAX_PAGE_DIGITS = 6
+
+
+def ranking_choice(params: Mapping[str, str]) -> tuple[int, str]:
+    """Which page of the ranking (from 1) and which rows (every group, or only the flagged ones) a request asks
+    for; defaults: page 1 of every group. A page past the last is not refused here: only the report knows."""
+    text = params.get("page", "").strip() or "1"
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_PAGE_DIGITS and int(text) >= 1):
+        raise QueryError("page", f"Số trang của bảng xếp hạng phải là một số nguyên dương: {text[:20]!r}",
+                         f"the ranking's page must be a positive whole number: {text[:20]!r}")
+    view = params.get("show", "").strip() or "all"
+    if view not in ("all", "flagged"):
+        raise QueryError("show", f"Bảng xếp hạng không có cách xem {view[:40]!r}; chọn all hoặc flagged",
+                         f"the ranking has no view {view[:40]!r}; choose all or flagged")
+    return int(text), view
+
+
+def ranking_params(page: int, view: str) -> dict[str, str]:
+    """The URL parameters of a ranking page, left out when they are the defaults (page 1, every group)."""
+    params = {"page": str(page)} if page != 1 else {}
+    if view != "all":
+        params["show"] = view
+    return params

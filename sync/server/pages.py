@@ -22,6 +22,8 @@ from sync.server.errors import ApiError
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+# The templates ship with the server and never change under it: no file check on every page.
+templates.env.auto_reload = False
 SESSION_COOKIE = "kiosk_session"
 LOGIN_CSRF_COOKIE = "kiosk_login_csrf"
 FORM_LIMIT = 16 * 1024

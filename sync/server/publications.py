@@ -131,10 +131,14 @@ def withdraw(engine: Engine, publication_id: int) -> Publication:
 def published(engine: Engine, agency_code: str) -> list[Publication]:
     """The agency's publications still out, the newest period first (without their figures)."""
     with reading(engine) as conn:
-        rows = conn.execute(_select(with_snapshot=False)
-                            .where(AGENCY.c.code == agency_code, PUBLICATION.c.withdrawn_at.is_(None))
-                            .order_by(PUBLICATION.c.last.desc(), PUBLICATION.c.first.desc(),
-                                      PUBLICATION.c.id.desc())).all()
+        return published_on(conn, agency_code)
+
+
+def published_on(conn: Connection, agency_code: str) -> list[Publication]:
+    """As published, read on an open connection (a page's one read transaction)."""
+    rows = conn.execute(_select(with_snapshot=False)
+                        .where(AGENCY.c.code == agency_code, PUBLICATION.c.withdrawn_at.is_(None))
+                        .order_by(PUBLICATION.c.last.desc(), PUBLICATION.c.first.desc(), PUBLICATION.c.id.desc()))
     return [_row_to_publication(row) for row in rows]
 
 

@@ -110,9 +110,13 @@ def set_agency(engine: Engine, code: str, fields: dict[str, str | None]) -> Agen
 def list_agencies(engine: Engine) -> list[Agency]:
     """Every agency, by code."""
     with reading(engine) as conn:
-        rows = conn.execute(select(AGENCY).order_by(AGENCY.c.code)).all()
+        return list_agencies_on(conn)
+
+
+def list_agencies_on(conn: Connection) -> list[Agency]:
+    """As list_agencies, read on an open connection (a page's one read transaction)."""
     return [Agency(r.id, r.code, r.name, r.parent, r.hotline, r.complaint_address, r.email, r.website)
-            for r in rows]
+            for r in conn.execute(select(AGENCY).order_by(AGENCY.c.code))]
 
 
 def parse_procedures(text: str) -> list[str]:

@@ -6,11 +6,15 @@ same everywhere. Vietnamese first, English second; a share with nothing to divid
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from markupsafe import Markup
+
 from kiosk.levels import LEVELS, QUESTIONS
+from sync.server import charts
 from sync.server.charts import TrendValue, percent
 from sync.server.reports import (
     TOO_FEW_EN,
@@ -178,6 +182,28 @@ def cell_text(column: Column, value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class HeadCell:
+    """A column of a table as the page shows it: header words, the label a phone shows beside each value."""
+
+    key: str
+    vi: str
+    en: str
+    label: str                 # "vi / en", written once per table rather than once per cell
+    numeric: bool
+
+
+def table_heads(table: Table) -> list[HeadCell]:
+    """The table's columns as the page shows them."""
+    return [HeadCell(c.key, c.vi, c.en, f"{c.vi} / {c.en}", c.kind in ("count", "share")) for c in table.columns]
+
+
+def table_texts(table: Table) -> list[list[str]]:
+    """Every cell of the table as the page writes it (cell_text), made in one pass."""
+    columns = table.columns
+    return [[cell_text(column, value) for column, value in zip(columns, row, strict=True)] for row in table.rows]
+
+
 def trend_table(points: list[TrendPoint], bucket: str) -> Table:
     """The trend chart's numbers, one row per bucket (the columns of exports.trend_csv)."""
     names = {"day": ("Ngày", "Day"), "week": ("Tuần từ", "Week from"), "month": ("Tháng từ", "Month from")}
@@ -228,3 +254,108 @@ def elements_rows(figures: Figures, previous: Figures) -> list[tuple[str, str, i
         rows.append((question.title_vi, question.title_en, now.answered if now else 0,
                      now.index if now else None, before.index if before else None))
     return rows
+
+
+# ---- the ranking, a page at a time ------------------------------------------------------------------------
+
+RANKING_PAGE_ROWS = 50
+RANKING_VIEWS = ("all", "flagged")
+
+
+@dataclass(frozen=True)
+class RankingRow:
+    """One ranking row as the page writes it: every text made once here, none in the template's loop."""
+
+    position: int              # the group's place in the whole ranking, whatever page or view shows it
+    key: str
+    label: str
+    ratings: str
+    index: str
+    index_bar: Markup
+    previous: str
+    dissatisfied: str
+    dissatisfied_bar: Markup
+    harassment: str
+    flag: Flag
+
+    @property
+    def key_shown(self) -> bool:
+        """True when the key says more than the label (an officer's code beside the name)."""
+        return self.label != self.key
+
+
+def ranking_rows(report: Report, rows: Sequence[tuple[int, Row]], *, staff: bool = True) -> list[RankingRow]:
+    """The given (position, row) pairs of the report's ranking, written out; the public page has no threshold."""
+    index_colour, dissatisfied_colour = charts.index_colour(), charts.dissatisfied_colour()
+    threshold = report.flag_share if staff else None
+    made = []
+    for position, row in rows:
+        figures = row.figures
+        made.append(RankingRow(
+            position, row.key, row.label, count(figures.ratings), percent(figures.satisfaction_index),
+            charts.share_bar(figures.satisfaction_index, colour=index_colour),
+            percent(row.previous.satisfaction_index), percent(figures.dissatisfied_share),
+            charts.share_bar(figures.dissatisfied_share, colour=dissatisfied_colour, threshold=threshold),
+            count(figures.harassment_reports), flag(row, report)))
+    return made
+
+
+def whole_ranking(report: Report, *, staff: bool = True) -> list[RankingRow]:
+    """Every row of the report's ranking, written out (the public page shows a published report whole)."""
+    return ranking_rows(report, list(enumerate(report.rows, start=1)), staff=staff)
+
+
+@dataclass(frozen=True)
+class RankingPage:
+    """One page of the ranking (every group, or only the flagged ones), and where it stands among the pages."""
+
+    rows: list[RankingRow]
+    number: int                # the page asked for, from 1; may be past the last (then `rows` is empty)
+    pages: int                 # at least 1: an empty ranking is one page saying so
+    per_page: int
+    shown: int                 # groups in this view: all of them, or the flagged ones
+    groups: int                # every group of the ranking
+    flagged: int
+    view: str                  # "all" or "flagged"
+
+    @property
+    def exists(self) -> bool:
+        """False for a page number past the last page."""
+        return self.number <= self.pages
+
+    @property
+    def first(self) -> int:
+        """The first row's number within the view (1-based)."""
+        return (self.number - 1) * self.per_page + 1
+
+    @property
+    def last(self) -> int:
+        """The last row's number within the view."""
+        return min(self.number * self.per_page, self.shown)
+
+
+def ranking_page(report: Report, number: int = 1, view: str = "all", *,
+                 per_page: int = RANKING_PAGE_ROWS) -> RankingPage:
+    """Page `number` of the report's ranking: `per_page` rows of every group, or of the flagged ones only."""
+    if view not in RANKING_VIEWS:
+        raise ValueError(f"no ranking view {view!r}")
+    ranked = list(enumerate(report.rows, start=1))
+    flagged = [pair for pair in ranked if pair[1].flagged]
+    chosen = flagged if view == "flagged" else ranked
+    pages = max(1, -(-len(chosen) // per_page))
+    start = (number - 1) * per_page
+    rows = ranking_rows(report, chosen[start:start + per_page]) if number <= pages else []
+    return RankingPage(rows, number, pages, per_page, len(chosen), len(ranked), len(flagged), view)
+
+
+def page_numbers(current: int, pages: int, *, around: int = 2) -> list[int | None]:
+    """The page numbers a pager links to: the first, the last, and a few around the current; None for a gap."""
+    wanted = {1, pages, *range(max(1, current - around), min(pages, current + around) + 1)}
+    numbers: list[int | None] = []
+    previous = 0
+    for n in sorted(wanted):
+        if previous and n - previous > 1:
+            numbers.append(None)
+        numbers.append(n)
+        previous = n
+    return numbers
