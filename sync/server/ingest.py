@@ -1,8 +1,9 @@
 """The push: check a batch of signed records against the device's chain and store each record exactly once.
 
 One transaction per batch, one lock on the device row (SELECT … FOR UPDATE on PostgreSQL; SQLite has one
-writer at a time), one query for what is already stored, and bulk INSERTs. Hashes and signatures are checked
-before the lock is taken, so devices pushing at once only queue for the database work.
+writer at a time), one query for what is already stored, and bulk inserts (bulk.py). Hashes are checked before
+the lock is taken; signatures are checked on worker threads while the batch is walked and inserted, and the
+transaction commits only if every signature it assumed good is (otherwise the batch is judged again).
 
 Everything up to the device's `acked_seq` is stored and verified. A record at or below it must be identical to
 the stored one (a duplicate, counted); a different one means the device's log was changed after it was synced.
