@@ -136,22 +136,16 @@ _COUNT_SQL = ("1", *(f"CASE WHEN level = {level} THEN 1 ELSE 0 END" for level in
               *(expression for key in _ELEMENTS for expression in (
                   f"CASE WHEN q_{key} IS NOT NULL THEN 1 ELSE 0 END", f"CASE WHEN q_{key} >= 4 THEN 1 ELSE 0 END")),
               "CASE WHEN harassment THEN 1 ELSE 0 END")
-# Each totals table: its period column and its SQLite expression, and the code it keeps (if any).
-_SQLITE_TABLES = (
-    (MONTH_BY_OFFICER, f"date(substr(recorded_at, 1, 19), '+{TOTALS_OFFSET_S} seconds', 'start of month')",
-     "officer_code"),
-    (MONTH_BY_PROCEDURE, f"date(substr(recorded_at, 1, 19), '+{TOTALS_OFFSET_S} seconds', 'start of month')",
-     "procedure_code"),
-    (DAY_TOTALS, f"date(substr(recorded_at, 1, 19), '+{TOTALS_OFFSET_S} seconds')", None),
-)
+# A rating's local day at the totals' offset, in SQLite (whole seconds, as migration 0004's triggers count it).
+_SQLITE_DAY = f"date(substr(recorded_at, 1, 19), '+{TOTALS_OFFSET_S} seconds')"
+_SQLITE_MONTH = f"date(substr(recorded_at, 1, 19), '+{TOTALS_OFFSET_S} seconds', 'start of month')"
 
 
-def _sqlite_fold(table: Table, period: str, code: str | None) -> str:
-    """Every rating stored after rowid :after added to `table`, one upsert per key."""
-    grain = "month" if table is not DAY_TOTALS else "day"
-    key = [grain, "agency_id", "counter_id", "device_id", *([code] if code else []), "suspected_repeat"]
-    values = [period, "agency_id", "counter_id", "device_id", *([f"coalesce({code}, '')"] if code else []),
-              "suspected_repeat"]
+def _sqlite_fold(table: Table) -> str:
+    """Every rating stored after rowid :after added to `table`, one upsert per key (its primary key)."""
+    key = [column.name for column in table.primary_key.columns]   # period, place, device, [code], repeat flag
+    period = _SQLITE_MONTH if key[0] == "month" else _SQLITE_DAY
+    values = [period, *(f"coalesce({name}, '')" if name.endswith("_code") else name for name in key[1:])]
     sums = ", ".join(f"sum({expression})" for expression in _COUNT_SQL)
     sets = ", ".join(f"{name} = {table.name}.{name} + excluded.{name}" for name in TOTAL_COUNTS)
     places = ", ".join(str(n) for n in range(1, len(key) + 1))
@@ -160,7 +154,7 @@ def _sqlite_fold(table: Table, period: str, code: str | None) -> str:
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}")
 
 
-_SQLITE_FOLDS = tuple(text(_sqlite_fold(*spec)) for spec in _SQLITE_TABLES)
+_SQLITE_FOLDS = tuple(text(_sqlite_fold(table)) for table in (MONTH_BY_OFFICER, MONTH_BY_PROCEDURE, DAY_TOTALS))
 
 
 def insert_ratings(conn: Connection, rows: list[dict[str, Any]]) -> None:
