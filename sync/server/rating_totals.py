@@ -79,9 +79,10 @@ def table_for(group_by: str) -> Table:
     return MONTH_BY_OFFICER if group_by in _BY_OFFICER else MONTH_BY_PROCEDURE
 
 
-def group_keys(group_by: str, other_field: str) -> tuple[list[ColumnElement[Any]], Any]:
-    """What to group the month totals by, labelled as reports._group_keys labels the raw keys, and the FROM."""
-    table = table_for(group_by)
+def group_keys(group_by: str, other_field: str, table: Table | None = None) -> tuple[list[ColumnElement[Any]], Any]:
+    """What to group by (ids and codes, cheap to hash), labelled g_*, and the FROM it needs: in the month totals
+    table of the grouping, or in `table` (reports pass `rating` for the ratings the totals do not answer)."""
+    table = table_for(group_by) if table is None else table
     if group_by == "agency":
         return [table.c.agency_id.label("g_agency_id")], table
     if group_by == "counter":
@@ -90,7 +91,8 @@ def group_keys(group_by: str, other_field: str) -> tuple[list[ColumnElement[Any]
         return [table.c.agency_id.label("g_agency_id"), table.c.officer_code.label("g_code")], table
     if group_by == "procedure":
         return [table.c.procedure_code.label("g_code")], table
-    # The field is looked up when the report is made, so a catalog imported since counts at once.
+    # The field is looked up when the report is made, so a catalog imported since counts at once, and each field
+    # is one group however many procedures it holds.
     field_name = func.coalesce(func.nullif(PROCEDURE_INFO.c.field_name, ""), literal_column(f"'{other_field}'"))
     return [field_name.label("g_code")], table.outerjoin(PROCEDURE_INFO,
                                                          PROCEDURE_INFO.c.code == table.c.procedure_code)

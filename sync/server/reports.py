@@ -474,22 +474,6 @@ def _figures(row: Any) -> Figures:
     return _figures_of([int(getattr(row, name) or 0) for name in TOTAL_COUNTS])
 
 
-def _group_keys(group_by: str) -> tuple[list[ColumnElement[Any]], Any]:
-    """What the aggregation groups by (ids and codes, cheap to hash) and the FROM clause it needs."""
-    if group_by == "agency":
-        return [RATING.c.agency_id.label("g_agency_id")], RATING
-    if group_by == "counter":
-        return [RATING.c.counter_id.label("g_counter_id")], RATING
-    if group_by == "officer":
-        return [RATING.c.agency_id.label("g_agency_id"), RATING.c.officer_code.label("g_code")], RATING
-    if group_by == "procedure":
-        return [RATING.c.procedure_code.label("g_code")], RATING
-    # The field comes from the catalog: joined per rating, so each field is one group however many procedures.
-    field_name = func.coalesce(func.nullif(PROCEDURE_INFO.c.field_name, ""), literal_column(f"'{OTHER_FIELD}'"))
-    return [field_name.label("g_code")], RATING.outerjoin(PROCEDURE_INFO,
-                                                           PROCEDURE_INFO.c.code == RATING.c.procedure_code)
-
-
 def _labelled(group_by: str, figures: Any) -> Select[Any]:
     """The aggregated groups with their names (agency, counter, officer, procedure), joined after aggregating."""
     if group_by == "agency":
@@ -573,7 +557,7 @@ def _report_select(query: ReportQuery, scope: _Scope, zone: ZoneInfo, not_intact
         return None
     start, _ = query.period.previous().bounds(zone)
     current_start, end = query.period.bounds(zone)
-    keys, source = _group_keys(query.group_by)
+    keys, source = rating_totals.group_keys(query.group_by, OTHER_FIELD, RATING)
     splits_ = [case((RATING.c.recorded_at >= current_start, 1), else_=0).label("is_current"),
                RATING.c.suspected_repeat.label("is_repeat")]
     if not_intact.condition is not None:
