@@ -55,4 +55,6 @@ def test_a_small_run_times_every_page_against_its_bare_query_and_drops_its_datab
     assert any("3,000 ratings" in line for line in lines)
     assert any(line.startswith("  target p95 < 500 ms:") for line in lines)
     assert any(line.startswith("  target page/bare <= 2x at p95:") for line in lines)
+    floor = next(line for line in lines if line.startswith("  floor (information):"))
+    assert "runs no report" in floor and " p95 " in floor and "2x the smallest bare p95" in floor
     assert bench_databases() <= before   # its own database is dropped again

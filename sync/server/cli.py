@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import getpass
 import json
 import signal
@@ -562,6 +563,11 @@ def _run(settings: ServerSettings, url: str, args: argparse.Namespace) -> int:
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, _exit_cleanly)
         checker = _start_alert_checker(engine, settings)
+        # Everything loaded so far (modules, the app, tables) lives as long as the process: kept out of the
+        # collector's full passes, which otherwise walk it all and showed as 40-60 ms pauses on a dashboard page
+        # that makes many objects (p95 130 ms against p50 73 ms on the month's officer ranking; 84 ms frozen).
+        gc.collect()
+        gc.freeze()
         uvicorn.Server(config).run()
     finally:
         if checker is not None:

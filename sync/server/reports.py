@@ -44,7 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -466,8 +466,7 @@ def _element(answered: int, satisfied: int) -> Element:
 def _figures_of(counts: Sequence[int]) -> Figures:
     """Figures from the counts in the order of models.TOTAL_COUNTS."""
     return Figures(counts[0], (counts[1], counts[2], counts[3], counts[4], counts[5]),
-                   {key: _element(counts[6 + 2 * i], counts[7 + 2 * i]) for i, key in enumerate(SCALE_ELEMENTS)},
-                   counts[16])
+                   dict(zip(SCALE_ELEMENTS, map(_element, counts[6:16:2], counts[7:17:2]), strict=True)), counts[16])
 
 
 def _figures(row: Any) -> Figures:
@@ -497,26 +496,26 @@ def _labelled(group_by: str, figures: Any) -> Select[Any]:
     return select(figures)
 
 
-def _key_and_label(group_by: str, row: Any, every_agency: bool) -> tuple[str, str]:
-    code = row.g_code
+def _key_and_label(group_by: str, row: dict[str, Any], every_agency: bool) -> tuple[str, str]:
+    """A group's key and label from its g_* columns (by name)."""
+    code, name = row["g_code"], row.get("g_name")
     if group_by == "field":
         return str(code), str(code)
     if group_by == "procedure":
         if not code:
             return "", NO_PROCEDURE
-        return str(code), str(row.g_name or code)
+        return str(code), str(name or code)
     if group_by == "agency":
-        return str(code), str(row.g_name)
+        return str(code), str(name)
     # An officer code not registered on the server shows as the code itself.
-    label = NO_OFFICER if group_by == "officer" and not code else str(row.g_name or code)
+    label = NO_OFFICER if group_by == "officer" and not code else str(name or code)
     if every_agency:
-        return f"{row.g_agency}/{code or ''}", f"{label} — {row.g_agency_name}"
+        return f"{row['g_agency']}/{code or ''}", f"{label} — {row['g_agency_name']}"
     return str(code or ""), label
 
 
-# A group's counts are kept apart by (current period?, verified?, suspected repeat?) until the report is made.
-_Slot = tuple[bool, bool, bool]
 _Counts = list[int]
+_NONE: _Counts = [0] * len(TOTAL_COUNTS)
 
 
 def _bounds(first: date, last: date, zone: ZoneInfo) -> ColumnElement[bool]:
@@ -586,17 +585,30 @@ def _totals_select(query: ReportQuery, scope: _Scope, splits: Sequence[rating_to
     return _labelled(query.group_by, figures)
 
 
-def _add(into: _Counts, counts: Sequence[int]) -> None:
-    for i, value in enumerate(counts):
-        into[i] += value
+class _Group:
+    """One group's counts as a report's statements bring them: this period's and the previous period's that count,
+    this period's from kiosks whose chain is not intact, and this period's suspected repeats left out."""
+
+    __slots__ = ("current", "excluded", "previous", "unverified")
+
+    def __init__(self) -> None:
+        self.current: _Counts | None = None
+        self.previous: _Counts | None = None
+        self.unverified: _Counts | None = None
+        self.excluded = 0
+
+
+def _plus(have: _Counts | None, counts: Sequence[int]) -> _Counts:
+    return list(counts) if have is None else list(map(add, have, counts))
 
 
 def _collect(conn: Connection, statement: Select[Any], group_by: str, every_agency: bool, split_verified: bool,
-             groups: dict[tuple[str, str], dict[_Slot, _Counts]]) -> None:
-    """Add one statement's rows to the groups' counts, slot by slot.
+             include_repeats: bool, groups: dict[tuple[str, str], _Group]) -> None:
+    """Add one statement's rows (a group's counts per period, verification and repeat flag) to the groups.
 
-    Columns are read by position, and each group's key and label made once: an officer ranking of a year has
-    thousands of rows, and reading them column by name took longer than the query.
+    Rows are read as the driver's plain tuples, by position, and each group's key and label made once: an officer
+    ranking of a year has thousands of rows, and wrapping them in result rows and folding them column by column
+    took longer than the query.
     """
     result = conn.execute(statement)
     names = list(result.keys())
@@ -606,19 +618,39 @@ def _collect(conn: Connection, statement: Select[Any], group_by: str, every_agen
     current_at, repeat_at = names.index("is_current"), names.index("is_repeat")
     verified_at = names.index("is_verified") if split_verified else None
     group_of = itemgetter(*(i for i, name in enumerate(names) if name.startswith("g_")))
+    labelled = [name for name in names if name.startswith("g_")]
     keys: dict[Any, tuple[str, str]] = {}
-    for row in result.all():   # fetched at once: row by row costs psycopg several times more
-        slot = (bool(row[current_at]), True if verified_at is None else bool(row[verified_at]), bool(row[repeat_at]))
+    # Every column is an id, a code, a name, a 0/1 or boolean flag or a count (an integer sum): the drivers' own
+    # values need no conversion. Fetched at once: row by row costs psycopg several times more.
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    for row in rows:
+        current, repeat = row[current_at], row[repeat_at]
+        verified = verified_at is None or row[verified_at]
         group = group_of(row)
         key = keys.get(group)
         if key is None:
-            key = keys[group] = _key_and_label(group_by, row, every_agency)
-        slots = groups.setdefault(key, {})
-        counts = list(row[first:stop])   # plain ints from both drivers: counts, and sums of integer columns
-        if slot in slots:
-            _add(slots[slot], counts)
+            named = dict(zip(labelled, group if len(labelled) > 1 else (group,), strict=True))
+            key = keys[group] = _key_and_label(group_by, named, every_agency)
+        found = groups.get(key)
+        if found is None:
+            found = groups[key] = _Group()
+        counts = row[first:stop]
+        if repeat and not include_repeats:
+            if current and verified:
+                found.excluded += counts[0]
+        elif not verified:
+            if current:
+                found.unverified = _plus(found.unverified, counts)
+        elif current:
+            found.current = _plus(found.current, counts)
         else:
-            slots[slot] = counts
+            found.previous = _plus(found.previous, counts)
+
+
+def _sums(counts: list[_Counts]) -> _Counts:
+    """Column by column sums of count lists (zeros for none)."""
+    return [sum(column) for column in zip(*counts, strict=True)] if counts else [0] * len(TOTAL_COUNTS)
 
 
 @dataclass(frozen=True)
@@ -654,40 +686,34 @@ def _build(at: _At, query: ReportQuery, settings: ServerSettings, from_totals: b
     splits = (_splits(periods, zone) if from_totals
               else [rating_totals.whole_days(p.first, p.last) for p in periods])
     every_agency = scope.agency_id is None
-    groups: dict[tuple[str, str], dict[_Slot, _Counts]] = {}
+    groups: dict[tuple[str, str], _Group] = {}
     raw = _report_select(query, scope, zone, not_intact, splits)
     if raw is not None:
-        _collect(at.conn, raw, query.group_by, every_agency, not_intact.condition is not None, groups)
+        _collect(at.conn, raw, query.group_by, every_agency, not_intact.condition is not None,
+                 query.include_repeats, groups)
     totals = _totals_select(query, scope, splits, not_intact.devices)
     if totals is not None:
-        _collect(at.conn, totals, query.group_by, every_agency, False, groups)
-    repeats = (False, True) if query.include_repeats else (False,)
-
-    def pick(slots: dict[_Slot, _Counts], *, current: bool, verified: bool = True) -> _Counts:
-        total = [0] * len(TOTAL_COUNTS)
-        for repeat in repeats:
-            found = slots.get((current, verified, repeat))
-            if found is not None:
-                _add(total, found)
-        return total
-
+        _collect(at.conn, totals, query.group_by, every_agency, False, query.include_repeats, groups)
     cfg = settings.reports
     rows = []
-    unverified = [0] * len(TOTAL_COUNTS)
-    for (key, label), slots in groups.items():
-        _add(unverified, pick(slots, current=True, verified=False))
-        figures, before = _figures_of(pick(slots, current=True)), _figures_of(pick(slots, current=False))
-        if figures.ratings == 0 and before.ratings == 0:
+    currents, previouses, unverified = [], [], []
+    for (key, label), group in groups.items():
+        if group.unverified is not None:
+            unverified.append(group.unverified)
+        current, previous = group.current or _NONE, group.previous or _NONE
+        if not current[0] and not previous[0]:
             continue  # only unverified ratings or left-out repeats: nothing to rank
+        currents.append(current)
+        previouses.append(previous)
+        figures = _figures_of(current)
         share = figures.dissatisfied_share
         too_few = figures.ratings < cfg.flag_min_ratings
-        rows.append(Row(key, label, figures, before, bool(share is not None and share > cfg.flag_share
-                                                           and not too_few), too_few))
+        rows.append(Row(key, label, figures, _figures_of(previous),
+                        bool(share is not None and share > cfg.flag_share and not too_few), too_few))
     rows.sort(key=_rank)
-    excluded = 0 if query.include_repeats else sum(slots[(True, True, True)][0] for slots in groups.values()
-                                                   if (True, True, True) in slots)
-    return Report(query, add_figures(r.figures for r in rows), add_figures(r.previous for r in rows), rows,
-                  cfg.flag_share, cfg.flag_min_ratings, _figures_of(unverified), excluded,
+    excluded = sum(group.excluded for group in groups.values())
+    return Report(query, _figures_of(_sums(currents)), _figures_of(_sums(previouses)), rows,
+                  cfg.flag_share, cfg.flag_min_ratings, _figures_of(_sums(unverified)), excluded,
                   zone.key, scope.agency_name, scope.counter_name)
 
 
