@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, func, literal_column, or_, text, true
@@ -98,9 +99,11 @@ def group_keys(group_by: str, other_field: str, table: Table | None = None) -> t
                                                          PROCEDURE_INFO.c.code == table.c.procedure_code)
 
 
-def sums(table: Table) -> list[ColumnElement[Any]]:
-    """The figure columns, each the sum of its count, labelled as reports._aggregates labels them."""
-    return [func.sum(table.c[name]).label(name) for name in TOTAL_COUNTS]
+@lru_cache(maxsize=8)
+def sums(table: Table) -> tuple[ColumnElement[Any], ...]:
+    """The figure columns, each the sum of its count, labelled as reports._aggregates labels them (made once per
+    table: SQL expressions are immutable)."""
+    return tuple(func.sum(table.c[name]).label(name) for name in TOTAL_COUNTS)
 
 
 def within(column: Any, ranges: Sequence[tuple[date, date]], *, months: bool = False) -> ColumnElement[bool]:
