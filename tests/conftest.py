@@ -117,6 +117,12 @@ def server_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return _db_url(request, str(request.param), tmp_path, "pg_url")
 
 
+@pytest.fixture(scope="module", params=SERVER_BACKENDS)
+def module_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh, empty server database shared by the tests of one module, once per backend."""
+    return _db_url(request, str(request.param), tmp_path_factory.mktemp("module-db"), "pg_url_module")
+
+
 @pytest.fixture
 def sync_server(server_db_url: str, tmp_path: Path) -> Iterator[ServerHandle]:
     """A running `kiosk-server` on 127.0.0.1 over a fresh database (SQLite and PostgreSQL)."""

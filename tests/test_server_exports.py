@@ -24,15 +24,11 @@ from tests.test_server_reports import HK_NAME, HK_NOVEMBER, NOVEMBER, Seeded, se
 FLAGGING = replace(ServerSettings(), reports=Reports(flag_share=0.25, flag_min_ratings=5))
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+@pytest.fixture(scope="module")
+def seeded(module_db_url: str) -> Iterator[Seeded]:
     """The hand-worked data set, once per backend."""
-    if request.param == "postgres":
-        url = str(request.getfixturevalue("pg_url_module"))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('exports') / 'server.db'}"
-    engine = db.open_database(url)
-    yield seed(engine, url)
+    engine = db.open_database(module_db_url)
+    yield seed(engine, module_db_url)
     engine.dispose()
 
 

@@ -132,15 +132,11 @@ def seed(engine: Engine, url: str) -> Seeded:
     return Seeded(engine, url, made)
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+@pytest.fixture(scope="module")
+def seeded(module_db_url: str) -> Iterator[Seeded]:
     """The data set, seeded once per module and backend; tests here only read it."""
-    if request.param == "postgres":
-        url = str(request.getfixturevalue("pg_url_module"))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('reports') / 'server.db'}"
-    engine = db.open_database(url)
-    yield seed(engine, url)
+    engine = db.open_database(module_db_url)
+    yield seed(engine, module_db_url)
     engine.dispose()
 
 

@@ -122,15 +122,11 @@ def seed(engine: Engine, url: str) -> Data:
     return Data(engine, url, made)
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Data]:
+@pytest.fixture(scope="module")
+def shared(module_db_url: str) -> Iterator[Data]:
     """The data set, once per backend; the tests using it only read."""
-    if request.param == "postgres":
-        url = str(request.getfixturevalue("pg_url_module"))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('totals') / 'server.db'}"
-    engine = db.open_database(url)
-    yield seed(engine, url)
+    engine = db.open_database(module_db_url)
+    yield seed(engine, module_db_url)
     engine.dispose()
 
 
