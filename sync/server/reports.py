@@ -519,7 +519,7 @@ def _key_and_label(group_by: str, row: dict[str, Any], every_agency: bool) -> tu
 
 
 _Counts = list[int]
-_NONE: _Counts = [0] * len(TOTAL_COUNTS)
+_NONE: tuple[int, ...] = (0,) * len(TOTAL_COUNTS)   # a group with nothing in a period
 
 
 def _bounds(first: date, last: date, zone: ZoneInfo) -> ColumnElement[bool]:
@@ -652,7 +652,7 @@ def _collect(conn: Connection, statement: Select[Any], group_by: str, every_agen
             found.previous = _plus(found.previous, counts)
 
 
-def _sums(counts: list[_Counts]) -> _Counts:
+def _sums(counts: Sequence[Sequence[int]]) -> _Counts:
     """Column by column sums of count lists (zeros for none)."""
     return [sum(column) for column in zip(*counts, strict=True)] if counts else [0] * len(TOTAL_COUNTS)
 
@@ -700,7 +700,9 @@ def _build(at: _At, query: ReportQuery, settings: ServerSettings, from_totals: b
         _collect(at.conn, totals, query.group_by, every_agency, False, query.include_repeats, groups)
     cfg = settings.reports
     rows = []
-    currents, previouses, unverified = [], [], []
+    currents: list[Sequence[int]] = []
+    previouses: list[Sequence[int]] = []
+    unverified: list[Sequence[int]] = []
     for (key, label), group in groups.items():
         if group.unverified is not None:
             unverified.append(group.unverified)
