@@ -14,9 +14,9 @@ month and year, grouped by agency, counter, officer, procedure and field, for ev
 - *all SQL* (extra information, not a target): every statement the page sends, captured from the dashboard's
   own code for the same request (the sign-in check, the agencies, the report and its trend, comments,
   harassment reports, alerts, publications), replayed the same way in one transaction.
-
 - *floor* (extra information): a signed-in GET of the dashboard with a period it refuses (400): the sign-in
   check, the agencies and the layout over HTTP, no report; what every page costs before its figures.
+
 Page, bare query and all SQL alternate, round after round, after one warm-up of each, so drift hits them alike.
 Targets: every page p95 < 500 ms and <= 2x its bare query's p95; the pages that miss are named.
 
