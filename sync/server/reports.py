@@ -621,8 +621,8 @@ def _collect(conn: Connection, statement: Select[Any], group_by: str, every_agen
     assert tuple(names[first:stop]) == TOTAL_COUNTS
     current_at, repeat_at = names.index("is_current"), names.index("is_repeat")
     verified_at = names.index("is_verified") if split_verified else None
-    group_of = itemgetter(*(i for i, name in enumerate(names) if name.startswith("g_")))
-    labelled = [name for name in names if name.startswith("g_")]
+    labelled = [(i, name) for i, name in enumerate(names) if name.startswith("g_")]
+    group_of = itemgetter(*(i for i, _ in labelled))
     keys: dict[Any, tuple[str, str]] = {}
     # Every column is an id, a code, a name, a 0/1 or boolean flag or a count (an integer sum): the drivers' own
     # values need no conversion. Fetched at once: row by row costs psycopg several times more.
@@ -634,8 +634,7 @@ def _collect(conn: Connection, statement: Select[Any], group_by: str, every_agen
         group = group_of(row)
         key = keys.get(group)
         if key is None:
-            named = dict(zip(labelled, group if len(labelled) > 1 else (group,), strict=True))
-            key = keys[group] = _key_and_label(group_by, named, every_agency)
+            key = keys[group] = _key_and_label(group_by, {name: row[i] for i, name in labelled}, every_agency)
         found = groups.get(key)
         if found is None:
             found = groups[key] = _Group()
@@ -654,7 +653,7 @@ def _collect(conn: Connection, statement: Select[Any], group_by: str, every_agen
 
 def _sums(counts: Sequence[Sequence[int]]) -> _Counts:
     """Column by column sums of count lists (zeros for none)."""
-    return [sum(column) for column in zip(*counts, strict=True)] if counts else [0] * len(TOTAL_COUNTS)
+    return [sum(column) for column in zip(*counts, strict=True)] if counts else list(_NONE)
 
 
 @dataclass(frozen=True)
