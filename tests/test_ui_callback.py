@@ -158,13 +158,13 @@ class TestCallbackToggleGuard(CallbackCase):
 
     def test_a_tap_left_over_from_the_previous_step_does_not_switch_it(self) -> None:
         self.shell.go("rating")
-        self.wait(2.1)
+        self.wait_out_guard(self.screen("rating"))
         self.tap(self.face(2))
         followup = self.screen("followup")
         followup.show(followup.steps.index(COMMENT_KEY))
         self.frames()
         self.tap(followup.panel.ids.callback)  # within the guard after the step changed
         self.assertFalse(followup.panel.ids.callback.active)
-        self.wait(2.1)
+        self.wait_out_guard(followup)
         self.tap(followup.panel.ids.callback)
         self.assertTrue(followup.panel.ids.callback.active)

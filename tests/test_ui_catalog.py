@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -149,10 +148,7 @@ class TestGuideSlip(CatalogCase):
         page = self.screen("procedure")
         self.assertFalse(page.ids.print_guide.disabled)
         self.tap(page.ids.print_guide)
-        deadline = time.monotonic() + 15
-        while page.print_text != "Mời nhận phiếu ở khe máy in." and time.monotonic() < deadline:
-            self.wait(0.05)
-        self.assertEqual(page.print_text, "Mời nhận phiếu ở khe máy in.")
+        self.wait_for(lambda: page.print_text == "Mời nhận phiếu ở khe máy in.")
         self.assertTrue((OUT / "guide.bin").read_bytes().startswith(b"\x1dv0"))
 
 

@@ -152,7 +152,7 @@ class TestDoubleTapGuard(KioskUITest):
 
     def test_double_tap_on_a_face_stores_one_rating_and_no_answer(self) -> None:
         self.shell.go("rating")
-        self.wait(2.1)
+        self.wait_out_guard(self.screen("rating"))
         face = self.face(2)
         point = self.point(face)
         self.tap(face)
@@ -201,11 +201,12 @@ class TestTwoFingersOnFollowUps(KioskUITest):
 
     def start(self, step: int) -> Any:
         self.shell.go("rating")
-        self.wait(0.7)
+        self.wait_out_guard(self.screen("rating"))
         self.tap(self.face(4))
+        self.assertEqual(self.shell.current, "followup")
         followup = self.screen("followup")
         followup.show(step)
-        self.wait(0.7)
+        self.wait_out_guard(followup)
         return followup
 
     def test_two_fingers_on_yes_and_no_give_one_answer(self) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,10 +32,7 @@ class PrinterCase(KioskUITest):
         return self.screen("thanks")
 
     def wait_for_state(self, screen: Any, *states: str) -> None:
-        deadline = time.monotonic() + 15
-        while screen.print_state not in states and time.monotonic() < deadline:
-            self.wait(0.05)
-        self.assertIn(screen.print_state, states)
+        self.wait_for(lambda: screen.print_state in states)
 
 
 class TestPrintOnRequest(PrinterCase):
@@ -107,10 +103,7 @@ class TestStaffTestPrint(PrinterCase):
         staff = self.screen("staff")
         self.assertIn("Máy in: sẵn sàng", staff.ids.printer.text)
         self.tap(staff.ids.test_print)
-        deadline = time.monotonic() + 15
-        while "Đã in trang thử" not in staff.ids.printer.text and time.monotonic() < deadline:
-            self.wait(0.05)
-        self.assertIn("Đã in trang thử", staff.ids.printer.text)
+        self.wait_for(lambda: "Đã in trang thử" in staff.ids.printer.text)
         self.assertTrue((OUT / "test-page.png").exists())
 
 

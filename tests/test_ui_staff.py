@@ -88,7 +88,7 @@ class TestStaffMode(KioskUITest):
         self.frames()
         self.assertIn("Không hài lòng: 1", staff.ids.counts.text)
         self.assertIn("Chờ đồng bộ: 1", staff.ids.queue.text)
-        self.wait(0.5)  # the chain is checked off the UI thread
+        self.wait_for(lambda: "đang kiểm tra" not in staff.ids.chain.text)  # checked off the UI thread
         self.assertIn("nguyên vẹn (1 bản ghi)", staff.ids.chain.text)
 
     def test_staff_default_language_applies_to_the_next_citizen(self) -> None:
@@ -132,9 +132,9 @@ class TestStaffSeesTampering(KioskUITest):
         con.commit()
         con.close()
         self.shell.go("staff")
-        self.wait(0.5)
-        chain = self.screen("staff").ids.chain.text
-        self.assertIn("HỎNG tại số 2", chain)
+        chain = self.screen("staff").ids.chain
+        self.wait_for(lambda: "đang kiểm tra" not in chain.text)  # checked off the UI thread
+        self.assertIn("HỎNG tại số 2", chain.text)
 
 
 class TestStaffShowsWhoIsOnDuty(KioskUITest):
@@ -175,12 +175,6 @@ class TestStaffSync(KioskUITest):
             if char.isupper() != self.screen("enroll").ids.keyboard.caps and char.isalpha():
                 self.tap(self.key("caps"))
             self.tap(self.key(char))
-
-    def wait_for(self, condition: Any, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition() and time.monotonic() < deadline:
-            self.wait(0.05)
-        self.assertTrue(condition())
 
     def test_staff_mode_shows_where_sync_stands_before_enrolment(self) -> None:
         self.shell.go("staff")

@@ -82,6 +82,17 @@ class KioskUITest(GraphicUnitTest):  # type: ignore[misc]
             self.frames(1)
             time.sleep(0.02)
 
+    def wait_for(self, condition: Any, timeout: float = 20) -> None:
+        """Keep Kivy running until `condition()` holds (work off the UI thread is slow on a busy machine)."""
+        deadline = time.monotonic() + timeout
+        while not condition() and time.monotonic() < deadline:
+            self.wait(0.05)
+        self.assertTrue(condition())
+
+    def wait_out_guard(self, screen: Any) -> None:
+        """Let the screen's touch guard (started when its content last changed) run out."""
+        self.wait_for(lambda: not screen.guarded())
+
     def screen(self, name: str | None = None) -> Any:
         """The named screen, or the one shown now."""
         return self.shell.screen(name or self.shell.current)
