@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any
 
 import pytest
@@ -24,9 +23,8 @@ class TestStaffMode(KioskUITest):
         touch = UnitTestTouch(width - 20, height - 20)  # the top-right corner, over the clock
         touch.touch_down()
         self.wait(self.services.settings.staff.long_press_s + 0.2)
-        deadline = time.monotonic() + 5  # a slow frame (a busy machine) may delay the clock's tick
-        while self.shell.current != "pin" and time.monotonic() < deadline:
-            self.frames(1)
+        # A slow frame (a busy machine) may delay the clock's tick.
+        self.wait_for(lambda: self.shell.current == "pin", timeout=5)
         touch.touch_up()
         self.frames(2)
 
