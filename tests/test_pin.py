@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from kiosk import cli, state
 from kiosk.errors import KioskError
 from kiosk.pin import PinFormatError, PinGuard, check_format, hash_pin, verify_pin
+from kiosk.scrypt_hash import needs_rehash
 from kiosk.services import Services
 from kiosk.settings import Settings
 from tests.conftest import EXAMPLE_CONFIG
@@ -33,12 +35,21 @@ def stored() -> str:
 
 
 def test_round_trip(stored: str) -> None:
-    assert stored.startswith("scrypt$16384$8$1$")
+    # At least OWASP's minimum for scrypt: N=2^14, r=8 with p=5 (16 MiB, five times the work of p=1).
     scheme, n, r, p, salt, digest = stored.split("$")
-    assert (scheme, n, r, p) == ("scrypt", "16384", "8", "1")
+    assert (scheme, n, r, p) == ("scrypt", "16384", "8", "5")
     assert len(base64.b64decode(salt)) == 16 and len(base64.b64decode(digest)) == 32
     assert verify_pin("2468", stored)
     assert "2468" not in stored
+
+
+def test_weaker_hashes_verify_and_ask_to_be_replaced(stored: str) -> None:
+    salt = b"0123456789abcdef"
+    old = "$".join(["scrypt", "16384", "8", "1", base64.b64encode(salt).decode(),
+                    base64.b64encode(hashlib.scrypt(b"2468", salt=salt, n=2**14, r=8, p=1, dklen=32)).decode()])
+    assert verify_pin("2468", old) and not verify_pin("2469", old)
+    assert needs_rehash(old)
+    assert not needs_rehash(stored)
 
 
 def test_salts_differ() -> None:
