@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiosk import catalog_query
-from kiosk.catalog_import import CODE_PATTERN, CatalogError, load_file
+from kiosk.catalog_import import CatalogError, load_file
 from kiosk.catalog_text import money
 from kiosk.db import Database
+from kiosk.levels import PROCEDURE_CODE
 from kiosk.procedures import CHANNELS, Channel, Document, Fee, LegalBasis, Procedure, Step, fold
 
 if TYPE_CHECKING:
@@ -307,7 +308,7 @@ def _check(procedures: Sequence[Procedure], source: str) -> None:
         raise CatalogError(source, ("", ""), "", "không có thủ tục nào để nhập", "there are no procedures to import")
     seen: dict[str, int] = {}
     for index, procedure in enumerate(procedures, start=1):
-        if not CODE_PATTERN.fullmatch(procedure.code):
+        if not PROCEDURE_CODE.fullmatch(procedure.code):
             raise CatalogError(source, (f"bản ghi số {index}", f"record #{index}"), "code",
                                f"mã thủ tục {procedure.code!r} không đúng dạng (ví dụ 1.001193)",
                                f"procedure code {procedure.code!r} is malformed (expected e.g. 1.001193)")

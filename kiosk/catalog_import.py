@@ -37,10 +37,9 @@ from typing import Any
 
 from kiosk import catalog_text as text
 from kiosk.errors import KioskError
+from kiosk.levels import PROCEDURE_CODE
 from kiosk.procedures import CHANNELS, Channel, Document, Fee, LegalBasis, Procedure, Step, fold
 
-# "1.001193", "2.000908", "1.012753.H19": a group number, six digits, and a local suffix for local variants.
-CODE_PATTERN = re.compile(r"\d{1,2}\.\d{6}(?:\.[A-Z0-9]{1,12})?")
 _CHANNEL_NUMBERS = {"1": CHANNELS[0], "2": CHANNELS[1], "3": CHANNELS[2]}
 _URL_KEYS = ("URL_DVC", "LINKDVC", "URL")
 _KNOWN = frozenset({
@@ -193,7 +192,7 @@ def _code(value: Any, index: int, source: str, field: str, *, row: bool) -> str:
     code = given.replace(" ", "").upper()  # "1.012753.h19 " is 1.012753.H19
     if not code:
         raise CatalogError(source, where, field, "thiếu mã thủ tục", "the procedure has no code")
-    if not CODE_PATTERN.fullmatch(code):
+    if not PROCEDURE_CODE.fullmatch(code):
         raise CatalogError(source, where, field,
                            f"mã thủ tục {given!r} không đúng dạng (ví dụ 1.001193 hoặc 1.012753.H19)",
                            f"procedure code {given!r} is malformed (expected e.g. 1.001193 or 1.012753.H19)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -100,9 +101,61 @@ QUESTIONS: tuple[Question, ...] = (
 )
 
 SCALE_KEYS = tuple(q.key for q in QUESTIONS if q.kind == "scale")
+YESNO_KEYS = tuple(q.key for q in QUESTIONS if q.kind == "yesno")
 QUESTION_KEYS = tuple(q.key for q in QUESTIONS)
+HARASSMENT_KEY = "harassment"
 COMMENT_KEY = "comment"
 # The citizen asked to be contacted about their comment (value 1); recorded only with a comment, never a step.
 CALLBACK_KEY = "callback"
 PROCEDURE_KEY = "procedure_code"  # the procedure the citizen came for, chosen after the rating
 COMMENT_MAX_CHARS = 1000
+# The national database's procedure codes: 1.001193, 2.000908, 1.012753.H19 (a local suffix after the second dot).
+PROCEDURE_CODE = re.compile(r"\d{1,2}\.\d{6}(?:\.[A-Z0-9]{1,12})?")
+LANGUAGES = ("vi", "en")
+
+# Every answer a rating can have, and the one domain of each (a value, or a text, never both):
+#   a scale question (SCALE_KEYS)   value 1–5
+#   a yes/no question (YESNO_KEYS)  value 1 (yes) or 0 (no)
+#   COMMENT_KEY                     text of 1 to COMMENT_MAX_CHARS characters, not only spaces
+#   CALLBACK_KEY                    value 1 (given only after a comment to the same rating)
+#   PROCEDURE_KEY                   text, a procedure code in the national format (PROCEDURE_CODE)
+_VALUE_DOMAINS: dict[str, tuple[int, ...]] = {
+    **{key: (1, 2, 3, 4, 5) for key in SCALE_KEYS}, **{key: (0, 1) for key in YESNO_KEYS}, CALLBACK_KEY: (1,)}
+ANSWER_KEYS = (*QUESTION_KEYS, COMMENT_KEY, CALLBACK_KEY, PROCEDURE_KEY)
+
+
+def answer_problem(question: object, value: object, text: object) -> tuple[str, str] | None:
+    """Why an answer is outside its question's domain, in Vietnamese and English; None when it fits."""
+    if not isinstance(question, str) or question not in ANSWER_KEYS:
+        return f"không có câu hỏi {question!r}", f"there is no question {question!r}"
+    allowed = _VALUE_DOMAINS.get(question)
+    if allowed is not None:
+        # Only a real int: True would pass as 1, and 5.0 would be signed as 5.0.
+        if isinstance(value, bool) or not isinstance(value, int) or value not in allowed or text is not None:
+            shown = ", ".join(str(v) for v in allowed)
+            return (f"câu trả lời cho «{question}» phải là một trong {shown}, nhận được {value!r}",
+                    f"the answer to '{question}' must be one of {shown}, got {value!r}")
+        return None
+    if value is not None or not isinstance(text, str):
+        return (f"câu trả lời cho «{question}» phải là chữ, không phải số",
+                f"the answer to '{question}' must be a text, not a value")
+    if question == COMMENT_KEY and not (text.strip() and len(text) <= COMMENT_MAX_CHARS):
+        return (f"góp ý phải có từ 1 đến {COMMENT_MAX_CHARS} ký tự",
+                f"a comment must have 1 to {COMMENT_MAX_CHARS} characters")
+    if question == PROCEDURE_KEY and not PROCEDURE_CODE.fullmatch(text):
+        return f"mã thủ tục không đúng dạng quốc gia: {text[:40]!r}", f"not a national procedure code: {text[:40]!r}"
+    return None
+
+
+def rating_problem(value: object, language: object, procedure_code: object) -> tuple[str, str] | None:
+    """Why a rating is outside its domain (level 1–5, language vi/en, a national procedure code or none)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value not in range(1, 6):
+        return f"mức đánh giá phải từ 1 đến 5, nhận được {value!r}", f"the level must be 1–5, got {value!r}"
+    if language not in LANGUAGES:
+        return (f"ngôn ngữ phải là {' hoặc '.join(LANGUAGES)}, nhận được {language!r}",
+                f"the language must be {' or '.join(LANGUAGES)}, got {language!r}")
+    if procedure_code is not None and not (isinstance(procedure_code, str)
+                                           and PROCEDURE_CODE.fullmatch(procedure_code)):
+        return (f"mã thủ tục không đúng dạng quốc gia: {str(procedure_code)[:40]!r}",
+                f"not a national procedure code: {str(procedure_code)[:40]!r}")
+    return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import re
 import sqlite3
 import threading
 import time
@@ -22,17 +21,14 @@ from kiosk.keys import DeviceKey, public_key_b64
 from kiosk.levels import (
     CALLBACK_KEY,
     COMMENT_KEY,
-    COMMENT_MAX_CHARS,
+    HARASSMENT_KEY,
     PROCEDURE_KEY,
-    QUESTIONS,
+    QUESTION_KEYS,
     SCALE_KEYS,
+    answer_problem,
     level,
+    rating_problem,
 )
-
-_QUESTION_KIND = {q.key: q.kind for q in QUESTIONS}
-# Codes as the national database writes them: 1.001193, 2.000908, 1.012753.H19
-PROCEDURE_CODE = re.compile(r"\d\.\d{6}(\.[A-Z0-9]{1,8})?")
-
 
 _INSERT_COLUMNS = (*chain.SIGNED_FIELDS, "hash", "signature")
 _INSERT_SQL = (f"INSERT INTO log ({', '.join(_INSERT_COLUMNS)}) "
@@ -58,6 +54,12 @@ def _check_callback(cursor: sqlite3.Cursor, rating_uuid: str) -> None:
     if CALLBACK_KEY in given:
         raise InvalidRecord(f"Đánh giá {rating_uuid} đã có yêu cầu liên hệ lại",
                             f"Rating {rating_uuid} already has a callback request")
+
+
+def _refuse(problem: tuple[str, str] | None) -> None:
+    if problem is not None:
+        vi, en = problem
+        raise InvalidRecord(vi[:1].upper() + vi[1:], en[:1].upper() + en[1:])
 
 
 def utc_now() -> datetime:
@@ -192,10 +194,7 @@ class RatingLog:
     def record_rating(self, value: int, *, counter_id: str, officer_id: str | None, language: str,
                       procedure_code: str | None = None, is_test: bool = False) -> Receipt:
         """Store a rating durably (committed and fsynced) and return its receipt."""
-        # Only a real int: True would pass as 1, and 5.0 is stored as 5 but signed as 5.0, breaking the chain.
-        if isinstance(value, bool) or not isinstance(value, int) or value not in range(1, 6):
-            raise InvalidRecord(f"Mức đánh giá phải từ 1 đến 5, nhận được {value!r}",
-                                f"satisfaction level must be 1–5, got {value!r}")
+        _refuse(rating_problem(value, language, procedure_code))
         now = self._monotonic()
         repeat = self._last_rating_at is not None and now - self._last_rating_at < self.repeat_window_s
         record = self._write({
@@ -210,29 +209,17 @@ class RatingLog:
 
     def record_answer(self, rating_uuid: str, question: str, value: int) -> int:
         """Store one follow-up answer (1–5, or 1/0 for yes/no) as its own record; return its seq."""
-        kind = _QUESTION_KIND.get(question)
-        if kind is None:
+        if question not in QUESTION_KEYS:  # comments, callbacks and procedures have their own methods
             raise InvalidRecord(f"Câu hỏi không tồn tại: {question!r}", f"No such question: {question!r}")
-        allowed = range(1, 6) if kind == "scale" else range(0, 2)
-        if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
-            raise InvalidRecord(f"Câu trả lời cho «{question}» không hợp lệ: {value!r}",
-                                f"Invalid answer for '{question}': {value!r}")
         return self._add_answer(rating_uuid, {"question": question, "value": value})
 
     def record_procedure(self, rating_uuid: str, code: str) -> int:
         """Store the procedure the citizen came for (chosen after the rating) as its own record."""
-        code = code.strip()
-        if not PROCEDURE_CODE.fullmatch(code):
-            raise InvalidRecord(f"Mã thủ tục không hợp lệ: {code!r}", f"Not a procedure code: {code!r}")
-        return self._add_answer(rating_uuid, {"question": PROCEDURE_KEY, "text": code})
+        return self._add_answer(rating_uuid, {"question": PROCEDURE_KEY, "text": code.strip()})
 
     def record_comment(self, rating_uuid: str, text: str) -> int:
         """Store the citizen's free-text comment as its own record; return its seq."""
-        text = text.strip()
-        if not text or len(text) > COMMENT_MAX_CHARS:
-            raise InvalidRecord(f"Góp ý phải có từ 1 đến {COMMENT_MAX_CHARS} ký tự",
-                                f"A comment must have 1 to {COMMENT_MAX_CHARS} characters")
-        return self._add_answer(rating_uuid, {"question": COMMENT_KEY, "text": text})
+        return self._add_answer(rating_uuid, {"question": COMMENT_KEY, "text": text.strip()})
 
     def record_callback(self, rating_uuid: str) -> int:
         """Store that the citizen asked to be contacted about the comment just sent; return its seq.
@@ -242,6 +229,8 @@ class RatingLog:
         return self._add_answer(rating_uuid, {"question": CALLBACK_KEY, "value": 1}, needs_comment=True)
 
     def _add_answer(self, rating_uuid: str, fields: dict[str, Any], *, needs_comment: bool = False) -> int:
+        # The one domain of every answer (kiosk.levels), which the server checks again.
+        _refuse(answer_problem(fields["question"], fields.get("value"), fields.get("text")))
         record = self._write({"kind": "answer", "rating_uuid": rating_uuid, **fields}, answers_rating=rating_uuid,
                              needs_comment=needs_comment)
         return int(record["seq"])
@@ -292,7 +281,7 @@ class RatingLog:
         """Write one CSV row per rating with its follow-up answers; return the number of rows."""
         columns = ["seq", "uuid", "recorded_at", "level", "label", "counter_id", "officer_id",
                    "procedure_code", "language", "suspected_repeat", "is_test",
-                   *SCALE_KEYS, "harassment", COMMENT_KEY, CALLBACK_KEY]
+                   *SCALE_KEYS, HARASSMENT_KEY, COMMENT_KEY, CALLBACK_KEY]
         writer = csv.DictWriter(out, fieldnames=columns)
         writer.writeheader()
         ratings: dict[str, dict[str, Any]] = {}

@@ -66,11 +66,18 @@ E_KEY_IN_USE = "key_in_use"                # 409: this public key belongs to ano
 E_GAP = "gap"                              # 409: the batch starts after acked_seq + 1
 E_CHAIN = "chain_broken"                   # 409: a record's hash, link or signature fails
 E_WRONG_DEVICE = "wrong_device"            # 400: a record's device does not match the signer
+E_OUT_OF_DOMAIN = "out_of_domain"          # 422: a signed record outside its domain (kiosk.levels); kept from there
 E_NOT_FOUND = "not_found"                  # 404
 E_METHOD = "method_not_allowed"            # 405: the path exists, not with this method
 E_UNAVAILABLE = "unavailable"              # 503: the server cannot reach its database; retry later
 E_INTERNAL = "internal"                    # 500: a fault in the server itself (logged there); retry later
 
+# A record's time, RFC 3339: a date, "T", a time (fraction optional) and an offset (Z or ±hh:mm). The kiosk writes
+# UTC with milliseconds and Z; any offset is read as the instant it names. A signed record whose time is not of
+# this form, or names no real instant, is refused from that record on (E_OUT_OF_DOMAIN), like any record outside
+# its domain, so the records before it are still stored.
+TIMESTAMP_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+                     r"(Z|[+-][0-9]{2}:[0-9]{2})$")
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Base64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]+={0,2}$", max_length=256)]
@@ -130,7 +137,7 @@ class Record(Message):
     seq: Annotated[int, Field(ge=1)]
     uuid: Uuid
     kind: Literal["rating", "answer"]
-    recorded_at: Annotated[str, StringConstraints(max_length=40)]
+    recorded_at: Annotated[str, StringConstraints(max_length=40)]   # TIMESTAMP_PATTERN, checked by the server
     prev_hash: Hex64
     rating_uuid: Uuid | None = None
     level: Annotated[int, Field(ge=1, le=5)] | None = None
@@ -152,10 +159,16 @@ class Record(Message):
 
 
 class PushRequest(Message):
-    """A batch of consecutive records, oldest first; sent gzip-compressed (Content-Encoding: gzip)."""
+    """A batch of consecutive records, oldest first; sent gzip-compressed (Content-Encoding: gzip).
+
+    `device_time` is the device's own clock, uncorrected, when the batch was made: with the moment the server
+    receives it, it measures how far the device's clock is off, which decides where the records' times fall
+    (see sync.server.clock). Optional for agents that predate it; they are measured by their health reports.
+    """
 
     device_id: Uuid
     records: Annotated[list[Record], Field(min_length=1, max_length=MAX_BATCH_RECORDS)]
+    device_time: datetime | None = None
 
 
 class PushResponse(Message):

@@ -329,3 +329,25 @@ def push(base_url: str, device: Device, device_id: str, records: Sequence[Mappin
     payload = {"device_id": device_id, "records": list(records)}
     return signed_request(base_url, device.key, device_id, "POST", protocol.PUSH_PATH, payload,
                           gzip_body=True, **kwargs)
+
+
+def times_as_before_0006(engine: Engine) -> None:
+    """SQLite: turn the integer times today's code wrote into a database at an older revision (seeded with
+    today's code) into the text the server of that revision wrote, as if it had stored them itself."""
+    if engine.dialect.name != "sqlite":
+        return
+    import importlib
+
+    from sqlalchemy import inspect, text
+
+    from sync.server.db import writing
+
+    revision = importlib.import_module("sync.server.migrations.versions.0006_times")
+    tables = set(inspect(engine).get_table_names())
+    with writing(engine) as conn:
+        for table, columns in revision.TIME_COLUMNS.items():
+            present = {c["name"] for c in inspect(conn).get_columns(table)} if table in tables else set()
+            for column in columns:
+                if column in present:
+                    conn.execute(text(f"UPDATE {table} SET {column} = {revision._sqlite_text(column)} "
+                                      f"WHERE typeof({column}) = 'integer'"))

@@ -26,7 +26,7 @@ from sync.server.pages import templates
 from sync.server.report_view import Column, Table
 from sync.server.settings import ServerSettings, report_timezone
 from tests.page_reader import Node, parse
-from tests.sync_harness import Device, ServerHandle, push, wire_record
+from tests.sync_harness import Device, ServerHandle, push, times_as_before_0006, wire_record
 
 SETTINGS = ServerSettings()  # what the server process runs with: no settings file
 ZONE = ZoneInfo(report_timezone(SETTINGS))
@@ -228,6 +228,7 @@ def test_upgrading_from_0002_folds_callback_answers_already_received(server_db_u
                 device_id=made.device_id, uuid=receipt.uuid, seq=receipt.seq, agency_id=place.agency_id,
                 counter_id=place.counter_id, level=receipt.level, recorded_at=now, received_at=now,
                 suspected_repeat=False, is_test=False, comment=text))
+    times_as_before_0006(old)
     old.dispose()
     kiosk.close()
 

@@ -221,7 +221,7 @@ def test_a_rating_without_a_readable_time_is_refused_from_that_record_on(module_
     response = push(module_server.url, device, device_id, [*records[:2], odd])
     assert response.status_code == 422
     body = error_of(response)
-    assert (body.code, body.first_bad_seq) == (protocol.E_MALFORMED, 3)
+    assert (body.code, body.first_bad_seq) == (protocol.E_OUT_OF_DOMAIN, 3)
     assert [seq for seq, _ in stored(module_server, device_id)] == [1, 2]
     assert device_row(module_server, device_id).chain_state == "intact"
 

@@ -12,6 +12,7 @@ import gzip
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -83,12 +84,16 @@ def _bad_record(raw: dict[str, Any], exc: ValidationError) -> SyncError:
                      "Delete nothing; call IT.")
 
 
-def encode(device_id: str, records: list[protocol.Record]) -> tuple[bytes, int]:
-    """The gzip body for as many of `records` as fit the protocol's limits, and how many that is."""
+def encode(device_id: str, records: list[protocol.Record], device_time: datetime | None = None) -> tuple[bytes, int]:
+    """The gzip body for as many of `records` as fit the protocol's limits, and how many that is.
+
+    `device_time` is the device's own clock now, uncorrected: the server measures the clock's error with it.
+    """
     count = len(records)
     while True:
-        raw = protocol.PushRequest(device_id=device_id, records=records[:count]).model_dump_json().encode("utf-8")
-        # mtime=0: the same batch gives the same bytes, whoever sends it and when.
+        raw = protocol.PushRequest(device_id=device_id, records=records[:count],
+                                   device_time=device_time).model_dump_json().encode("utf-8")
+        # mtime=0: gzip adds no time of its own.
         body = gzip.compress(raw, compresslevel=6, mtime=0)
         if (len(body) <= protocol.MAX_BODY_BYTES and len(raw) <= protocol.MAX_INFLATED_BYTES) or count == 1:
             return body, count
@@ -115,11 +120,12 @@ class _Batch:
     last_seq: int
 
 
-def _prepare(services: Services, device_id: str, after: int, limit: int) -> _Batch | None:
+def _prepare(services: Services, client: SyncClient, after: int, limit: int) -> _Batch | None:
     records = read_batch(services, after, limit)
     if not records:
         return None
-    body, count = encode(device_id, records)
+    # Made while the previous batch is answered, a moment before it is sent: well within the clock tolerance.
+    body, count = encode(client.device_id, records, datetime.fromtimestamp(client.clock(), UTC))
     return _Batch(body, count, records[count - 1].seq)
 
 
@@ -136,9 +142,9 @@ def push(client: SyncClient, services: Services, progress: Progress | None = Non
     # answer is the number it starts from, so a gap or a lower number costs nothing but the work.
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-ahead")
     try:
-        batch = _prepare(services, client.device_id, acked, batch_records)
+        batch = _prepare(services, client, acked, batch_records)
         while batch is not None:
-            upcoming = ahead.submit(_prepare, services, client.device_id, batch.last_seq, batch_records)
+            upcoming = ahead.submit(_prepare, services, client, batch.last_seq, batch_records)
             result.sent += batch.count
             result.batches += 1
             try:
@@ -163,7 +169,7 @@ def push(client: SyncClient, services: Services, progress: Progress | None = Non
                 raise SyncError(E_STUCK, f"Máy chủ nhiều lần liền vẫn chỉ xác nhận tới số {acked}; dừng gửi",
                                 f"The server keeps acknowledging only up to {acked}; stopped sending")
             batch = (upcoming.result() if acked == batch.last_seq
-                     else _prepare(services, client.device_id, acked, batch_records))
+                     else _prepare(services, client, acked, batch_records))
     finally:
         ahead.shutdown(wait=True, cancel_futures=True)
         progress.finish()

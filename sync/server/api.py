@@ -130,7 +130,8 @@ async def push(request: Request, signed: Signed) -> protocol.PushResponse:
                            "device_id trong nội dung khác với thiết bị đã ký yêu cầu",
                            "the body's device_id differs from the device that signed the request")
         result = ingest.push(call.ctx.engine, call.caller.device_id, batch.records,
-                             public_key=call.caller.public_key, now=call.now)
+                             public_key=call.caller.public_key, now=call.now, device_time=batch.device_time,
+                             clock_tolerance_s=call.ctx.settings.fleet.clock_drift_flag_s)
         if result.error is not None:
             raise result.error
         return result.response()

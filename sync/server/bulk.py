@@ -20,14 +20,18 @@ _Processor = Callable[[Any], Any] | None
 
 
 @cache
-def _columns(table: Table, dialect: Dialect) -> tuple[tuple[str, ...], tuple[_Processor, ...]]:
-    names = tuple(column.name for column in table.columns)
-    return names, tuple(column.type.bind_processor(dialect) for column in table.columns)
+def _columns(table: Table, dialect: Dialect, given: frozenset[str]) -> tuple[tuple[str, ...], tuple[_Processor, ...]]:
+    """The table's columns that the rows give (the others take their defaults) and their bind processors."""
+    columns = [column for column in table.columns if column.name in given]
+    # The type as this dialect implements it: the generic type's processor would skip what the dialect adds
+    # (SQLite's integer times, say) and leave the value to the driver's own, different, conversion.
+    return (tuple(column.name for column in columns),
+            tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns))
 
 
 def _bound(rows: Sequence[Mapping[str, Any]], names: tuple[str, ...],
            processors: tuple[_Processor, ...]) -> list[tuple[Any, ...]]:
-    """Each row as values in column order, every value bound as Core binds it; a missing key is NULL."""
+    """Each row as values in column order, every value bound as Core binds it; a key another row has is NULL."""
     convert = [(i, process) for i, process in enumerate(processors) if process is not None]
     bound = []
     for row in rows:
@@ -40,10 +44,11 @@ def _bound(rows: Sequence[Mapping[str, Any]], names: tuple[str, ...],
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert the rows in one go, in the connection's transaction."""
+    """Insert the rows in one go, in the connection's transaction; columns the first row leaves out get their
+    defaults in every row."""
     if not rows:
         return
-    names, processors = _columns(table, conn.dialect)
+    names, processors = _columns(table, conn.dialect, frozenset(rows[0]))
     values = _bound(rows, names, processors)
     columns = ", ".join(names)
     if conn.dialect.name != "postgresql":

@@ -172,6 +172,10 @@ def _title_lines(report: Report, lang: str) -> list[str]:
                           f"{report.unverified.ratings} lượt, tính riêng",
                     f"Unverified (devices with a broken chain IT has not reviewed): "
                     f"{report.unverified.ratings} ratings, counted apart"))
+    lines.append(_t(lang, f"Không rõ thời điểm (đồng hồ thiết bị sai, nhận trong kỳ): {report.untimed.ratings} lượt, "
+                          "không tính vào kỳ nào",
+                    f"Time unknown (the device's clock was wrong; received in the period): "
+                    f"{report.untimed.ratings} ratings, counted in no period"))
     return lines
 
 
@@ -290,6 +294,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "total": figures_json(report.total),
         "previous_total": figures_json(report.previous_total),
         "unverified": figures_json(report.unverified),
+        "untimed": figures_json(report.untimed),
         "excluded_repeats": report.excluded_repeats,
         "rows": [{"key": row.key, "label": row.label, "figures": figures_json(row.figures),
                   "previous": figures_json(row.previous), "flagged": row.flagged, "too_few": row.too_few}
@@ -315,7 +320,8 @@ def report_from_json(data: dict[str, Any]) -> Report:
     return Report(query, figures_from_json(data["total"]), figures_from_json(data["previous_total"]), rows,
                   float(data["flag_share"]), int(data["flag_min_ratings"]), figures_from_json(data["unverified"]),
                   int(data["excluded_repeats"]), str(data["timezone"]), str(data["agency_name"]),
-                  str(data["counter_name"]))
+                  str(data["counter_name"]),
+                  figures_from_json(data["untimed"]) if "untimed" in data else Figures.empty())
 
 
 # ---- the terminal table -------------------------------------------------------------------------------------

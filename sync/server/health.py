@@ -39,5 +39,6 @@ def record(engine: Engine, device_id: str, report: protocol.HealthReport, receiv
     with writing(engine) as conn:
         conn.execute(insert(HEALTH).values(device_id=device_id, received_at=received_at, device_time=device_time,
                                            head_hash=report.head_hash, acked_seq=report.acked_seq, **latest))
-        conn.execute(update(DEVICE).where(DEVICE.c.id == device_id).values(health_at=received_at, **latest))
+        conn.execute(update(DEVICE).where(DEVICE.c.id == device_id).values(health_at=received_at,
+                                                                           clock_drift_at=received_at, **latest))
     return protocol.HealthResponse(server_time=received_at, clock_drift_s=round(drift, 3), clock_flagged=flagged)

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,9 +30,9 @@ from sqlalchemy import Connection, Engine, bindparam, exc, func, select, update
 
 from kiosk import chain
 from kiosk.keys import load_public_key, verify_signature
-from kiosk.levels import COMMENT_KEY, PROCEDURE_KEY
+from kiosk.levels import COMMENT_KEY, PROCEDURE_KEY, answer_problem, rating_problem
 from sync import protocol
-from sync.server import bulk, rating_totals
+from sync.server import bulk, clock, rating_totals
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ApiError
 from sync.server.models import ANSWER_COLUMNS, DEVICE, RATING, RECORD
@@ -121,17 +122,39 @@ class _Unconfirmed(Exception):
     """A signature assumed good was not: the transaction is rolled back and the batch judged again."""
 
 
+_TIMESTAMP = re.compile(protocol.TIMESTAMP_PATTERN)
+
+
 def _recorded_at(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+    """The instant a record's time names, in UTC; None when it is not one (not RFC 3339, or not a real date)."""
+    if not _TIMESTAMP.fullmatch(text):
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """What this push tells of the device's clock: its own time when it made the batch, and the tolerance."""
+
+    device_time: datetime | None
+    tolerance_s: float
 
 
 def push(engine: Engine, device_id: str, records: Sequence[protocol.Record], *,
-         public_key: Ed25519PublicKey | None = None, now: datetime | None = None) -> PushResult:
-    """Ingest one batch of consecutive records from an active device (the request was authenticated already)."""
+         public_key: Ed25519PublicKey | None = None, now: datetime | None = None,
+         device_time: datetime | None = None,
+         clock_tolerance_s: float = protocol.CLOCK_DRIFT_FLAG_S) -> PushResult:
+    """Ingest one batch of consecutive records from an active device (the request was authenticated already).
+
+    `device_time` is the device's own clock when it made the batch (PushRequest.device_time), if it said.
+    """
     if not records:
         raise ApiError(422, protocol.E_MALFORMED, "Lô bản ghi rỗng", "the batch holds no records")
     if public_key is None:
@@ -143,47 +166,53 @@ def push(engine: Engine, device_id: str, records: Sequence[protocol.Record], *,
         public_key = load_public_key(stored_key)
     optimistic, verdicts = _precheck(records, public_key)
     moment = now or utc_now()
+    try:
+        told = _Clock(None if device_time is None else _aware(device_time), clock_tolerance_s)
+    except (OverflowError, ValueError):
+        raise ApiError(422, protocol.E_MALFORMED, "device_time nằm ngoài khoảng thời gian đọc được",
+                       "device_time is outside the range of readable times") from None
     # The database work runs while the signatures are checked; it commits only if every one it assumed good is.
     # Nearly every batch is: one that is not (a forged or corrupted record) is judged again with every verdict.
     try:
-        return _ingest_retrying(engine, device_id, optimistic, moment, verdicts)
+        return _ingest_retrying(engine, device_id, optimistic, moment, told, verdicts)
     except _Unconfirmed:
         known = verdicts.result()
         checked = [_Checked(c.record, c.fields, c.hash_ok, ok) for c, ok in zip(optimistic, known, strict=True)]
-        return _ingest_retrying(engine, device_id, checked, moment, None)
+        return _ingest_retrying(engine, device_id, checked, moment, told, None)
 
 
-def _ingest_retrying(engine: Engine, device_id: str, checked: list[_Checked], now: datetime,
+def _ingest_retrying(engine: Engine, device_id: str, checked: list[_Checked], now: datetime, told: _Clock,
                      verdicts: _Verdicts | None) -> PushResult:
     try:
-        return _ingest(engine, device_id, checked, now, verdicts)
+        return _ingest(engine, device_id, checked, now, told, verdicts)
     except exc.IntegrityError:
         # Another server process stored some of these records between our read and our insert (possible only
         # where the row lock does not cover it); what it stored is now visible, so the batch is re-judged.
         log.info("push from %s raced another process; answering from what is stored", device_id)
     try:
-        return _ingest(engine, device_id, checked, now, verdicts)
+        return _ingest(engine, device_id, checked, now, told, verdicts)
     except exc.IntegrityError:
         # Still refused with nothing racing: a record repeats the uuid of another (a device fault, not a race).
         raise ApiError(422, protocol.E_MALFORMED, "Một bản ghi trùng mã uuid với bản ghi khác của thiết bị",
                        "a record repeats the uuid of another record of this device") from None
 
 
-def _ingest(engine: Engine, device_id: str, checked: list[_Checked], now: datetime,
+def _ingest(engine: Engine, device_id: str, checked: list[_Checked], now: datetime, told: _Clock,
             verdicts: _Verdicts | None) -> PushResult:
     """One transaction; with `verdicts`, it commits only if every signature `checked` assumes good is good."""
     with writing(engine) as conn:
-        result = _ingest_on(conn, device_id, checked, now)
+        result = _ingest_on(conn, device_id, checked, now, told)
         if verdicts is not None and not all(ok for c, ok in zip(checked, verdicts.result(), strict=True)
                                             if c.signature_ok):
             raise _Unconfirmed   # leaving the block rolls the transaction back
         return result
 
 
-def _ingest_on(conn: Connection, device_id: str, checked: list[_Checked], now: datetime) -> PushResult:
+def _ingest_on(conn: Connection, device_id: str, checked: list[_Checked], now: datetime,
+               told: _Clock) -> PushResult:
     device = conn.execute(
         select(DEVICE.c.acked_seq, DEVICE.c.acked_hash, DEVICE.c.chain_state, DEVICE.c.first_bad_seq,
-               DEVICE.c.agency_id, DEVICE.c.counter_id)
+               DEVICE.c.agency_id, DEVICE.c.counter_id, DEVICE.c.clock_drift_s, DEVICE.c.last_record_at)
         .where(DEVICE.c.id == device_id).with_for_update()).one()
     acked, head = int(device.acked_seq), str(device.acked_hash)
     if device.chain_state == "broken":
@@ -193,12 +222,16 @@ def _ingest_on(conn: Connection, device_id: str, checked: list[_Checked], now: d
         return _gap(conn, device_id, acked, head, first, already=device.chain_state == "gap"
                     and device.first_bad_seq == acked + 1)
     bad, good, duplicates = _walk(conn, device_id, checked, acked, head)
-    unusable = _unusable(good)
-    if unusable is not None:
-        good = [c for c in good if c.record.seq < unusable.seq]
-        malformed = ApiError(422, protocol.E_MALFORMED, unusable.vi, unusable.en, first_bad_seq=unusable.seq)
-        return _store(conn, device_id, device, good, duplicates, now, None, malformed)
-    return _store(conn, device_id, device, good, duplicates, now, bad, None)
+    outside = _out_of_domain(conn, device_id, good)
+    if outside is not None:
+        good = [c for c in good if c.record.seq < outside.seq]
+        refusal = ApiError(422, protocol.E_OUT_OF_DOMAIN,
+                           f"Bản ghi số {outside.seq} nằm ngoài miền giá trị: {outside.vi}. Máy chủ không nhận từ "
+                           "bản ghi này trở đi; cán bộ CNTT cần kiểm tra thiết bị",
+                           f"record {outside.seq} is outside its domain: {outside.en}. The server accepts nothing "
+                           "from this record on; IT must inspect the device", first_bad_seq=outside.seq)
+        return _store(conn, device_id, device, good, duplicates, now, told, None, refusal)
+    return _store(conn, device_id, device, good, duplicates, now, told, bad, None)
 
 
 def _walk(conn: Connection, device_id: str, checked: list[_Checked], acked: int,
@@ -240,25 +273,72 @@ def _walk(conn: Connection, device_id: str, checked: list[_Checked], acked: int,
     return None, good, duplicates
 
 
-def _unusable(good: list[_Checked]) -> _Break | None:
-    """A genuinely signed record the server cannot file (a rating without a level or a readable time)."""
+_RATING_ONLY = ("level", "counter_id", "officer_id", "procedure_code", "language")
+_ANSWER_ONLY = ("rating_uuid", "question", "value", "text")
+
+
+def _out_of_domain(conn: Connection, device_id: str, good: list[_Checked]) -> _Break | None:
+    """The first genuinely signed record the server cannot file as what it says it is: a time that names no
+    instant, a rating or an answer outside its domain (kiosk.levels), an answer to no earlier rating."""
+    in_batch = {c.record.uuid for c in good if c.record.kind == "rating"}
+    asked = {c.record.rating_uuid for c in good if c.record.kind == "answer"} - in_batch - {None}
+    earlier: set[str] = set()   # ratings recorded before the record being looked at
+    if asked:
+        stored = conn.execute(select(RATING.c.uuid).where(RATING.c.device_id == device_id,
+                                                           RATING.c.uuid.in_(sorted(asked))))
+        earlier = {str(row.uuid) for row in stored}
     for item in good:
         record = item.record
-        if record.kind == "rating" and (record.level is None or _recorded_at(record.recorded_at) is None):
-            return _Break(record.seq, f"đánh giá số {record.seq} thiếu mức hài lòng hoặc thời điểm không đọc được",
-                          f"rating {record.seq} has no level or an unreadable time")
+        problem = _problem(record, earlier)
+        if problem is not None:
+            return _Break(record.seq, *problem)
+        if record.kind == "rating":
+            earlier.add(record.uuid)
     return None
 
 
+def _problem(record: protocol.Record, earlier_ratings: set[str]) -> tuple[str, str] | None:
+    if _recorded_at(record.recorded_at) is None:
+        return (f"thời điểm {record.recorded_at!r} không chỉ một thời điểm có múi giờ",
+                f"the time {record.recorded_at!r} does not name an instant with an offset")
+    fields = record.model_dump(include={*_RATING_ONLY, *_ANSWER_ONLY})
+    if record.kind == "rating":
+        stray = [name for name in _ANSWER_ONLY if fields[name] is not None]
+        if stray:
+            return f"đánh giá không được có {', '.join(stray)}", f"a rating cannot carry {', '.join(stray)}"
+        return rating_problem(record.level, record.language, record.procedure_code)
+    stray = [name for name in _RATING_ONLY if fields[name] is not None]
+    if record.suspected_repeat or record.is_test:
+        stray.append("suspected_repeat" if record.suspected_repeat else "is_test")
+    if stray:
+        return f"câu trả lời không được có {', '.join(stray)}", f"an answer cannot carry {', '.join(stray)}"
+    if record.rating_uuid not in earlier_ratings:
+        return (f"câu trả lời cho đánh giá {record.rating_uuid} không có trước nó trên thiết bị",
+                f"an answer to rating {record.rating_uuid}, which the device did not record before it")
+    return answer_problem(record.question, record.value, record.text)
+
+
 def _store(conn: Connection, device_id: str, device: Any, good: list[_Checked], duplicates: int, now: datetime,
-           bad: _Break | None, refusal: ApiError | None) -> PushResult:
+           told: _Clock, bad: _Break | None, refusal: ApiError | None) -> PushResult:
     acked, head = int(device.acked_seq), str(device.acked_hash)
+    changes: dict[str, Any] = {}
+    offset_now = None if told.device_time is None else clock.offset_of(told.device_time, now)
     if good:
         records = [c.record for c in good]
+        placed = clock.place([_recorded_at(r.recorded_at) for r in records], received_at=now,
+                             offset_now=offset_now,
+                             offset_before=None if device.clock_drift_s is None else -float(device.clock_drift_s),
+                             last_at=device.last_record_at, tolerance_s=told.tolerance_s)
         bulk.insert_rows(conn, RECORD, [{**c.fields, "device_id": device_id, "received_at": now} for c in good])
-        _fold_ratings(conn, device_id, device.agency_id, device.counter_id, records, now)
+        _fold_ratings(conn, device_id, device.agency_id, device.counter_id, records, placed, now)
         acked, head = records[-1].seq, records[-1].hash
-    changes: dict[str, Any] = {"acked_seq": acked, "acked_hash": head}
+        trusted = [p.at for p in placed if p.trusted]
+        if trusted:
+            changes["last_record_at"] = trusted[-1]
+    if offset_now is not None:
+        drift = -offset_now
+        changes.update(clock_drift_s=drift, clock_drift_at=now, clock_flagged=abs(drift) > told.tolerance_s)
+    changes.update(acked_seq=acked, acked_hash=head)
     if bad is not None:
         changes.update(chain_state="broken", first_bad_seq=bad.seq, problem_vi=bad.vi, problem_en=bad.en)
     elif refusal is None:
@@ -306,17 +386,18 @@ def _gap(conn: Connection, device_id: str, acked: int, head: str, first: int, *,
 
 
 def _fold_ratings(conn: Connection, device_id: str, agency_id: int, counter_id: int,
-                  records: list[protocol.Record], now: datetime) -> None:
+                  records: list[protocol.Record], placed: list[clock.Placed], now: datetime) -> None:
     """One `rating` row per new rating, with every answer folded in (answers to older ratings update them)."""
     ratings: dict[str, dict[str, Any]] = {}
     later: dict[str, dict[str, Any]] = {}
-    for r in records:
+    for r, where in zip(records, placed, strict=True):
         if r.kind == "rating":
             ratings[r.uuid] = {
                 "device_id": device_id, "uuid": r.uuid, "seq": r.seq, "agency_id": agency_id,
                 "counter_id": counter_id, "counter_code": r.counter_id, "officer_code": r.officer_id,
                 "procedure_code": r.procedure_code, "language": r.language, "level": r.level,
-                "recorded_at": _recorded_at(r.recorded_at), "received_at": now,
+                "recorded_at": where.at, "clock_offset_s": where.offset_s, "time_trusted": where.trusted,
+                "received_at": now,
                 "suspected_repeat": r.suspected_repeat, "is_test": r.is_test,
                 **dict.fromkeys((*ANSWER_COLUMNS.values(), "comment")),
             }
@@ -324,8 +405,6 @@ def _fold_ratings(conn: Connection, device_id: str, agency_id: int, counter_id: 
         if r.rating_uuid is None or r.question is None:
             continue
         column, value = _answer(r)
-        if column is None:
-            continue  # a question this server does not know yet: kept in `record`, not folded
         target = ratings.get(r.rating_uuid)
         if target is None:
             target = later.setdefault(r.rating_uuid, {})
@@ -338,15 +417,14 @@ def _fold_ratings(conn: Connection, device_id: str, agency_id: int, counter_id: 
     _update_answers(conn, device_id, later)
 
 
-def _answer(record: protocol.Record) -> tuple[str | None, Any]:
-    question = record.question
+def _answer(record: protocol.Record) -> tuple[str, Any]:
+    """The rating column an answer fills and its value (the answer was checked against its domain already)."""
+    question = str(record.question)
     if question == COMMENT_KEY:
         return "comment", record.text
     if question == PROCEDURE_KEY:
         return "procedure_code", record.text
-    column = ANSWER_COLUMNS.get(question or "")
-    if column is None:
-        return None, None
+    column = ANSWER_COLUMNS[question]
     if column in ("harassment", "callback"):  # yes/no answers: Boolean columns
         return column, None if record.value is None else bool(record.value)
     return column, record.value

@@ -8,7 +8,7 @@ indexed for aggregation by agency, counter, officer, procedure and period.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -35,6 +35,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator
 
 from kiosk.chain import GENESIS_HASH
@@ -49,11 +50,49 @@ metadata = MetaData(naming_convention={
 })
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_micros(moment: datetime) -> int:
+    """An aware moment as whole microseconds since 1970-01-01 UTC (exact: no floating point)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_micros(micros: int) -> datetime:
+    """The aware UTC moment `micros` microseconds after 1970-01-01 UTC."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+class _SqliteMicros(sqlite.DATETIME):
+    """SQLite's side of UtcDateTime: the column is still declared DATETIME (a name with numeric affinity in
+    SQLite), but holds an integer, so the value passes to and from the driver untouched."""
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        """No conversion: UtcDateTime gives the integer."""
+        return None
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> None:
+        """No conversion: UtcDateTime reads the integer."""
+        return None
+
+
 class UtcDateTime(TypeDecorator[datetime]):
-    """A moment in UTC: timestamptz on PostgreSQL, naive UTC text on SQLite; always aware UTC in Python."""
+    """A moment in UTC: timestamptz on PostgreSQL; on SQLite, integer microseconds since 1970-01-01 UTC.
+
+    One canonical form per database, compared as a moment and never as text: SQLite has no time type, and text
+    forms of one instant differ ('17:00:00' and '17:00:00.000000' sort apart), which once put a rating made at
+    exactly midnight on the day before. Always aware UTC in Python.
+    """
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        """Integer microseconds on SQLite, the dialect's own timestamp type elsewhere."""
+        if dialect.name == "sqlite":
+            return _SqliteMicros()  # type: ignore[no-untyped-call]  # SQLAlchemy's DATETIME has no hints
+        return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         """Store in UTC; a naive datetime is a programming error (whose clock would it be?)."""
@@ -61,14 +100,18 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given for a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return to_micros(value) if dialect.name == "sqlite" else value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         """Read back as aware UTC."""
         if value is None:
             return None
-        assert isinstance(value, datetime)
+        if isinstance(value, int):
+            return from_micros(value)
+        if isinstance(value, str):   # SQLite's text form before migration 0006, read by a downgraded database
+            value = datetime.fromisoformat(value)
+        if not isinstance(value, datetime):
+            raise TypeError(f"a UTC column holds {value!r}, not a moment")
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -138,9 +181,11 @@ DEVICE = Table(
     Column("catalog_version", String(80), nullable=False, server_default=""),
     Column("settings_version", String(64), nullable=False, server_default=""),
     Column("last_error", String(500), nullable=False, server_default=""),
-    Column("clock_drift_s", Float),
+    Column("clock_drift_s", Float),            # device clock minus server clock, from the last push or health report
+    Column("clock_drift_at", UtcDateTime),     # when that was measured (the server's clock)
     Column("clock_flagged", Boolean, nullable=False, server_default=false()),
-    # Issue 6 (reports): IT has looked at a broken chain; from then its ratings up to acked_seq count again.
+    Column("last_record_at", UtcDateTime),     # the placed time of the newest record whose time is trusted
+    # IT has looked at a broken chain; from then its ratings up to acked_seq count again.
     Column("chain_reviewed_at", UtcDateTime),
     Column("chain_reviewed_by", String(64)),
     Index(None, "agency_id"),
@@ -226,7 +271,12 @@ RATING = Table(
     Column("procedure_code", String(64)),        # given with the rating, or chosen after it
     Column("language", String(8)),
     Column("level", SmallInteger, nullable=False),
+    # When the rating happened as best known (sync.server.clock): the device's own time (the signed text is in
+    # `record`) moved by `clock_offset_s` when the device's clock was found off. A rating whose time cannot be
+    # trusted (time_trusted false) keeps its device time and counts in no period.
     Column("recorded_at", UtcDateTime, nullable=False),
+    Column("clock_offset_s", Float, nullable=False, server_default="0"),
+    Column("time_trusted", Boolean, nullable=False, server_default=true()),
     Column("received_at", UtcDateTime, nullable=False),
     Column("suspected_repeat", Boolean, nullable=False),
     Column("is_test", Boolean, nullable=False),
@@ -241,20 +291,24 @@ RATING = Table(
     # The citizen asked to be contacted about the comment (migration 0003): its contact is then shown unmasked.
     Column("callback", Boolean),
     PrimaryKeyConstraint("device_id", "uuid"),
-    Index(None, "recorded_at"),   # issue 6: reports over every agency (migration 0002)
+    Index(None, "recorded_at"),   # reports over every agency (migration 0002)
     Index(None, "agency_id", "recorded_at"),
     Index(None, "counter_id", "recorded_at"),
     Index(None, "agency_id", "officer_code", "recorded_at"),
     Index(None, "agency_id", "procedure_code", "recorded_at"),
 )
-# Issue 6, speed (migration 0004): the dashboard's newest comments and harassment reports, of every agency or
-# one, read newest first from these small indexes instead of every rating of the period.
+# The dashboard's newest comments and harassment reports, of every agency or one, read newest first from these
+# small indexes instead of every rating of the period (migration 0004).
 COMMENTED = and_(RATING.c.comment.is_not(None), RATING.c.comment != "")
 HARASSMENT_REPORTED = RATING.c.harassment.is_(true())
 for _what, _where in (("commented", COMMENTED), ("harassment", HARASSMENT_REPORTED)):
     Index(f"ix_rating_recorded_at_{_what}", RATING.c.recorded_at, postgresql_where=_where, sqlite_where=_where)
     Index(f"ix_rating_agency_id_recorded_at_{_what}", RATING.c.agency_id, RATING.c.recorded_at,
           postgresql_where=_where, sqlite_where=_where)
+# The few ratings whose time cannot be trusted, shown apart by when they were received (migration 0006).
+TIME_UNTRUSTED = RATING.c.time_trusted.is_(false())
+Index("ix_rating_received_at_untrusted", RATING.c.received_at, postgresql_where=TIME_UNTRUSTED,
+      sqlite_where=TIME_UNTRUSTED)
 
 ADMIN_USER = Table(
     "admin_user", metadata,
@@ -291,7 +345,7 @@ CATALOG = Table(
     Column("imported_at", UtcDateTime, nullable=False),
 )
 
-# --- Issue 6: reports, publications and alerts (migration 0002) ---------------------------------------------
+# --- Reports, publications and alerts (migration 0002) ---------------------------------------------------------
 
 # The distributed catalog's procedures, refreshed on `kiosk-server catalog import`: reports group by field
 # through it (a procedure code not in it reports as field "Khác / Other").
@@ -354,7 +408,7 @@ ALERT_EVENT = Table(
     UniqueConstraint("rule_id", "occurrence"),
 )
 
-# --- Issue 6, speed: day and month totals of the ratings (migration 0004) -----------------------------------------
+# --- Day and month totals of the ratings (migration 0004) ------------------------------------------------------
 
 # The totals count days and months in this fixed offset from UTC (Vietnam time, which has no daylight saving):
 # reports use them only where the report time zone has this offset over the whole span asked for.
@@ -366,8 +420,8 @@ TOTAL_COUNTS = ("n", "l1", "l2", "l3", "l4", "l5", "a_access", "s_access", "a_pr
 
 
 def _totals(name: str, period: str, code: str | None) -> Table:
-    """Counts of the non-test ratings per local `period` (day, or month: its first day), place, device, `code`
-    (if any) and repeat flag.
+    """Counts of the non-test ratings whose time is trusted per local `period` (day, or month: its first day),
+    place, device, `code` (if any) and repeat flag.
 
     Kept by database triggers on `rating` (insert, update, delete; created by migration 0004), so every way a
     rating is written or changed keeps them exact, in the same transaction. The device is part of the key, so a
@@ -415,4 +469,5 @@ ANSWER_COLUMNS = {
 __all__ = ["ADMIN_SESSION", "ADMIN_USER", "AGENCY", "ALERT_EVENT", "ALERT_RULE", "ANSWER_COLUMNS", "CATALOG",
            "COMMENTED", "COUNTER", "DAY_TOTALS", "DEVICE", "ENROLMENT_CODE", "HARASSMENT_REPORTED", "HEALTH",
            "LOGIN_THROTTLE", "MONTH_BY_OFFICER", "MONTH_BY_PROCEDURE", "NONCE", "OFFICER", "PROCEDURE_INFO",
-           "PUBLICATION", "RATING", "RECORD", "TOTALS_DEFERRED", "TOTALS_OFFSET_S", "TOTAL_COUNTS", "metadata", "text"]
+           "PUBLICATION", "RATING", "RECORD", "TIME_UNTRUSTED", "TOTALS_DEFERRED", "TOTALS_OFFSET_S", "TOTAL_COUNTS",
+           "metadata", "text"]

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, func, literal_column, or_, text, true
 
+from kiosk.levels import SCALE_KEYS
 from sync.server import bulk
 from sync.server.models import (
     DAY_TOTALS,
@@ -136,26 +137,29 @@ def place(table: Table, agency_id: int | None, counter_id: int | None, devices: 
 # ---- counting a push's batch in ---------------------------------------------------------------------------
 
 # How one stored rating counts, in SQL: the expressions migration 0004 gave the triggers, in TOTAL_COUNTS order.
-_ELEMENTS = ("access", "procedure", "officer", "result", "feedback")
 _COUNT_SQL = ("1", *(f"CASE WHEN level = {level} THEN 1 ELSE 0 END" for level in range(1, 6)),
-              *(expression for key in _ELEMENTS for expression in (
+              *(expression for key in SCALE_KEYS for expression in (
                   f"CASE WHEN q_{key} IS NOT NULL THEN 1 ELSE 0 END", f"CASE WHEN q_{key} >= 4 THEN 1 ELSE 0 END")),
               "CASE WHEN harassment THEN 1 ELSE 0 END")
-# A rating's local day at the totals' offset, in SQLite (whole seconds, as migration 0004's triggers count it).
-_SQLITE_DAY = f"date(substr(recorded_at, 1, 19), '+{TOTALS_OFFSET_S} seconds')"
-_SQLITE_MONTH = f"date(substr(recorded_at, 1, 19), '+{TOTALS_OFFSET_S} seconds', 'start of month')"
+
+
+def sqlite_local_date(column: str, offset_s: int, *, month: bool = False) -> str:
+    """SQLite SQL for the date (or its month's first day) at `offset_s` from UTC of a time column, which SQLite
+    holds as integer microseconds (models.UtcDateTime); whole seconds, as the totals' triggers count."""
+    start_of_month = ", 'start of month'" if month else ""
+    return f"date({column} / 1000000 + {offset_s:d}, 'unixepoch'{start_of_month})"
 
 
 def _sqlite_fold(table: Table) -> str:
     """Every rating stored after rowid :after added to `table`, one upsert per key (its primary key)."""
     key = [column.name for column in table.primary_key.columns]   # period, place, device, [code], repeat flag
-    period = _SQLITE_MONTH if key[0] == "month" else _SQLITE_DAY
+    period = sqlite_local_date("recorded_at", TOTALS_OFFSET_S, month=key[0] == "month")
     values = [period, *(f"coalesce({name}, '')" if name.endswith("_code") else name for name in key[1:])]
     sums = ", ".join(f"sum({expression})" for expression in _COUNT_SQL)
     sets = ", ".join(f"{name} = {table.name}.{name} + excluded.{name}" for name in TOTAL_COUNTS)
     places = ", ".join(str(n) for n in range(1, len(key) + 1))
     return (f"INSERT INTO {table.name} ({', '.join([*key, *TOTAL_COUNTS])}) SELECT {', '.join(values)}, {sums} "
-            f"FROM rating WHERE rowid > :after AND NOT is_test GROUP BY {places} "
+            f"FROM rating WHERE rowid > :after AND NOT is_test AND time_trusted GROUP BY {places} "
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, exc, insert, or_, select, update
 
-from kiosk.catalog_import import CODE_PATTERN
+from kiosk.levels import PROCEDURE_CODE
 from sync import protocol
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
@@ -123,7 +123,7 @@ def parse_procedures(text: str) -> list[str]:
     """Procedure codes from "1.001193, 1.000894" (commas or spaces), each checked against the national form."""
     codes = [part.strip().upper() for part in re.split(r"[,\s;]+", text) if part.strip()]
     for code in codes:
-        if not CODE_PATTERN.fullmatch(code):
+        if not PROCEDURE_CODE.fullmatch(code):
             raise ServerError(f"Mã thủ tục {code!r} không đúng dạng (ví dụ 1.001193 hoặc 1.012753.H19)",
                               f"procedure code {code!r} is malformed (expected e.g. 1.001193 or 1.012753.H19)")
     if len(codes) > 50:

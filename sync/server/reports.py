@@ -82,6 +82,7 @@ from sync.server.models import (
     OFFICER,
     PROCEDURE_INFO,
     RATING,
+    TIME_UNTRUSTED,
     TOTAL_COUNTS,
 )
 from sync.server.settings import ServerSettings, report_timezone
@@ -296,6 +297,9 @@ class Report:
     timezone: str = "Asia/Ho_Chi_Minh"  # the zone the period's days were counted in
     agency_name: str = ""              # the chosen agency's name ("" for every agency)
     counter_name: str = ""             # the chosen counter's name ("" for every counter)
+    # Ratings received in the period whose time cannot be trusted (the kiosk's clock was off in a way the server
+    # could not work out: sync.server.clock): in no period's figures, shown apart here.
+    untimed: Figures = field(default_factory=Figures.empty)
 
 
 @dataclass(frozen=True)
@@ -426,7 +430,8 @@ def _not_intact(conn: Connection) -> _Unverified:
 
 def _where(scope: _Scope, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
     # The range on recorded_at (UTC instants of local midnights) is what lets (agency_id, recorded_at) serve it.
-    conditions = [RATING.c.recorded_at >= start, RATING.c.recorded_at < end, RATING.c.is_test.is_not(true())]
+    conditions = [RATING.c.recorded_at >= start, RATING.c.recorded_at < end, RATING.c.is_test.is_not(true()),
+                  RATING.c.time_trusted.is_(true())]
     if scope.agency_id is not None:
         conditions.append(RATING.c.agency_id == scope.agency_id)
     if scope.counter_id is not None:
@@ -719,7 +724,21 @@ def _build(at: _At, query: ReportQuery, settings: ServerSettings, from_totals: b
     excluded = sum(group.excluded for group in groups.values())
     return Report(query, _figures_of(_sums(currents)), _figures_of(_sums(previouses)), rows,
                   cfg.flag_share, cfg.flag_min_ratings, _figures_of(_sums(unverified)), excluded,
-                  zone.key, scope.agency_name, scope.counter_name)
+                  zone.key, scope.agency_name, scope.counter_name, _untimed(at, query))
+
+
+def _untimed(at: _At, query: ReportQuery) -> Figures:
+    """The figures of the ratings received in the period whose time cannot be trusted (read from a small index)."""
+    start, end = query.period.bounds(at.zone)
+    conditions = [TIME_UNTRUSTED, RATING.c.received_at >= start, RATING.c.received_at < end,
+                  RATING.c.is_test.is_not(true())]
+    if at.scope.agency_id is not None:
+        conditions.append(RATING.c.agency_id == at.scope.agency_id)
+    if at.scope.counter_id is not None:
+        conditions.append(RATING.c.counter_id == at.scope.counter_id)
+    if not query.include_repeats:
+        conditions.append(RATING.c.suspected_repeat.is_not(true()))
+    return _figures(at.conn.execute(select(*_aggregates()).where(*conditions)).one())
 
 
 def _rank(row: Row) -> tuple[bool, float, int, str]:
@@ -782,9 +801,7 @@ def _local_day(conn: Connection, zone: ZoneInfo, start: datetime, end: datetime)
         shifted = [cast(func.timezone("UTC", RATING.c.recorded_at + literal_column(f"INTERVAL '{seconds:d} seconds'")),
                         Date) for _, seconds in segments]
     else:
-        # Whole seconds only: SQLite reads times to the millisecond, so a rating in the last half millisecond
-        # before a local midnight would round onto the next day.
-        shifted = [func.date(func.substr(RATING.c.recorded_at, 1, 19), literal_column(f"'{seconds:+d} seconds'"))
+        shifted = [literal_column(rating_totals.sqlite_local_date("rating.recorded_at", seconds))
                    for _, seconds in segments]
     if len(segments) == 1:
         return shifted[0]
