@@ -22,6 +22,8 @@ QUOTE = "'"
 _FORMULA_START = re.compile(r"""[\s"']*[=+\-@]""")
 # Whitespace that spreadsheet importers may drop or split on, which leaves what follows at the cell's start.
 _RISKY_FIRST = frozenset("\t\r\n")
+# The control characters XLSX cannot hold (openpyxl refuses the whole workbook); tab, CR and LF it can.
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def formula_like(text: str) -> bool:
@@ -60,6 +62,12 @@ class XlsxCell(Protocol):
     quotePrefix: bool  # openpyxl's spelling
 
 
+def xlsx_value(value: Any) -> Any:
+    """A value an XLSX cell can hold: text without the control characters XLSX has no place for."""
+    # One stray control character in a comment or a name would otherwise fail the whole download.
+    return _NOT_IN_XLSX.sub("", value) if isinstance(value, str) else value
+
+
 def xlsx_text(cell: XlsxCell, text: str) -> None:
     """Keep a cell that was given `text` a plain string, never a formula (nor an error code such as '#N/A').
 
@@ -76,9 +84,10 @@ def xlsx_text(cell: XlsxCell, text: str) -> None:
 
 
 def xlsx_append(sheet: Any, values: Sequence[Any]) -> None:
-    """Append a row to an openpyxl sheet, every text cell through xlsx_text; numbers stay numbers."""
-    sheet.append(list(values))
+    """Append a row to an openpyxl sheet, every text cell through xlsx_value and xlsx_text; numbers stay numbers."""
+    cleaned = [xlsx_value(value) for value in values]
+    sheet.append(cleaned)
     row = sheet.max_row
-    for column, value in enumerate(values, start=1):
+    for column, value in enumerate(cleaned, start=1):
         if isinstance(value, str):
             xlsx_text(sheet.cell(row=row, column=column), value)

@@ -50,6 +50,7 @@ class Hostile:
     """What was stored: one agency per lead (code A0, A1 …), each with one counter, officer and procedure."""
 
     agencies: list[str] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)            # each agency's kiosk, by agency
     texts: dict[str, list[str]] = field(default_factory=dict)   # kind of text -> its hostile values, by agency
 
     def all_texts(self) -> list[str]:
@@ -93,6 +94,7 @@ def seed(engine: Engine) -> Hostile:
                    comment=text["comment"])
         add_rating(engine, device_id, at + timedelta(seconds=30), 5, text["ocode"], None)  # a code a kiosk sent
         made.agencies.append(code)
+        made.devices.append(device_id)
     return made
 
 

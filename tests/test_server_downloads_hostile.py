@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, time
 
 import requests
 from openpyxl import load_workbook
@@ -13,6 +14,7 @@ from openpyxl import load_workbook
 from sync.server import admin
 from tests import hostile_data
 from tests.sync_harness import ServerHandle
+from tests.test_server_reports import add_rating
 
 PASSWORD = "mật khẩu tải báo cáo"
 # What each download shows of the hostile data across every agency (tests/hostile_data.py's kinds of text):
@@ -65,5 +67,22 @@ def test_no_download_lets_stored_text_run_as_a_formula(sync_server: ServerHandle
             book = load_workbook(io.BytesIO(download(name, "xlsx")))
             hostile_data.assert_xlsx_inert(book, expected)
             assert len(rows) - 1 == book.active.max_row - 1 == len(made.agencies)
+    finally:
+        session.close()
+
+
+def test_a_control_character_in_a_comment_does_not_break_the_excel_download(sync_server: ServerHandle) -> None:
+    made = hostile_data.seed(sync_server.engine())
+    at = datetime.combine(hostile_data.DAY, time(15), hostile_data.ZONE).astimezone(UTC)
+    add_rating(sync_server.engine(), made.devices[0], at, 2, "CB1", None, comment="Chờ\x07 quá\x1b lâu")
+    session = signed_in(sync_server)
+    try:
+        params = {"period": "month", "date": hostile_data.DAY.isoformat()}
+        answer = session.get(f"{sync_server.url}/dashboard/export/comments.xlsx", params=params, timeout=30)
+        assert answer.status_code == 200, answer.text[:500]
+        texts = [row[-2] for row in load_workbook(io.BytesIO(answer.content)).active.iter_rows(values_only=True)]
+        assert "Chờ quá lâu" in texts
+        answer = session.get(f"{sync_server.url}/dashboard/export/comments.csv", params=params, timeout=30)
+        assert "Chờ\x07 quá\x1b lâu" in [row[-2] for row in hostile_data.csv_rows(answer.content)]  # CSV keeps it
     finally:
         session.close()

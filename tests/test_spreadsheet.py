@@ -59,3 +59,15 @@ def test_xlsx_text_stays_text_as_written_and_numbers_stay_numbers() -> None:
     assert [c.value for c in cells] == row
     assert [c.data_type for c in cells] == ["s", "s", "s", "s", "n", "n", "n", "s", "s"]
     assert [bool(c.quotePrefix) for c in cells] == [True, False, True, False, False, False, False, True, True]
+
+
+def test_control_characters_xlsx_cannot_hold_are_dropped_not_fatal() -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    spreadsheet.xlsx_append(sheet, ["Chờ\x07 lâu\x00", "=\x1b1+1", "dòng 1\ndòng 2\tcột"])
+    out = io.BytesIO()
+    book.save(out)
+    cells = list(next(load_workbook(out).active.iter_rows()))
+    assert [c.value for c in cells] == ["Chờ lâu", "=1+1", "dòng 1\ndòng 2\tcột"]
+    assert cells[1].data_type == "s" and cells[1].quotePrefix
