@@ -279,6 +279,8 @@ class RatingLog:
 
     def export_csv(self, out: IO[str], *, include_tests: bool = False) -> int:
         """Write one CSV row per rating with its follow-up answers; return the number of rows."""
+        from kiosk import spreadsheet
+
         columns = ["seq", "uuid", "recorded_at", "level", "label", "counter_id", "officer_id",
                    "procedure_code", "language", "suspected_repeat", "is_test",
                    *SCALE_KEYS, HARASSMENT_KEY, COMMENT_KEY, CALLBACK_KEY]
@@ -300,6 +302,7 @@ class RatingLog:
                     else:
                         row[rec["question"]] = rec["text"] if rec["question"] == COMMENT_KEY else rec["value"]
         for row in ratings.values():
-            writer.writerow(row)
+            # Codes and the comment may hold any text: one that looks like a formula must not run in Excel.
+            writer.writerow({column: spreadsheet.csv_cell(value) for column, value in row.items()})
         return len(ratings)
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk import chain, paths, state
+from kiosk import chain, cli, paths, state
 from kiosk.errors import KioskError
 from kiosk.flow import RatingSession
 from kiosk.keys import DeviceKey, public_key_b64
@@ -28,6 +28,8 @@ from kiosk.levels import CALLBACK_KEY, COMMENT_MAX_CHARS, QUESTION_KEYS, QUESTIO
 from kiosk.ratings import InvalidRecord, RatingLog, iso_utc
 from kiosk.services import Services
 from kiosk.settings import Settings
+from tests import hostile_data
+from tests.conftest import EXAMPLE_CONFIG
 
 ICT = timezone(timedelta(hours=7), "ICT")  # Vietnam's time zone
 UTC_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -607,6 +609,40 @@ def test_csv_includes_tests_only_when_asked(services: Services) -> None:
 def test_csv_of_an_empty_log_has_only_the_header(services: Services) -> None:
     count, rows, columns = _export(services.ratings)
     assert count == 0 and rows == [] and "label" in columns
+
+
+def test_csv_never_holds_a_live_formula(settings: Settings, data_dir: Path, tmp_path: Path) -> None:
+    # Counter and officer codes come from settings and staff mode, a procedure code may come with the rating
+    # unchecked, and a comment is whatever the citizen typed: each starts in every way a formula can.
+    services = Services.open(settings, data_dir)
+    expected: list[str] = []
+    try:
+        fake = FakeTime(datetime(2025, 7, 1, 2, 0, tzinfo=UTC))
+        log = make_log(services, fake)
+        for n, lead in enumerate(hostile_data.LEADS.values()):
+            texts = [hostile_data.payload(f"{what}{n}", lead, dde=n % 2 == 1)
+                     for what in ("counter", "officer", "pcode", "comment")]
+            receipt = log.record_rating(1, counter_id=texts[0], officer_id=texts[1], procedure_code=texts[2],
+                                        language="vi")
+            log.record_answer(receipt.uuid, "access", 2)
+            log.record_comment(receipt.uuid, texts[3])
+            expected += [*texts[:3], texts[3].strip()]  # a comment is stored without its outer whitespace
+            fake.advance(60)
+        out = io.StringIO()
+        assert services.ratings.export_csv(out) == len(hostile_data.LEADS)
+    finally:
+        services.close()
+    rows = hostile_data.csv_rows(out.getvalue())
+    hostile_data.assert_csv_inert(rows, expected)
+    header = rows[0]
+    for row in rows[1:]:  # numbers stay plain numbers
+        assert row[header.index("seq")].isdigit() and row[header.index("level")] == "1"
+        assert row[header.index("access")] == "2"
+    written = tmp_path / "danh-gia.csv"  # the same through `kiosk ratings export`, as Excel would open it
+    assert cli.main(["--config", str(EXAMPLE_CONFIG), "--data-dir", str(data_dir), "ratings", "export",
+                     "--out", str(written)]) == 0
+    assert written.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert hostile_data.csv_rows(written.read_bytes().decode("utf-8-sig")) == rows
 
 
 # --- the device key ---------------------------------------------------------------------------------------

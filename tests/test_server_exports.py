@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import Engine
 
 from kiosk.levels import LEVELS, QUESTIONS
 from sync.server import db, exports, reports
 from sync.server.reports import Figures, Period, Report, ReportQuery
 from sync.server.settings import Reports, ServerSettings
+from tests import hostile_data
 from tests.test_server_reports import HK_NAME, HK_NOVEMBER, NOVEMBER, Seeded, seed
 
 # Flags on (at least 5 ratings), so the exports show a flag, a "too few" and a plain row.
@@ -198,3 +200,43 @@ def test_the_terminal_table_is_aligned_and_shows_the_same_numbers(report: Report
     assert [cell(rows["Tổng cộng"], i) for i in (1, 7, 8, 9)] == ["7", "42.9%", "28.6%", "1"]
     assert "[1] Rất không hài lòng" in text and "Tiếp cận dịch vụ" in text
     assert "Satisfaction results" in exports.report_table(report, "en")
+
+
+# ---- stored text that looks like a formula --------------------------------------------------------------------
+
+# The hostile texts each grouping's table shows (tests/hostile_data.py): its labels, and its keys when codes.
+GROUP_TEXTS = {"agency": ("agency",), "counter": ("counter",), "officer": ("officer", "ocode"),
+               "procedure": ("pcode", "procedure"), "field": ("field",)}
+
+
+@pytest.fixture
+def hostile(server_db_url: str) -> Iterator[tuple[Engine, hostile_data.Hostile]]:
+    """A database whose every name, code and comment starts like a formula (see tests/hostile_data.py)."""
+    engine = db.open_database(server_db_url)
+    yield engine, hostile_data.seed(engine)
+    engine.dispose()
+
+
+def test_no_report_export_lets_stored_text_run_as_a_formula(hostile: tuple[Engine, hostile_data.Hostile]) -> None:
+    engine, made = hostile
+    period = Period.of("month", hostile_data.DAY)
+    for group_by, kinds in GROUP_TEXTS.items():
+        # Across agencies a label carries its agency's name after it; within one agency a key is the bare code.
+        for agency in (None, made.agencies[0]):
+            report = reports.build(engine, ReportQuery(period, group_by, agency), ServerSettings())
+            expected = [text for kind in kinds for text in (made.texts[kind] if agency is None
+                                                            else made.texts[kind][:1])]
+            for lang in ("vi", "en"):
+                groups = hostile_data.csv_rows(exports.report_csv(report, lang))
+                hostile_data.assert_csv_inert(groups, expected)
+                assert all(row[2].isdigit() for row in groups[1:])          # counts stay plain numbers
+                for name in ("levels", "elements"):
+                    hostile_data.assert_csv_inert(hostile_data.csv_rows(exports.report_csv(report, lang, name)), [])
+                book = load_workbook(io.BytesIO(exports.report_xlsx(report, lang)))
+                hostile_data.assert_xlsx_inert(book, expected)
+                sheet = book.worksheets[1]
+                assert all(isinstance(row[2], int) for row in sheet.iter_rows(min_row=2, values_only=True))
+                shares = [c for row in sheet.iter_rows(min_row=2) for c in row if c.number_format == "0.0%"]
+                assert shares and all(c.value is None or c.data_type == "n" for c in shares)
+    trend = reports.trend(engine, ReportQuery(period, "agency"), ServerSettings(), "day")
+    hostile_data.assert_csv_inert(hostile_data.csv_rows(exports.trend_csv(trend)), [])

@@ -18,6 +18,7 @@ from sync.server import cli, db, exports, reports
 from sync.server.models import DEVICE
 from sync.server.reports import Period, ReportQuery
 from sync.server.settings import ServerSettings
+from tests import hostile_data
 from tests.sync_harness import ServerHandle, free_port
 from tests.test_server_reports import HK_NOVEMBER, NOVEMBER, Seeded, seed
 
@@ -174,3 +175,38 @@ def test_the_installed_command_prints_the_report(seeded: Seeded, tmp_path: Path)
     assert json.loads(result.stdout) == expected_json(seeded, query)
     bad = server.cli("report", "--from", "1/1", "--to", "2025-11-30")
     refused(bad.returncode, bad.stderr, "1/1")
+
+
+@pytest.fixture
+def hostile(server_db_url: str) -> Iterator[tuple[str, hostile_data.Hostile]]:
+    """A database whose every name, code and comment starts like a formula (see tests/hostile_data.py)."""
+    engine = db.open_database(server_db_url)
+    try:
+        yield server_db_url, hostile_data.seed(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(("group_by", "kinds"), [("agency", ("agency",)), ("officer", ("officer", "ocode")),
+                                                 ("procedure", ("pcode", "procedure")), ("field", ("field",))])
+def test_csv_and_xlsx_reports_never_hold_a_live_formula(hostile: tuple[str, hostile_data.Hostile],
+                                                        capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                        group_by: str, kinds: tuple[str, ...]) -> None:
+    url, made = hostile
+    base = ("report", "--period", "month", "--date", hostile_data.DAY.isoformat(), "--group-by", group_by)
+    expected = [text for kind in kinds for text in made.texts[kind]]
+    written = tmp_path / "bao-cao.csv"
+    code, _, err = run(capsys, url, tmp_path, *base, "--format", "csv", "--out", str(written))
+    assert (code, err) == (0, "")
+    rows = hostile_data.csv_rows(written.read_bytes())
+    hostile_data.assert_csv_inert(rows, expected)
+    assert all(row[2].isdigit() for row in rows[1:])
+    code, out, _ = run(capsys, url, tmp_path, *base, "--format", "csv", "--agency", made.agencies[3])
+    assert code == 0
+    hostile_data.assert_csv_inert(hostile_data.csv_rows(out), [made.texts[kind][3] for kind in kinds])
+    book_path = tmp_path / "bao-cao.xlsx"
+    code, _, _ = run(capsys, url, tmp_path, *base, "--format", "xlsx", "--out", str(book_path), "--lang", "en")
+    assert code == 0
+    book = load_workbook(book_path)
+    hostile_data.assert_xlsx_inert(book, expected)
+    assert all(isinstance(row[2], int) for row in book["Groups"].iter_rows(min_row=2, values_only=True))

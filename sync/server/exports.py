@@ -2,12 +2,13 @@
 
 Every export shows exactly the numbers of the `reports.Report` it is given (nothing is recomputed from ratings
 here). Shares are fractions of 1 in JSON and XLSX (XLSX formats them as percentages) and percentages with two
-decimals in CSV and in the table; an empty group's shares are blank, never 0.
+decimals in CSV and in the table; an empty group's shares are blank, never 0. Every text cell goes through
+kiosk.spreadsheet, so a name or code that looks like a formula stays text (a leading quote in CSV, a string cell
+in XLSX).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import unicodedata
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from kiosk import spreadsheet
 from kiosk.levels import LEVELS, QUESTIONS
 from sync.server.reports import (
     SCALE_ELEMENTS,
@@ -191,7 +193,7 @@ def report_csv(report: Report, lang: str = "vi", table_name: str = "groups") -> 
     """One table (groups, levels or elements) as CSV for Excel: UTF-8 with BOM, shares in percent."""
     header, rows, shares = table(report, table_name, lang)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = spreadsheet.CsvWriter(out, lineterminator="\r\n")
     writer.writerow([f"{name} (%)" if i in shares else name for i, name in enumerate(header)])
     for row in rows:
         writer.writerow([_csv_cell(value, i in shares) for i, value in enumerate(row)])
@@ -201,7 +203,7 @@ def report_csv(report: Report, lang: str = "vi", table_name: str = "groups") -> 
 def trend_csv(points: Sequence[TrendPoint], lang: str = "vi") -> str:
     """The trend chart's buckets as CSV (UTF-8 with BOM): start date, ratings, levels, index, dissatisfied."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = spreadsheet.CsvWriter(out, lineterminator="\r\n")
     writer.writerow([_t(lang, "Từ ngày", "From"), _t(lang, "Số lượt đánh giá", "Ratings"),
                      *(f"{level.label(lang)} ({level.value})" for level in LEVELS),
                      _t(lang, "Chỉ số hài lòng (%)", "Satisfaction index (%)"),
@@ -229,11 +231,11 @@ def _display_width(value: Any) -> int:
 
 
 def _write_sheet(sheet: Any, header: list[str], rows: list[list[Any]], shares: set[int]) -> None:
-    sheet.append(header)
+    spreadsheet.xlsx_append(sheet, header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        spreadsheet.xlsx_append(sheet, row)
     for column in shares:
         for (cell,) in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
             cell.number_format = PERCENT_FORMAT
@@ -250,7 +252,7 @@ def report_xlsx(report: Report, lang: str = "vi") -> bytes:
     assert about is not None
     about.title = _t(lang, "Thông tin", "About")
     for line in _title_lines(report, lang):
-        about.append([line])
+        spreadsheet.xlsx_append(about, [line])
     about["A1"].font = Font(bold=True)
     about.column_dimensions["A"].width = 110
     for name in TABLES:

@@ -2,18 +2,19 @@
 
 The report's own tables (groups, levels, elements) come from sync.server.exports; these follow the same
 habits: CSV in UTF-8 with a BOM so Excel reads the Vietnamese right, headers "Vietnamese / English", shares as
-real numbers (fractions in Excel, formatted as percentages).
+real numbers (fractions in Excel, formatted as percentages), text that looks like a formula made inert by
+kiosk.spreadsheet.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from kiosk import spreadsheet
 from sync.server.report_view import Table
 
 BOM = "\ufeff"
@@ -27,7 +28,7 @@ def table_csv(table: Table) -> str:
     """The table as CSV text (BOM first); a share is written as a percentage with two decimals, as exports does."""
     out = io.StringIO()
     out.write(BOM)
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = spreadsheet.CsvWriter(out, lineterminator="\r\n")
     writer.writerow(_header(table, percent_mark=True))
     for row in table.rows:
         writer.writerow(["" if value is None else
@@ -41,11 +42,11 @@ def table_xlsx(table: Table) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = table.vi[:31]
-    sheet.append(_header(table))
+    spreadsheet.xlsx_append(sheet, _header(table))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in table.rows:
-        sheet.append(list(row))
+        spreadsheet.xlsx_append(sheet, row)
         for column, cell in zip(table.columns, sheet[sheet.max_row], strict=True):
             if column.kind == "share" and cell.value is not None:
                 cell.number_format = "0.0%"
