@@ -271,3 +271,15 @@ def signing_input(method: str, path: str, timestamp: int, nonce: str, body: byte
 def record_hash_ok(record: Record) -> bool:
     """True when the record's stored hash is the SHA-256 of its canonical form."""
     return chain.record_hash(record.signed_fields()) == record.hash
+
+
+# ---- the acknowledged position --------------------------------------------------------------------------
+
+class AckResponse(Message):
+    """Where the server's copy of this device's chain ends, asked for without pushing: a signed GET PUSH_PATH.
+
+    The same `acked_seq` and `acked_hash` a push would answer with (0 and 64 zeros before the first record).
+    """
+
+    acked_seq: int
+    acked_hash: str

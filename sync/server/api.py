@@ -1,4 +1,4 @@
-"""The device API, exactly as sync.protocol names it: enrol, push, settings, catalog, health, time.
+"""The device API, exactly as sync.protocol names it: enrol, push, acked position, settings, catalog, health, time.
 
 Every handler reads the body itself (capped, see body.py), then does its database work on a worker thread.
 """
@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from sync import protocol
 from sync.server import auth, catalog, devices, health, ingest, registry
@@ -21,6 +22,7 @@ from sync.server.body import check_bigint, decode, parse, read_body
 from sync.server.context import AppContext, context
 from sync.server.db import reading, utc_now
 from sync.server.errors import ApiError
+from sync.server.models import DEVICE
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -135,6 +137,19 @@ async def push(request: Request, signed: Signed) -> protocol.PushResponse:
         if result.error is not None:
             raise result.error
         return result.response()
+
+    return await _from_device(request, signed, handle)
+
+
+@router.get(protocol.PUSH_PATH, response_model=protocol.AckResponse, tags=["device"],
+            responses=_errors(*SIGNED_ERRORS))
+async def acked_position(request: Request, signed: Signed) -> protocol.AckResponse:
+    """Where the server's copy of this device's chain ends: what a push would answer, without pushing."""
+    def handle(call: DeviceCall) -> protocol.AckResponse:
+        with reading(call.ctx.engine) as conn:
+            row = conn.execute(select(DEVICE.c.acked_seq, DEVICE.c.acked_hash)
+                               .where(DEVICE.c.id == call.caller.device_id)).one()
+        return protocol.AckResponse(acked_seq=int(row.acked_seq), acked_hash=str(row.acked_hash))
 
     return await _from_device(request, signed, handle)
 

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk import __version__
@@ -81,13 +82,27 @@ async def _on_validation(_request: Request, error: Exception) -> Response:
                   f"malformed request at '{where}': {first.get('msg', '')}")
 
 
-async def _on_http(_request: Request, error: Exception) -> Response:
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at the request's path (Starlette's 405 names only the first route's)."""
+    routes = request.app.router.routes
+    return ", ".join(method for method in _METHODS
+                     if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes))
+
+
+async def _on_http(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     if error.status_code == 404:
         return _error(404, protocol.E_NOT_FOUND, "Không có địa chỉ này trên máy chủ", "no such path on this server")
     if error.status_code == 405:
+        headers = dict(error.headers or {})
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers["Allow"] = allowed
         return _error(405, protocol.E_METHOD, "Địa chỉ này không nhận phương thức đó",
-                      "this path does not take that method", dict(error.headers or {}))
+                      "this path does not take that method", headers)
     return _error(error.status_code, protocol.E_MALFORMED, f"Yêu cầu bị từ chối: {error.detail}",
                   f"request refused: {error.detail}")
 
