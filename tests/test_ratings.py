@@ -612,8 +612,8 @@ def test_csv_of_an_empty_log_has_only_the_header(services: Services) -> None:
 
 
 def test_csv_never_holds_a_live_formula(settings: Settings, data_dir: Path, tmp_path: Path) -> None:
-    # Counter and officer codes come from settings and staff mode, a procedure code may come with the rating
-    # unchecked, and a comment is whatever the citizen typed: each starts in every way a formula can.
+    # Counter and officer codes come from settings and staff mode, and a comment is whatever the citizen typed:
+    # each starts in every way a formula can. (A procedure code must be a national code, so it cannot.)
     services = Services.open(settings, data_dir)
     expected: list[str] = []
     try:
@@ -621,12 +621,11 @@ def test_csv_never_holds_a_live_formula(settings: Settings, data_dir: Path, tmp_
         log = make_log(services, fake)
         for n, lead in enumerate(hostile_data.LEADS.values()):
             texts = [hostile_data.payload(f"{what}{n}", lead, dde=n % 2 == 1)
-                     for what in ("counter", "officer", "pcode", "comment")]
-            receipt = log.record_rating(1, counter_id=texts[0], officer_id=texts[1], procedure_code=texts[2],
-                                        language="vi")
+                     for what in ("counter", "officer", "comment")]
+            receipt = log.record_rating(1, counter_id=texts[0], officer_id=texts[1], language="vi")
             log.record_answer(receipt.uuid, "access", 2)
-            log.record_comment(receipt.uuid, texts[3])
-            expected += [*texts[:3], texts[3].strip()]  # a comment is stored without its outer whitespace
+            log.record_comment(receipt.uuid, texts[2])
+            expected += [*texts[:2], texts[2].strip()]  # a comment is stored without its outer whitespace
             fake.advance(60)
         out = io.StringIO()
         assert services.ratings.export_csv(out) == len(hostile_data.LEADS)

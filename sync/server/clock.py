@@ -18,6 +18,8 @@ record keeps the device's own time, untouched; the server files each rating unde
 - With one offset (or none: a device never measured is taken at its word), each record is moved by it and
   trusted only if it keeps those same rules; a record that breaks them (a clock set to 2000 and put right
   before the next push, say) cannot be trusted, and the records after it are judged against the last good one.
+  A device measured for the first time with a large offset may have been right until its clock changed: that
+  reading (an earlier offset of 0) is taken instead when it places more records.
 
 Records whose time cannot be trusted are stored with their device time and left out of every period; reports
 show them apart, by when they were received.
@@ -69,11 +71,29 @@ def place(device_times: Sequence[datetime | None], *, received_at: datetime, off
     def applied(offset: float | None) -> float:
         return offset if offset is not None and abs(offset) > tolerance_s else 0.0
 
-    if offset_now is not None and offset_before is not None and abs(offset_now - offset_before) > tolerance_s:
-        agreed = _one_change(device_times, applied(offset_before), applied(offset_now), last_at, bounds)
-        if agreed is not None:
-            return agreed
-    offset = applied(offset_now if offset_now is not None else offset_before)
+    single = _one_offset(device_times, applied(offset_now if offset_now is not None else offset_before), last_at,
+                         bounds)
+    if offset_now is None:
+        return single
+    # A device never measured before is taken at its word until now: its clock may have been right until a change.
+    before = 0.0 if offset_before is None else offset_before
+    if abs(offset_now - before) <= tolerance_s:
+        return single
+    changed = _one_change(device_times, applied(before), applied(offset_now), last_at, bounds)
+    if changed is None:
+        return single
+    if offset_before is not None or _trusted(changed) > _trusted(single):
+        return changed
+    return single
+
+
+def _trusted(placed: list[Placed]) -> int:
+    return sum(1 for p in placed if p.trusted)
+
+
+def _one_offset(device_times: Sequence[datetime | None], offset: float, last_at: datetime | None,
+                bounds: _Bounds) -> list[Placed]:
+    """Each record moved by `offset`, trusted while it keeps the rules (judged against the last trusted one)."""
     placed, previous = [], last_at
     for device_time in device_times:
         moment = None if device_time is None else device_time + timedelta(seconds=offset)
