@@ -357,13 +357,46 @@ def _server_officer(settings: Settings, item: Any, where: Path | None, index: in
     return Officer(officer_id, name, str(item.get("title", "")).strip(), local.photo if local else "")
 
 
+# Tables and lists inside each other: the deepest real setting ([[officers]] in a list) is 3; more than this is
+# a damaged or hostile file, refused before anything walks it (tomllib itself recurses, and fails with a
+# RecursionError past about a thousand).
+MAX_NESTING = 32
+
+
+def _nesting(value: Any) -> int:
+    """How deep tables and lists go inside `value` (a scalar is 0), without recursing."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_NESTING:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _too_deep(path: Path | None) -> SettingsError:
+    return SettingsError(path, "(cấu trúc / structure)",
+                         f"bảng và danh sách lồng nhau quá sâu (quá {MAX_NESTING} tầng); tệp cấu hình hỏng?",
+                         f"tables and lists are nested too deeply (more than {MAX_NESTING} levels); "
+                         "is the settings file damaged?")
+
+
 def toml_table(text: str, path: Path | None) -> dict[str, Any]:
-    """The TOML text as a table, or a SettingsError naming the file and the syntax error."""
+    """The TOML text as a table, or a SettingsError naming the file and the syntax error or excessive nesting."""
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(path, "(cú pháp / syntax)", f"tệp TOML không hợp lệ: {exc}",
                             f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise _too_deep(path) from None
+    if _nesting(data) > MAX_NESTING:
+        raise _too_deep(path)
+    return data
 
 
 def read_settings_file(path: Path) -> str:

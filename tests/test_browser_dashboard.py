@@ -311,6 +311,9 @@ def test_a_person_reads_downloads_publishes_and_prints_the_results(site: Site, b
     assert public.inner_text("h1") == "Kết quả đánh giá sự hài lòng tháng trước"
     shown_public = read(public)
     assert_shows(shown_public, published)
+    # Harassment reports are published as the agency's total only, never per counter or officer.
+    assert public.query_selector('table[data-table="ranking"] [data-col="harassment"]') is None
+    assert "Sách nhiễu" not in public.inner_text('table[data-table="ranking"]')
     assert no_sideways_scroll(public)
     assert "024 3825 3536" in public.inner_text(".contact")  # the hotline for complaints, posted with the results
 

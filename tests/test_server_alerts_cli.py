@@ -58,7 +58,7 @@ def config(tmp_path: Path, catcher_port: int, extra: str = "") -> Path:
     """A settings file whose alerts go through the SMTP server on `catcher_port`."""
     path = tmp_path / "server.toml"
     path.write_text(f'[server]\npublic_url = "https://kiosk.tinh.gov.vn/"\n[alerts]\nsmtp_host = "127.0.0.1"\n'
-                    f'smtp_port = {catcher_port}\nsmtp_timeout_s = 5.0\n'
+                    f'smtp_port = {catcher_port}\nsmtp_timeout_s = 5.0\nsmtp_tls = "none"\n'
                     f'mail_from = "Kiosk Một cửa <kiosk@tinh.gov.vn>"\n{extra}', encoding="utf-8")
     return path
 
@@ -234,11 +234,10 @@ def test_alerts_settings_are_read_and_typed(tmp_path: Path) -> None:
     secret = tmp_path / "smtp-password"
     secret.write_text("mật-khẩu\n", encoding="utf-8")
     settings = parse(f'[alerts]\nsmtp_host = "mail.tinh.gov.vn"\nsmtp_port = 587\nsmtp_user = "kiosk"\n'
-                     f'smtp_password_file = "{secret.name}"\nsmtp_starttls = true\ncheck_interval_s = 60\n'
+                     f'smtp_password_file = "{secret.name}"\nsmtp_tls = "tls"\ncheck_interval_s = 60\n'
                      'silent_after_h = 6\n', tmp_path / "server.toml")
     cfg = settings.alerts
-    assert (cfg.smtp_host, cfg.smtp_port, cfg.smtp_user, cfg.smtp_starttls) == ("mail.tinh.gov.vn", 587, "kiosk",
-                                                                                True)
+    assert (cfg.smtp_host, cfg.smtp_port, cfg.smtp_user, cfg.smtp_tls) == ("mail.tinh.gov.vn", 587, "kiosk", "tls")
     assert cfg.check_interval_s == 60.0 and isinstance(cfg.check_interval_s, float)
     assert alerts.silent_after_h(settings) == 6.0 and alerts.silent_after_h(settings, 2.0) == 2.0
     assert alerts.silent_after_h(parse("[fleet]\nsilent_after_h = 12\n")) == 12.0  # the fleet's by default
@@ -260,7 +259,10 @@ def test_alerts_settings_are_read_and_typed(tmp_path: Path) -> None:
     ('[alerts]\nsmtp_user = "kiosk"\nsmtp_password_file = "khong-co.txt"\n', "alerts.smtp_password_file",
      "no password file"),
     ('[alerts]\nsmtp_password_file = "/etc/hostname"\n', "alerts.smtp_password_file", "smtp_user"),
-    ("[alerts]\nsmtp_starttls = 1\n", "alerts.smtp_starttls", "true or false"),
+    ("[alerts]\nsmtp_allow_unencrypted_login = 1\n", "alerts.smtp_allow_unencrypted_login", "true or false"),
+    ("[alerts]\nsmtp_starttls = true\n", "alerts.smtp_starttls", "replaced by smtp_tls"),
+    ('[alerts]\nsmtp_tls = "ssl"\n', "alerts.smtp_tls", 'must be "starttls", "tls" or "none"'),
+    ('[alerts]\nsmtp_ca_file = "khong-co.pem"\n', "alerts.smtp_ca_file", "no certificate file"),
     ('[server]\npublic_url = "kiosk.tinh.gov.vn"\n', "server.public_url", "http"),
 ])
 def test_a_wrong_alerts_value_names_the_file_and_key_in_both_languages(tmp_path: Path, text: str, key: str,

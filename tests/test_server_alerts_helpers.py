@@ -130,7 +130,8 @@ def smtp() -> Iterator[MailCatcher]:
 def mail_settings(catcher: MailCatcher | None, **alerts: Any) -> ServerSettings:
     """Server settings that send alerts through `catcher` (None: a port where nothing listens)."""
     port = catcher.port if catcher is not None else free_port()
-    values: dict[str, Any] = {"smtp_host": HOST, "smtp_port": port, "smtp_timeout_s": 5.0,
+    # The catcher speaks plain SMTP (the encrypted paths are tested in test_server_alerts_mail.py).
+    values: dict[str, Any] = {"smtp_host": HOST, "smtp_port": port, "smtp_timeout_s": 5.0, "smtp_tls": "none",
                               "mail_from": "Kiosk Một cửa <kiosk@tinh.gov.vn>"} | alerts
     return dataclasses.replace(ServerSettings(), alerts=Alerts(**values))
 

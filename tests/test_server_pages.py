@@ -6,6 +6,9 @@ colour; the HTML is fetched and read as a browser would get it.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 import re
 import sqlite3
 import time
@@ -16,11 +19,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from kiosk.scrypt_hash import needs_rehash, verify_secret
 from sync import protocol
 from sync.server import admin
-from sync.server.models import DEVICE
+from sync.server.models import ADMIN_USER, DEVICE
 from tests.sync_harness import ServerHandle, push, signed_request
 
 PASSWORD = "một mật khẩu đủ dài"
@@ -139,14 +143,58 @@ def test_a_wrong_password_or_a_missing_form_token_does_not_sign_in(module_server
 
 def test_repeated_failures_slow_down_sign_in(module_server: ServerHandle) -> None:
     admin.add_user(module_server.engine(), "it.cham", PASSWORD)
-    statuses = [sign_in(module_server.url, "it.cham", "sai mật khẩu rồi")[1].status_code for _ in range(3)]
-    assert statuses == [401, 401, 429]  # the third failure says how long to wait
+    answers = [sign_in(module_server.url, "it.cham", "sai mật khẩu rồi")[1] for _ in range(3)]
+    assert [a.status_code for a in answers] == [401, 401, 401]  # each was checked, and was wrong
+    assert "chờ" not in answers[1].text
+    assert "Lần thử sau cần chờ 1 giây" in answers[2].text and "next try must wait 1 s" in answers[2].text
     # The next try waits, even with the right password: guessing becomes slow.
     _, waiting = sign_in(module_server.url, "it.cham")
-    assert waiting.status_code == 429 and "chờ" in waiting.text
-    time.sleep(1.2)
-    _, ok = sign_in(module_server.url, "it.cham")
+    assert waiting.status_code == 429 and "chờ" in waiting.text and "chưa được kiểm tra" in waiting.text
+    assert waiting.headers["retry-after"] == "1"
+    # Once the wait is over the right password signs in (refused tries meanwhile do not add to the wait).
+    deadline = time.monotonic() + 30
+    while (ok := sign_in(module_server.url, "it.cham")[1]).status_code == 429 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert ok.status_code == 303
+
+
+def old_scrypt_hash(password: str) -> str:
+    """A password hash as the server made them before scrypt's settings were raised (N=2^14, r=8, p=1)."""
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt$16384$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def stored_hash(server: ServerHandle, username: str) -> str:
+    """The password hash the database holds for an IT account."""
+    with server.engine().connect() as conn:
+        return str(conn.execute(select(ADMIN_USER.c.password_hash).where(ADMIN_USER.c.username == username))
+                   .scalar_one())
+
+
+def test_a_hash_made_with_older_scrypt_settings_is_replaced_at_the_next_correct_sign_in(
+        module_server: ServerHandle) -> None:
+    engine = module_server.engine()
+    admin.add_user(engine, "it.cu", PASSWORD)
+    assert stored_hash(module_server, "it.cu").startswith("scrypt$16384$8$5$")  # today's settings
+    old = old_scrypt_hash(PASSWORD)
+    with engine.begin() as conn:  # as an account made before the change holds it
+        conn.execute(update(ADMIN_USER).where(ADMIN_USER.c.username == "it.cu").values(password_hash=old))
+    # A wrong password changes nothing.
+    assert sign_in(module_server.url, "it.cu", "không phải mật khẩu")[1].status_code == 401
+    assert stored_hash(module_server, "it.cu") == old
+    # The right one signs in with the old hash, which is then replaced by one with today's settings.
+    session, answer = sign_in(module_server.url, "it.cu")
+    assert answer.status_code == 303
+    assert session.get(module_server.url + "/fleet", allow_redirects=False, timeout=10).status_code == 200
+    new = stored_hash(module_server, "it.cu")
+    assert new != old and new.startswith("scrypt$16384$8$5$") and not needs_rehash(new)
+    assert verify_secret(PASSWORD, new) and not verify_secret("không phải mật khẩu", new)
+    # It signs in with the new hash, which is kept as it is.
+    assert sign_in(module_server.url, "it.cu")[1].status_code == 303
+    assert stored_hash(module_server, "it.cu") == new
+    # An unknown name is still checked against a hash of today's cost, so it answers no faster.
+    assert not needs_rehash(admin._DUMMY_HASH)
 
 
 def test_the_fleet_page_makes_problems_stand_out_in_words(module_server: ServerHandle, it_user: str,

@@ -77,3 +77,32 @@ def test_the_config_environment_variable_is_used(tmp_path: Path, monkeypatch: py
     path.write_text("[server]\nport = 8123\n", encoding="utf-8")
     monkeypatch.setenv(server_settings.CONFIG_ENV, str(path))
     assert resolve(None).server.port == 8123
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("[server]\nhost = " + "[" * 5000 + "]" * 5000 + "\n", id="lists"),
+    pytest.param("[alerts]\nsmtp_host = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n", id="inline-tables"),
+    pytest.param("[" + ".".join(["fleet"] * 3000) + "]\ntimezone = 1\n", id="table-header"),
+    pytest.param("[alerts]\nsmtp_host = " + "[" * 300 + "]" * 300 + "\n", id="list-tomllib-reads"),
+])
+def test_a_file_nested_too_deep_is_a_clear_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "server.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load(path)
+    assert caught.value.key == "(cấu trúc / structure)" and caught.value.path == path
+    assert f"{path}: khoá «(cấu trúc / structure)»: bảng và danh sách lồng nhau quá sâu" in caught.value.vi
+    assert f"{path}: key '(cấu trúc / structure)': tables and lists are nested too deeply" in caught.value.en
+
+
+def test_the_server_command_with_a_file_nested_too_deep_exits_2_without_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sync.server import cli
+
+    deep = tmp_path / "server.toml"
+    deep.write_text("[server]\nhost = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    code = cli.main(["--config", str(deep), "--data-dir", str(tmp_path / "data"), "db", "upgrade"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert f"Lỗi: {deep}: khoá «(cấu trúc / structure)»" in captured.err and "nested too deeply" in captured.err
+    assert "Traceback" not in captured.err and not (tmp_path / "data").exists()

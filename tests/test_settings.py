@@ -100,6 +100,38 @@ def test_malformed_toml(tmp_path: Path) -> None:
     assert "line 3" in err.en  # tomllib's position is passed on so the technician finds the line
 
 
+# Settings files nested thousands of levels deep (a damaged or hostile file): tomllib itself gives up with a
+# RecursionError on the first two; the others it reads, but they are far deeper than any setting.
+DEEP_FILES = [
+    pytest.param("[agency]\nname = " + "[" * 5000 + "]" * 5000 + "\n", id="lists"),
+    pytest.param("[ui]\nlanguages = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n", id="inline-tables"),
+    pytest.param("[" + ".".join(["agency"] * 3000) + "]\nname = 1\n", id="table-header"),
+    pytest.param("[counter]\nname = " + "[" * 300 + "]" * 300 + "\n", id="list-tomllib-reads"),
+]
+
+
+@pytest.mark.parametrize("text", DEEP_FILES)
+def test_a_file_nested_too_deep_is_a_clear_error(tmp_path: Path, text: str) -> None:
+    err = bad(tmp_path, text, "(cấu trúc / structure)")
+    assert "lồng nhau quá sâu" in err.vi and "nested too deeply" in err.en
+
+
+def test_nesting_up_to_the_limit_is_read_as_usual(tmp_path: Path) -> None:
+    # 32 levels (the file's own table is one): no complaint about depth; the usual one about the value.
+    err = bad(tmp_path, "[counter]\nname = " + "[" * 30 + "]" * 30 + "\n", "counter.name")
+    assert "expected a string, got a list" in err.en
+
+
+def test_cli_with_a_file_nested_too_deep_exits_2_without_a_traceback(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deep = write(tmp_path, "[agency]\nname = " + "[" * 5000 + "]" * 5000 + "\n", "deep.toml")
+    code = cli.main(["--config", str(deep), "--data-dir", str(data_dir), "ratings", "stats"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert f"Lỗi: {deep}: khoá «(cấu trúc / structure)»" in captured.err and "nested too deeply" in captured.err
+    assert "Traceback" not in captured.err and not data_dir.exists()
+
+
 def test_duplicate_key_is_malformed(tmp_path: Path) -> None:
     bad(tmp_path, "[ui]\nidle_timeout_s = 60\nidle_timeout_s = 30\n", "(cú pháp / syntax)")
 

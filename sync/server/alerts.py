@@ -295,6 +295,7 @@ class BackgroundChecker:
         interval = self.settings.alerts.check_interval_s
         if interval <= 0 or self._thread is not None:
             return
+        mail.warn_about_password_file(self.settings)  # said at start, not only when an alert is first sent
         self._thread = threading.Thread(target=self._loop, args=(interval,), name="alert-checker", daemon=True)
         self._thread.start()
 

@@ -112,12 +112,17 @@ async def login_submit(request: Request) -> Response:
                                      timedelta(hours=cfg.session_lifetime_h), free_attempts=cfg.free_attempts,
                                      max_delay_s=cfg.max_delay_s)
     if result.token is None:
-        if result.wait_s:
-            return _login_page(request, status=429, username=username, message=(
-                f"Đăng nhập sai nhiều lần; hãy chờ {result.wait_s} giây rồi thử lại.",
-                f"Too many failed sign-ins; wait {result.wait_s} s and try again."))
+        if result.throttled:
+            # Refused without looking at the password: it says nothing about whether it was right.
+            refused = _login_page(request, status=429, username=username, message=(
+                f"Đăng nhập sai nhiều lần; mật khẩu chưa được kiểm tra. Hãy chờ {result.wait_s} giây rồi thử lại.",
+                f"Too many failed sign-ins; the password was not checked. Wait {result.wait_s} s and try again."))
+            refused.headers["Retry-After"] = str(result.wait_s)
+            return refused
+        wait_vi = f" Lần thử sau cần chờ {result.wait_s} giây." if result.wait_s else ""
+        wait_en = f" The next try must wait {result.wait_s} s." if result.wait_s else ""
         return _login_page(request, status=401, username=username, message=(
-            "Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."))
+            "Sai tên đăng nhập hoặc mật khẩu." + wait_vi, "Wrong username or password." + wait_en))
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
     response.set_cookie(SESSION_COOKIE, result.token, max_age=int(cfg.session_lifetime_h * 3600), httponly=True,
                         samesite="strict", secure=_secure(request), path="/")

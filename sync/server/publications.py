@@ -4,10 +4,16 @@ A publication is never edited. Publishing the same agency, period and grouping a
 refused (withdraw the old one first), so the notice board and the website never disagree about a period.
 The snapshot is exports.report_json (what `kiosk-server report --format json` prints), read back with
 exports.report_from_json, so the public page renders it with the same templates as the dashboard.
+
+Harassment reports are published only as the agency's total. A report is an unverified allegation, and a count
+per group (an officer by name, a counter, a procedure) would publish it against that group: the snapshot keeps
+the office's figures as they were, and every reading of it for the public drops the per-group counts, so
+publications stored before this rule are shown under it too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +25,7 @@ from sync.server import exports, registry
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
 from sync.server.models import AGENCY, PUBLICATION
-from sync.server.reports import Report
+from sync.server.reports import Figures, Report
 
 TITLE_MAX = 200
 
@@ -46,8 +52,8 @@ class Publication:
     snapshot: str = ""  # empty in lists, which never need the figures
 
     def report(self) -> Report:
-        """The frozen figures."""
-        return report_from_snapshot(self.snapshot)
+        """The frozen figures as the public sees them (harassment reports only as the agency's total)."""
+        return public_report(report_from_snapshot(self.snapshot))
 
 
 # ---- the snapshot: a Report to JSON and back (exports.report_json, the same JSON the CLI prints) ------------
@@ -60,6 +66,18 @@ def snapshot_json(report: Report) -> str:
 def report_from_snapshot(text: str) -> Report:
     """The Report a snapshot holds."""
     return exports.report_from_json(json.loads(text))
+
+
+def _without_harassment(figures: Figures) -> Figures:
+    return dataclasses.replace(figures, harassment_reports=0)
+
+
+def public_report(report: Report) -> Report:
+    """The report without any group's harassment reports (the rows' counts, now and before, become 0): only the
+    total stays, which is the agency's own (a publication is always one whole agency)."""
+    rows = [dataclasses.replace(row, figures=_without_harassment(row.figures),
+                                previous=_without_harassment(row.previous)) for row in report.rows]
+    return dataclasses.replace(report, rows=rows, unverified=_without_harassment(report.unverified))
 
 
 # ---- storing and finding publications ---------------------------------------------------------------------

@@ -285,7 +285,8 @@ class RankingRow:
 
 
 def ranking_rows(report: Report, rows: Sequence[tuple[int, Row]], *, staff: bool = True) -> list[RankingRow]:
-    """The given (position, row) pairs of the report's ranking, written out; the public page has no threshold."""
+    """The given (position, row) pairs of the report's ranking, written out; the public page has no threshold,
+    and no harassment count per group (empty: those are published only as the agency's total)."""
     index_colour, dissatisfied_colour = charts.index_colour(), charts.dissatisfied_colour()
     threshold = report.flag_share if staff else None
     made = []
@@ -296,7 +297,7 @@ def ranking_rows(report: Report, rows: Sequence[tuple[int, Row]], *, staff: bool
             charts.share_bar(figures.satisfaction_index, colour=index_colour),
             percent(row.previous.satisfaction_index), percent(figures.dissatisfied_share),
             charts.share_bar(figures.dissatisfied_share, colour=dissatisfied_colour, threshold=threshold),
-            count(figures.harassment_reports), flag(row, report)))
+            count(figures.harassment_reports) if staff else "", flag(row, report)))
     return made
 
 

@@ -88,6 +88,11 @@ def report_timezone(settings: ServerSettings) -> str:
 
 # ---- [alerts] (issue 6, alerts: sync/server/alerts.py, sync/server/mail.py) ------------------------------------
 
+# How the connection to the mail server is encrypted: upgraded with STARTTLS (ports 25 and 587), TLS from the
+# first byte (SMTPS, port 465), or not at all. The server's certificate is always verified when encrypted.
+SMTP_TLS_MODES = ("starttls", "tls", "none")
+
+
 @dataclass(frozen=True)
 class Alerts:
     """Alert e-mails: the SMTP server they go through, and how often the rules are checked."""
@@ -96,7 +101,9 @@ class Alerts:
     smtp_port: int = 25
     smtp_user: str = ""                  # empty: no login
     smtp_password_file: str = ""         # the password alone in a file, never in the TOML; relative: to it
-    smtp_starttls: bool = False
+    smtp_tls: str = "starttls"           # one of SMTP_TLS_MODES
+    smtp_ca_file: str = ""               # authorities to trust for the mail server (PEM); empty: the system's
+    smtp_allow_unencrypted_login: bool = False  # send the password with smtp_tls = "none" (readable on the wire)
     smtp_timeout_s: float = 20.0
     mail_from: str = "kiosk-server@localhost"
     check_interval_s: float = 300.0      # 0: no background checker in `run` (use `alert check` from cron)
@@ -132,6 +139,13 @@ def _check_alerts(settings: ServerSettings) -> None:
         raise SettingsError(path, "alerts.mail_from",
                             f"cần một địa chỉ thư, ví dụ \"Kiosk <kiosk@tinh.gov.vn>\", nhận được {cfg.mail_from!r}",
                             f"expected an e-mail address, e.g. \"Kiosk <kiosk@tinh.gov.vn>\", got {cfg.mail_from!r}")
+    if cfg.smtp_tls not in SMTP_TLS_MODES:
+        raise SettingsError(path, "alerts.smtp_tls", f"phải là \"starttls\", \"tls\" hoặc \"none\", nhận được "
+                            f"{cfg.smtp_tls!r}", f"must be \"starttls\", \"tls\" or \"none\", got {cfg.smtp_tls!r}")
+    ca_file = alerts_ca_path(settings)
+    if ca_file is not None and not ca_file.is_file():
+        raise SettingsError(path, "alerts.smtp_ca_file", f"không có tệp chứng chỉ {ca_file}",
+                            f"no certificate file {ca_file}")
     if cfg.smtp_password_file:
         if not cfg.smtp_user:
             raise SettingsError(path, "alerts.smtp_password_file", "cần đặt cả smtp_user (tên đăng nhập)",
@@ -146,9 +160,8 @@ def _check_alerts(settings: ServerSettings) -> None:
                             f"expected an http:// or https:// URL, got {url!r}")
 
 
-def alerts_password_path(settings: ServerSettings) -> Path | None:
-    """The SMTP password file (a relative path is taken from the settings file's folder); None when not set."""
-    name = settings.alerts.smtp_password_file
+def _beside_settings(settings: ServerSettings, name: str) -> Path | None:
+    """A file named in the settings (a relative path is taken from the settings file's folder); None if unset."""
     if not name:
         return None
     configured = Path(name).expanduser()
@@ -157,8 +170,19 @@ def alerts_password_path(settings: ServerSettings) -> Path | None:
     return configured
 
 
+def alerts_password_path(settings: ServerSettings) -> Path | None:
+    """The SMTP password file (a relative path is taken from the settings file's folder); None when not set."""
+    return _beside_settings(settings, settings.alerts.smtp_password_file)
+
+
+def alerts_ca_path(settings: ServerSettings) -> Path | None:
+    """The authorities trusted for the mail server's certificate (relative: to the settings file); None: the
+    system's."""
+    return _beside_settings(settings, settings.alerts.smtp_ca_file)
+
+
 def _refuse_inline_password(data: Any, path: Path | None) -> None:
-    """A password written into the TOML itself gets its own message: it belongs in smtp_password_file."""
+    """Keys that must not be there get their own message: a password in the TOML, or the old smtp_starttls."""
     table = data.get("alerts") if isinstance(data, dict) else None
     if isinstance(table, dict) and "smtp_password" in table:
         raise SettingsError(path, "alerts.smtp_password",
@@ -166,6 +190,13 @@ def _refuse_inline_password(data: Any, path: Path | None) -> None:
                             "đường dẫn vào smtp_password_file",
                             "the password is not written in the settings file; put it alone in a file (mode "
                             "0600) and name that file in smtp_password_file")
+    if isinstance(table, dict) and "smtp_starttls" in table:
+        # Its old default (false) sent passwords in clear; a file that still names it must choose again.
+        raise SettingsError(path, "alerts.smtp_starttls",
+                            "đã thay bằng smtp_tls: \"starttls\" (mặc định, nâng cấp kết nối, cổng 25 hoặc 587), "
+                            "\"tls\" (mã hoá ngay từ đầu, SMTPS, cổng 465) hoặc \"none\" (không mã hoá)",
+                            "replaced by smtp_tls: \"starttls\" (the default, upgrade the connection, port 25 or "
+                            "587), \"tls\" (encrypted from the start, SMTPS, port 465) or \"none\" (no encryption)")
 
 # ---- end of [alerts] ------------------------------------------------------------------------------------------
 
