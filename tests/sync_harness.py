@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +26,7 @@ from typing import Any
 import requests
 from sqlalchemy import Engine
 
+from kiosk.chain import GENESIS_HASH, SIGNED_FIELDS, canonical, record_hash
 from kiosk.db import Database, prepare
 from kiosk.keys import DeviceKey, public_key_b64
 from kiosk.ratings import RatingLog
@@ -286,6 +288,25 @@ class Device:
 def wire_record(row: Mapping[str, Any]) -> dict[str, Any]:
     """A log row as a protocol.Record dict (only the fields the protocol carries)."""
     return {name: row[name] for name in protocol.Record.model_fields}
+
+
+def signed_chain(key: DeviceKey, records: Sequence[Mapping[str, Any]], *, after: Mapping[str, Any] | None = None
+                 ) -> list[dict[str, Any]]:
+    """Records made by hand (any fields, any values, as a faulty or foreign client might write them), numbered,
+    linked, hashed and signed by `key` exactly as a kiosk would: continuing the chain after `after`, if given."""
+    seq, previous = (int(after["seq"]), str(after["hash"])) if after else (0, GENESIS_HASH)
+    made = []
+    for fields in records:
+        seq += 1
+        record: dict[str, Any] = dict.fromkeys(SIGNED_FIELDS)
+        record.update(suspected_repeat=False, is_test=False, uuid=str(uuid.uuid4()))
+        record.update(fields)
+        record.update(seq=seq, prev_hash=previous)
+        record["hash"] = record_hash(record)
+        record["signature"] = key.sign(canonical(record))
+        previous = record["hash"]
+        made.append(record)
+    return made
 
 
 def sign_headers(key: DeviceKey, device: str, method: str, path: str, body: bytes, *,
