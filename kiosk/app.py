@@ -29,11 +29,26 @@ SCREENS = {
 
 
 def configure_kivy(settings: Settings, window: tuple[int, int] | None = None) -> None:
-    """Set Kivy's options before the window exists: full screen, no Escape exit, no mouse multitouch."""
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    """Set Kivy's options before the window exists: full screen, no Escape exit, no mouse multitouch.
+
+    Kivy's own configuration is shut out: its config.ini is neither read nor written, its command-line
+    options are ignored, and none of its modules (inspector, console, keybinding, monitor, screen ...) runs.
+    """
+    # Kivy writes config.ini into KIVY_HOME on its first start and whenever its settings panel changes a
+    # value, and reads it on every start: a rotation or an inspector module put there would outlive a restart.
+    # These are read when Kivy is first imported, so they are set before, and set whatever the caller had.
+    os.environ["KIVY_NO_CONFIG"] = "1"
+    os.environ["KIVY_NO_ARGS"] = "1"  # else Kivy parses the kiosk's own --config as its `-c section:key:value`
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    for name in [name for name in os.environ if _is_kivy_module_setting(name)]:
+        del os.environ[name]  # KCFG_MODULES_INSPECTOR and the like would load a module as Kivy is imported
     from kivy.config import Config
 
+    # Kivy may have been imported before this ran (a tool, a test): then forget the file it read, so that
+    # nothing writes it back, and turn off any module it asked for before the window starts them.
+    Config.filename = None
+    for name, _value in Config.items("modules"):
+        Config.remove_option("modules", name)
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("kivy", "keyboard_mode", "system")
     Config.set("input", "mouse", "mouse,disable_multitouch")
@@ -52,6 +67,12 @@ def configure_kivy(settings: Settings, window: tuple[int, int] | None = None) ->
         Config.set("graphics", "top", "0")
         Config.set("graphics", "always_on_top", "1")
         Config.set("graphics", "show_cursor", "0")
+
+
+def _is_kivy_module_setting(name: str) -> bool:
+    """True for an environment variable that sets a Kivy module, as KCFG_MODULES_<NAME> (any case) does."""
+    parts = name.split("_", 2)
+    return len(parts) == 3 and parts[0] == "KCFG" and parts[1].lower() == "modules"
 
 
 class KioskShell:
@@ -237,6 +258,9 @@ def make_app(services: Services, cover_screen: bool = False) -> Any:
 
     class KioskApp(App):  # type: ignore[misc]
         title = "Kiosk Một cửa"
+        # Kivy's settings panel (F1 with any modifier, or a call to open_settings) covers the kiosk and lets
+        # anyone change Kivy's settings, the screen's rotation among them: it is never shown.
+        use_kivy_settings = False
 
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
@@ -259,6 +283,19 @@ def make_app(services: Services, cover_screen: bool = False) -> Any:
         def _on_keyboard(self, _window: Any, key: int, *_args: Any) -> bool:
             # A plugged-in keyboard must not reach anything: Escape, F-keys, shortcuts are all swallowed.
             return True
+
+        def _install_settings_keys(self, _window: Any) -> None:
+            # Kivy binds its F1 handler here after build(), so it would run before _on_keyboard: not bound.
+            pass
+
+        def open_settings(self, *_args: Any) -> bool:
+            """Refuse to show Kivy's settings panel."""
+            log.warning("Kivy's settings panel was asked for and refused")
+            return False
+
+        def display_settings(self, _settings: Any) -> bool:
+            """Refuse to show any settings panel over the kiosk."""
+            return False
 
     return KioskApp()
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk import paths
 from kiosk.errors import KioskError
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 # The newest migration; start-up compares it with the database and runs Alembic only when they differ.
 SCHEMA_HEAD = "0002"
+JOURNALS = ("-wal", "-shm", "-journal")  # the files SQLite keeps beside a database
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
@@ -136,6 +138,11 @@ class Database:
 def prepare(path: Path) -> Database:
     """Open the device database at `path`, creating or upgrading its schema in place as needed."""
     try:
+        # SQLite would create the file with mode 0644 less the umask, and makes its -wal and -shm files with
+        # the database's mode: created owner-only first, all three stay so.
+        paths.create_private(path)
+        for suffix in JOURNALS:
+            paths.narrow(path.with_name(path.name + suffix))
         if schema_version(path) != SCHEMA_HEAD:
             engine = make_engine(path)
             try:

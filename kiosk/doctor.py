@@ -78,6 +78,37 @@ def _key(data_dir: Path) -> Check:
     return Check("key", OK, f"Khoá thiết bị {key_path} (0600)", f"Device key {key_path} (0600)")
 
 
+def _permissions(directory: Path, found: list[tuple[Path, int]]) -> list[Check]:
+    """What `paths.widened` found before the services opened (and narrowed the files), and what is left."""
+    if not found:
+        return [Check("permissions", OK, f"Chỉ chủ sở hữu dùng được {directory} và các tệp trong đó (0700, 0600)",
+                      f"Only the owner can use {directory} and the files in it (0700, 0600)")]
+    checks = []
+    for path, was in found:
+        if path == directory:
+            checks.append(Check(
+                "permissions", WARN, f"Thư mục dữ liệu {path} có quyền {was:04o}: nhóm hoặc người dùng khác trên "
+                f"máy xem được bên trong. Chạy: chmod 700 {path}", f"The data directory {path} has mode {was:04o}: "
+                f"its group or other users of this machine can look inside. Run: chmod 700 {path}"))
+            continue
+        try:
+            now = paths.mode(path)
+        except FileNotFoundError:
+            continue  # gone since (a -wal file at the last close): nothing left to fix
+        if now & paths.OTHERS:
+            checks.append(Check(
+                "permissions", WARN, f"Tệp {path} có quyền {was:04o}: nhóm hoặc người dùng khác trên máy đọc được "
+                f"(không đổi được). Chạy: chmod 600 {path}", f"The file {path} has mode {was:04o}: its group or "
+                f"other users of this machine can read it (it could not be changed). Run: chmod 600 {path}"))
+        else:
+            checks.append(Check(
+                "permissions", WARN, f"Tệp {path} có quyền {was:04o} (nhóm hoặc người dùng khác trên máy đọc được), "
+                f"nay đã đổi thành {now:04o}. Hãy tìm xem việc gì đã nới quyền (sao chép, sao lưu, umask)",
+                f"The file {path} had mode {was:04o}: its group or other users of this machine could read it; "
+                f"now {now:04o}. Find what widened it (a copy, a backup, the umask)"))
+    return checks
+
+
 def _settings(settings: Settings, services: Services) -> list[Check]:
     source = settings.source or "(mặc định / defaults)"
     checks = [Check("settings", OK, f"Cấu hình: {source}", f"Settings: {source}")]
@@ -161,14 +192,19 @@ def run_checks(settings: Settings, data_dir: Path | None) -> list[Check]:
     """Every check, in the order a technician would fix them; never raises."""
     directory = data_dir or paths.default_data_dir()
     try:
+        wide = paths.widened(directory)  # looked at first: opening the services makes the files owner-only
+    except OSError:
+        wide = []  # an unreadable directory: opening the services below says why
+    try:
         services = Services.open(settings, directory)
     except KioskError as exc:
-        return [Check("services", FAIL, exc.vi, exc.en)]
+        return [*(_permissions(directory, wide) if wide else []), Check("services", FAIL, exc.vi, exc.en)]
     checks: list[Check] = []
     try:
         steps: list[Callable[[], Check | list[Check]]] = [
             lambda: _settings(settings, services), lambda: _database(directory),
-            lambda: _chain(services), lambda: _key(directory), lambda: _disk(directory),
+            lambda: _chain(services), lambda: _key(directory), lambda: _permissions(directory, wide),
+            lambda: _disk(directory),
         ]
         for step in steps:
             try:

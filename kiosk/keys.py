@@ -85,6 +85,7 @@ class DeviceKey:
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
+            os.fchmod(fd, 0o600)  # a leftover temporary file keeps its old mode through O_CREAT
             os.write(fd, pem)
             os.fsync(fd)
         finally:

@@ -61,7 +61,7 @@ class Services:
             device_state = state.DeviceState(database)
             ratings = RatingLog(database, key, repeat_window_s=settings.ui.repeat_window_s)
             pin = PinGuard(lambda: pin_hash(settings, device_state), max_attempts=settings.staff.max_attempts,
-                           lockout_s=settings.staff.lockout_s)
+                           lockout_s=settings.staff.lockout_s, store=device_state)
             printer = SlipPrinter(settings.printer, device_state)
             catalog = Catalog(database)
         except BaseException:

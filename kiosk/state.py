@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 
 from kiosk.db import Database
 
@@ -11,7 +12,10 @@ PUBLIC_KEY = "public_key"
 HEAD_SEQ = "head_seq"
 HEAD_HASH = "head_hash"
 ACKED_SEQ = "acked_seq"
-PIN_HASH = "staff_pin_hash"
+PIN_HASH = "staff_pin_hash"                 # set with `kiosk pin set`; overrides the settings file's staff.pin_hash
+PIN_REHASH = "staff_pin_rehash"             # "<SHA-256 of a hash with older scrypt settings>:<its stronger twin>"
+PIN_FAILURES = "staff_pin_failures"         # wrong PINs in a row, since the last right one or lockout
+PIN_LOCKED_UNTIL = "staff_pin_locked_until"  # wall-clock UNIX time the PIN pad's lockout ends
 ON_DUTY = "officer_on_duty"
 DEFAULT_LANGUAGE = "default_language"
 # Sync (written by sync/agent, read by staff mode, `kiosk-sync status` and doctor).
@@ -59,3 +63,17 @@ class DeviceState:
         """Store `value` under `key`, durably."""
         with self.database.writing() as con:
             put(con, key, value)
+
+    def put_many(self, values: Mapping[str, str]) -> None:
+        """Store every key and value, durably and all together."""
+        with self.database.writing() as con:
+            for key, value in values.items():
+                put(con, key, value)
+
+    def replace(self, key: str, expected: str, value: str) -> bool:
+        """Store `value` under `key` only if `key` holds `expected` now; True if it did."""
+        with self.database.writing() as con:
+            if get(con, key) != expected:
+                return False
+            put(con, key, value)
+            return True

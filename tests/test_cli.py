@@ -281,8 +281,38 @@ def test_doctor_leaves_a_widened_key_file_narrowed(settings: Settings, data_dir:
     key_path.chmod(0o644)
     # Opening the services narrows the mode again before the check looks, so doctor passes and leaves 0600.
     assert kiosk(data_dir, "doctor") == 0
-    assert "[ OK ] key:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "[ OK ] key:" in out
+    assert f"[CHÚ Ý] permissions: Tệp {key_path} có quyền 0644" in out  # but what was found is said
     assert key_path.stat().st_mode & 0o777 == 0o600
+
+
+def test_doctor_names_every_file_others_could_read_and_its_mode(settings: Settings, data_dir: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    Services.open(settings, data_dir).close()
+    assert kiosk(data_dir, "doctor") == 0
+    assert f"[ OK ] permissions: Chỉ chủ sở hữu dùng được {data_dir}" in capsys.readouterr().out
+    data_dir.chmod(0o755)
+    (data_dir / paths.DB_NAME).chmod(0o644)
+    export = data_dir / "export.csv"
+    export.write_text("seq,level\n", encoding="utf-8")
+    export.chmod(0o666)
+    assert kiosk(data_dir, "doctor") == 0  # a warning: the kiosk still takes ratings
+    out = capsys.readouterr().out
+    assert f"[CHÚ Ý] permissions: Thư mục dữ liệu {data_dir} có quyền 0755" in out
+    assert f"The data directory {data_dir} has mode 0755" in out and f"chmod 700 {data_dir}" in out
+    for path, mode in ((data_dir / paths.DB_NAME, "0644"), (export, "0666")):
+        assert f"[CHÚ Ý] permissions: Tệp {path} có quyền {mode} (nhóm hoặc người dùng khác" in out, path
+        assert "nay đã đổi thành 0600" in out
+        assert f"The file {path} had mode {mode}: its group or other users of this machine could read it; " \
+               "now 0600" in out, path
+    assert "[ OK ] permissions" not in out and str(data_dir / paths.KEY_NAME) + " có quyền" not in out
+    # The files were narrowed when the services opened; the directory is the technician's to change.
+    assert (data_dir / paths.DB_NAME).stat().st_mode & 0o777 == export.stat().st_mode & 0o777 == 0o600
+    assert data_dir.stat().st_mode & 0o777 == 0o755
+    assert kiosk(data_dir, "doctor") == 0
+    out = capsys.readouterr().out
+    assert "Tệp" not in out and f"Thư mục dữ liệu {data_dir} có quyền 0755" in out
 
 
 def test_doctor_on_a_broken_database(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

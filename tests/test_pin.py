@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import cli, state
+from kiosk.db import Database
 from kiosk.errors import KioskError
 from kiosk.pin import PinFormatError, PinGuard, check_format, hash_pin, verify_pin
 from kiosk.scrypt_hash import needs_rehash
@@ -271,5 +273,230 @@ def test_pin_set_twice_keeps_the_latest(monkeypatch: pytest.MonkeyPatch, setting
     try:
         assert not services.pin.attempt("1111")
         assert services.pin.attempt("2222")
+    finally:
+        services.close()
+
+
+# --- the lockout survives a restart -----------------------------------------------------------------------
+
+
+def wrong_pins(services: Services, count: int) -> None:
+    for _ in range(count):
+        assert not services.pin.attempt("000000")
+
+
+def test_a_restart_keeps_the_lockout(settings: Settings, data_dir: Path) -> None:
+    services = Services.open(settings, data_dir)
+    try:
+        wrong_pins(services, settings.staff.max_attempts)
+        assert services.pin.locked_for() > 0
+    finally:
+        services.close()
+    restarted = Services.open(settings, data_dir)  # what a restart of the app, or of the machine, does
+    try:
+        assert 0 < restarted.pin.locked_for() <= settings.staff.lockout_s
+        assert not restarted.pin.attempt("123456")  # even the right PIN, as before the restart
+    finally:
+        restarted.close()
+
+
+def test_a_restart_keeps_the_count_of_wrong_pins(settings: Settings, data_dir: Path) -> None:
+    services = Services.open(settings, data_dir)
+    try:
+        wrong_pins(services, 3)
+    finally:
+        services.close()
+    restarted = Services.open(settings, data_dir)
+    try:
+        assert restarted.pin.attempts_left == settings.staff.max_attempts - 3
+        wrong_pins(restarted, settings.staff.max_attempts - 3)
+        assert restarted.pin.locked_for() > 0
+    finally:
+        restarted.close()
+
+
+def test_the_right_pin_clears_the_stored_count(settings: Settings, data_dir: Path) -> None:
+    services = Services.open(settings, data_dir)
+    try:
+        wrong_pins(services, 4)
+        assert services.pin.attempt("123456")
+    finally:
+        services.close()
+    restarted = Services.open(settings, data_dir)
+    try:
+        assert restarted.pin.attempts_left == settings.staff.max_attempts
+        wrong_pins(restarted, 4)
+        assert restarted.pin.locked_for() == 0
+    finally:
+        restarted.close()
+
+
+class Clocks:
+    """A wall clock and a monotonic clock, moved by hand; a restart starts a new monotonic clock."""
+
+    def __init__(self) -> None:
+        self.wall, self.mono = 1_800_000_000.0, 500.0
+
+    def passes(self, seconds: float) -> None:
+        self.wall += seconds
+        self.mono += seconds
+
+
+def stored_guard(stored: str, database: Database, clocks: Clocks) -> PinGuard:
+    return PinGuard(lambda: stored, max_attempts=3, lockout_s=60, store=state.DeviceState(database),
+                    monotonic=lambda: clocks.mono, wall=lambda: clocks.wall)
+
+
+def lock(guard: PinGuard) -> None:
+    for _ in range(3):
+        assert not guard.attempt("0000")
+    assert guard.locked_for() == 60
+
+
+def test_a_restart_counts_the_lockout_on_the_wall_clock(stored: str, database: Database) -> None:
+    clocks = Clocks()
+    lock(stored_guard(stored, database, clocks))
+    clocks.passes(20)
+    clocks.mono = 3.0  # the machine restarted: its monotonic clock began again
+    restarted = stored_guard(stored, database, clocks)
+    assert restarted.locked_for() == pytest.approx(40)
+    clocks.passes(40)
+    assert restarted.locked_for() == 0
+    assert restarted.attempts_left == 3
+    assert restarted.attempt("2468")
+
+
+def test_a_clock_set_back_neither_stretches_nor_ends_the_lockout(stored: str, database: Database) -> None:
+    clocks = Clocks()
+    lock(stored_guard(stored, database, clocks))
+    clocks.passes(10)
+    clocks.wall -= 3600  # someone (or a bad NTP server) set the clock back an hour, then the kiosk restarted
+    restarted = stored_guard(stored, database, clocks)
+    assert restarted.locked_for() == 60  # from the moment it is read back: not an hour and ten minutes, not 0
+    clocks.passes(30)
+    again = stored_guard(stored, database, clocks)  # and another restart: still counting down from then
+    assert again.locked_for() == pytest.approx(30)
+    assert not again.attempt("2468")
+    clocks.passes(30)
+    assert again.locked_for() == 0
+    assert again.attempt("2468")
+
+
+def test_while_running_the_wall_clock_does_not_time_the_lockout(stored: str, database: Database) -> None:
+    clocks = Clocks()
+    guard = stored_guard(stored, database, clocks)
+    lock(guard)
+    clocks.wall += 86400  # set forward a day: the running guard still waits the full minute
+    assert guard.locked_for() == 60
+    clocks.wall -= 2 * 86400
+    clocks.mono += 59
+    assert guard.locked_for() == pytest.approx(1)
+    clocks.mono += 1
+    assert guard.locked_for() == 0
+
+
+@pytest.mark.parametrize("damaged", ["", "abc", "nan", "inf", "-inf", "1e999"])
+def test_damaged_stored_values_are_read_as_no_lockout(stored: str, database: Database, damaged: str) -> None:
+    state.DeviceState(database).put_many({state.PIN_FAILURES: damaged, state.PIN_LOCKED_UNTIL: damaged})
+    guard = stored_guard(stored, database, Clocks())
+    assert guard.locked_for() == 0 and guard.attempts_left == 3
+    assert guard.attempt("2468")
+
+
+def test_more_stored_wrong_pins_than_now_allowed_leave_one_try(stored: str, database: Database) -> None:
+    state.DeviceState(database).put(state.PIN_FAILURES, "7")  # max_attempts was lowered from 8 to 3
+    guard = stored_guard(stored, database, Clocks())
+    assert guard.attempts_left == 1
+    assert not guard.attempt("0000")
+    assert guard.locked_for() == 60
+
+
+# --- hashes made with older scrypt settings are replaced at the next right PIN ---------------------------------
+
+
+def old_hash(pin: str) -> str:
+    """A PIN hash as this kiosk made them before: scrypt N=2^14, r=8, p=1."""
+    salt = b"fedcba9876543210"
+    digest = hashlib.scrypt(pin.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt$16384$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def test_the_settings_files_old_hash_gets_a_stronger_twin(settings: Settings, data_dir: Path) -> None:
+    assert needs_rehash(settings.staff.pin_hash)  # the example file's hash of 123456 has p=1
+    file_text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    services = Services.open(settings, data_dir)
+    try:
+        assert not services.pin.attempt("654321")
+        assert services.state.get(state.PIN_REHASH) is None  # a wrong PIN replaces nothing
+        assert services.pin.attempt("123456")
+        fingerprint, _, twin = (services.state.get(state.PIN_REHASH) or "").partition(":")
+        assert fingerprint == hashlib.sha256(settings.staff.pin_hash.encode()).hexdigest()
+        assert twin.startswith("scrypt$16384$8$5$") and not needs_rehash(twin)
+        assert verify_pin("123456", twin)
+        assert services.state.get(state.PIN_HASH) is None  # not a PIN of the device's own: the file still rules
+    finally:
+        services.close()
+    assert EXAMPLE_CONFIG.read_text(encoding="utf-8") == file_text
+    restarted = Services.open(settings, data_dir)
+    try:
+        assert restarted.pin.attempt("123456")  # the old PIN keeps working
+        assert not restarted.pin.attempt("123457")
+        # ...checked against the stronger twin: swap the twin for another PIN's and that PIN opens instead.
+        restarted.state.put(state.PIN_REHASH, f"{fingerprint}:{hash_pin('97531')}")
+        assert restarted.pin.attempt("97531")
+        assert not restarted.pin.attempt("123456")
+    finally:
+        restarted.close()
+
+
+def test_a_new_hash_in_the_settings_file_takes_over_from_the_twin(settings: Settings, data_dir: Path) -> None:
+    services = Services.open(settings, data_dir)
+    try:
+        assert services.pin.attempt("123456")
+        assert services.state.get(state.PIN_REHASH)
+    finally:
+        services.close()
+    changed = dataclasses.replace(settings, staff=dataclasses.replace(settings.staff, pin_hash=old_hash("2468")))
+    services = Services.open(changed, data_dir)
+    try:
+        assert not services.pin.attempt("123456")
+        assert services.pin.attempt("2468")
+        assert verify_pin("2468", (services.state.get(state.PIN_REHASH) or "").partition(":")[2])
+    finally:
+        services.close()
+
+
+def test_the_devices_own_old_hash_is_replaced_in_place(settings: Settings, data_dir: Path) -> None:
+    services = Services.open(settings, data_dir)
+    try:
+        services.state.put(state.PIN_HASH, old_hash("97531"))  # set by `kiosk pin set` before the change
+        assert services.pin.attempt("97531")
+        replaced = services.state.get(state.PIN_HASH) or ""
+        assert replaced != old_hash("97531") and not needs_rehash(replaced)
+        assert verify_pin("97531", replaced)
+        assert services.state.get(state.PIN_REHASH) is None
+    finally:
+        services.close()
+    restarted = Services.open(settings, data_dir)
+    try:
+        assert restarted.pin.attempt("97531")
+        assert restarted.state.get(state.PIN_HASH) == replaced  # a hash of today's settings is kept as it is
+        assert not restarted.pin.attempt("123456")
+    finally:
+        restarted.close()
+
+
+def test_pin_set_after_a_twin_was_made_rules(monkeypatch: pytest.MonkeyPatch, settings: Settings,
+                                              data_dir: Path) -> None:
+    services = Services.open(settings, data_dir)
+    try:
+        assert services.pin.attempt("123456")
+    finally:
+        services.close()
+    assert pin_set(monkeypatch, data_dir, "8642\n") == 0
+    services = Services.open(settings, data_dir)
+    try:
+        assert services.pin.attempt("8642")
+        assert not services.pin.attempt("123456")
     finally:
         services.close()
