@@ -110,7 +110,9 @@ CALLBACK_KEY = "callback"
 PROCEDURE_KEY = "procedure_code"  # the procedure the citizen came for, chosen after the rating
 COMMENT_MAX_CHARS = 1000
 # The national database's procedure codes: 1.001193, 2.000908, 1.012753.H19 (a local suffix after the second dot).
-PROCEDURE_CODE = re.compile(r"\d{1,2}\.\d{6}(?:\.[A-Z0-9]{1,12})?")
+# ASCII digits only ([0-9], not \d, which takes any script's digits).
+PROCEDURE_CODE_PATTERN = r"[0-9]{1,2}\.[0-9]{6}(?:\.[A-Z0-9]{1,12})?"
+PROCEDURE_CODE = re.compile(PROCEDURE_CODE_PATTERN)
 LANGUAGES = ("vi", "en")
 
 # Every answer a rating can have, and the one domain of each (a value, or a text, never both):

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from kiosk import printer_uri
 from kiosk.errors import KioskError
+from kiosk.levels import PROCEDURE_CODE
 
 _TYPE_WORDS: dict[type, tuple[str, str]] = {
     str: ("một chuỗi ký tự", "a string"),
@@ -254,6 +255,7 @@ def _check(settings: Settings) -> None:
         raise SettingsError(path, "printer.timeout_s", "phải từ 1 đến 120", "must be from 1 to 120")
     if not settings.counter.id.strip():
         raise SettingsError(path, "counter.id", "không được để trống", "must not be empty")
+    _check_procedures(path, "counter.procedures", settings.counter.procedures)
     seen: set[str] = set()
     for i, officer in enumerate(settings.officers):
         if not officer.id.strip() or officer.id in seen:
@@ -264,6 +266,14 @@ def _check(settings: Settings) -> None:
     if settings.staff.pin_hash and not _is_pin_hash(settings.staff.pin_hash):
         raise SettingsError(path, "staff.pin_hash", "không phải mã băm do «kiosk pin set» tạo ra",
                             "is not a hash made by 'kiosk pin set'")
+
+
+def _check_procedures(path: Path | None, key: str, codes: list[str]) -> None:
+    """Procedure codes in the national form (kiosk.levels.PROCEDURE_CODE), as the rating log will take them."""
+    for i, code in enumerate(codes):
+        if not PROCEDURE_CODE.fullmatch(code):
+            raise SettingsError(path, f"{key}[{i}]", f"{code!r} không phải mã thủ tục dạng quốc gia (ví dụ 1.001193)",
+                                f"{code!r} is not a national procedure code (e.g. 1.001193)")
 
 
 def _check_sync(settings: Settings) -> None:
@@ -326,6 +336,7 @@ def apply_server_settings(settings: Settings, pulled: Mapping[str, Any], where: 
     if not isinstance(procedures, list) or not all(isinstance(code, str) for code in procedures):
         raise SettingsError(where, "server.counter_procedures", "cần một danh sách mã thủ tục",
                             "expected a list of procedure codes")
+    _check_procedures(where, "server.counter_procedures", procedures)
     if procedures:
         tables["counter"]["procedures"] = list(procedures)
     changes: dict[str, Any] = {table: dataclasses.replace(getattr(settings, table), **values)

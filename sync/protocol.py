@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from kiosk import chain
+from kiosk import chain, levels
 
 PROTOCOL_VERSION = 1
 API_PREFIX = "/api/v1"
@@ -78,6 +78,8 @@ E_INTERNAL = "internal"                    # 500: a fault in the server itself (
 # its domain, so the records before it are still stored.
 TIMESTAMP_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
                      r"(Z|[+-][0-9]{2}:[0-9]{2})$")
+# A national procedure code (kiosk.levels): 1.001193, 1.012753.H19.
+ProcedureCode = Annotated[str, StringConstraints(max_length=32, pattern=f"^{levels.PROCEDURE_CODE_PATTERN}$")]
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Base64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]+={0,2}$", max_length=256)]
@@ -202,7 +204,7 @@ class DeviceSettings(Message):
     agency_code: Annotated[str, StringConstraints(max_length=64)] = ""
     counter_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     counter_name: ShortText
-    counter_procedures: Annotated[list[Annotated[str, StringConstraints(max_length=32)]], Field(max_length=50)] = []
+    counter_procedures: Annotated[list[ProcedureCode], Field(max_length=50)] = []
     officers: Annotated[list[OfficerInfo], Field(max_length=200)] = []
     hotline: Annotated[str, StringConstraints(max_length=40)] = ""
     complaint_address: ShortText = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -389,12 +390,20 @@ def test_server_settings_are_laid_over_the_file(tmp_path: Path) -> None:
     assert base.counter.id == "Q01"  # the original is untouched
 
 
+@pytest.mark.parametrize("code", ["1.00119", "=1+1", "1.001193.h19", "١.٠٠١١٩٣", " 1.001193"])
+def test_counter_procedures_are_national_codes(tmp_path: Path, code: str) -> None:
+    listed = json.dumps(["1.001193", code], ensure_ascii=False)   # a JSON list of strings is a TOML array
+    err = bad(tmp_path, f"[counter]\nprocedures = {listed}\n", "counter.procedures[1]")
+    assert "1.001193" in err.en   # the message shows what a code looks like
+
+
 @pytest.mark.parametrize(("change", "key"), [
     ({"officers": [{"id": "A", "name": "X"}, {"id": "A", "name": "Y"}]}, "server.officers[1].id"),
     ({"officers": [{"id": "A"}]}, "server.officers[0]"),
     ({"officers": "CB001"}, "server.officers"),
     ({"hotline": 1900}, "server.hotline"),
     ({"counter_procedures": "1.001193"}, "server.counter_procedures"),
+    ({"counter_procedures": ["1.001193", "=HYPERLINK(\"x\")"]}, "server.counter_procedures[1]"),
 ])
 def test_server_settings_that_cannot_apply_name_the_field(tmp_path: Path, change: dict[str, object],
                                                           key: str) -> None:

@@ -62,7 +62,8 @@ class _Checked:
     """One record with what could be checked without the database."""
 
     record: protocol.Record
-    fields: dict[str, Any]  # the record as a dict, made once: it is hashed and then inserted
+    fields: dict[str, Any]  # the record as a dict, made once: it is hashed, checked and then inserted
+    moment: datetime | None  # the instant its recorded_at names, None when it names none
     hash_ok: bool
     signature_ok: bool
 
@@ -113,7 +114,7 @@ def _precheck(records: Sequence[protocol.Record], key: Ed25519PublicKey) -> tupl
         fields.append(dumped)
         bodies.append(body)
         hashes_ok.append(hashlib.sha256(body).hexdigest() == record.hash)
-    optimistic = [_Checked(record, dumped, ok, ok)
+    optimistic = [_Checked(record, dumped, _recorded_at(record.recorded_at), ok, ok)
                   for record, dumped, ok in zip(records, fields, hashes_ok, strict=True)]
     return optimistic, _Verdicts(key, records, bodies, hashes_ok)
 
@@ -177,7 +178,8 @@ def push(engine: Engine, device_id: str, records: Sequence[protocol.Record], *,
         return _ingest_retrying(engine, device_id, optimistic, moment, told, verdicts)
     except _Unconfirmed:
         known = verdicts.result()
-        checked = [_Checked(c.record, c.fields, c.hash_ok, ok) for c, ok in zip(optimistic, known, strict=True)]
+        checked = [_Checked(c.record, c.fields, c.moment, c.hash_ok, ok)
+                   for c, ok in zip(optimistic, known, strict=True)]
         return _ingest_retrying(engine, device_id, checked, moment, told, None)
 
 
@@ -289,7 +291,7 @@ def _out_of_domain(conn: Connection, device_id: str, good: list[_Checked]) -> _B
         earlier = {str(row.uuid) for row in stored}
     for item in good:
         record = item.record
-        problem = _problem(record, earlier)
+        problem = _problem(item, earlier)
         if problem is not None:
             return _Break(record.seq, *problem)
         if record.kind == "rating":
@@ -297,11 +299,11 @@ def _out_of_domain(conn: Connection, device_id: str, good: list[_Checked]) -> _B
     return None
 
 
-def _problem(record: protocol.Record, earlier_ratings: set[str]) -> tuple[str, str] | None:
-    if _recorded_at(record.recorded_at) is None:
+def _problem(item: _Checked, earlier_ratings: set[str]) -> tuple[str, str] | None:
+    record, fields = item.record, item.fields
+    if item.moment is None:
         return (f"thời điểm {record.recorded_at!r} không chỉ một thời điểm có múi giờ",
                 f"the time {record.recorded_at!r} does not name an instant with an offset")
-    fields = record.model_dump(include={*_RATING_ONLY, *_ANSWER_ONLY})
     if record.kind == "rating":
         stray = [name for name in _ANSWER_ONLY if fields[name] is not None]
         if stray:
@@ -325,7 +327,7 @@ def _store(conn: Connection, device_id: str, device: Any, good: list[_Checked], 
     offset_now = None if told.device_time is None else clock.offset_of(told.device_time, now)
     if good:
         records = [c.record for c in good]
-        placed = clock.place([_recorded_at(r.recorded_at) for r in records], received_at=now,
+        placed = clock.place([c.moment for c in good], received_at=now,
                              offset_now=offset_now,
                              offset_before=None if device.clock_drift_s is None else -float(device.clock_drift_s),
                              last_at=device.last_record_at, tolerance_s=told.tolerance_s)
