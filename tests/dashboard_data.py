@@ -4,8 +4,8 @@ Two agencies; the first has three counters, four officers, procedures in two fie
 broke. Ratings fill the 70 days up to `today` (levels drawn from a fixed seed, so every run stores the same
 rows): one counter is clearly worse than the others (flagged once it has enough ratings), one has too few
 ratings to judge, a few citizens report harassment, some comments carry a phone number or an e-mail address
-to be masked, and a few ratings are suspected repeats or tests. The expected figures are never written here:
-the tests take them from reports.build over the same database.
+to be masked, a few ratings are suspected repeats or tests, and two came from a kiosk whose clock was reset.
+The expected figures are never written here: the tests take them from reports.build over the same database.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def seed(engine: Engine, today: date, *, days: int = 70) -> Seeded:
             "counter_code": counter, "officer_code": pick.choice(officers) if officers else None,
             "procedure_code": pick.choice([*PROCEDURES, None]), "language": "vi", "level": level,
             "recorded_at": _moment(day, minutes), "received_at": _moment(day, minutes + 5),
-            "suspected_repeat": False, "is_test": False,
+            "suspected_repeat": False, "is_test": False, "time_trusted": True,
             "q_access": max(1, min(5, level + pick.choice((-1, 0, 0, 1)))) if answered else None,
             "q_procedure": max(1, min(5, level + pick.choice((-1, 0, 1)))) if answered else None,
             "q_officer": level if answered else None,
@@ -163,6 +163,12 @@ def seed(engine: Engine, today: date, *, days: int = 70) -> Seeded:
     broken = seeded.broken_device
     for back in range(5):
         add(MAIN, "Q01", broken, today - timedelta(days=back), 300, 1 if back % 2 else 2)
+    # A kiosk whose clock fell back to 2000 and was put right before it synced: the server could not tell when
+    # these two were made, so they count in no period and are shown apart under the day they arrived.
+    q02 = seeded.devices[(MAIN, "Q02")]
+    for minutes in (10, 25):
+        add(MAIN, "Q02", q02, today, 200, 3, recorded_at=datetime(2000, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes),
+            time_trusted=False)
     with engine.begin() as conn:
         conn.execute(insert(RATING), rows)
     seeded.ratings = len(rows)

@@ -282,6 +282,20 @@ def test_ratings_of_a_broken_chain_are_shown_apart(module_server: ServerHandle, 
     assert f"{report.unverified.ratings} lượt đánh giá" in text and "không tính" in text and "not counted" in text
 
 
+def test_ratings_whose_time_is_unknown_are_shown_apart_under_the_day_they_arrived(
+        module_server: ServerHandle, staff: requests.Session) -> None:
+    params, q = query("day", TODAY, "agency", MAIN)
+    report = reports.build(module_server.engine(), q, SETTINGS)
+    assert report.untimed.ratings == 2 and report.untimed.levels == (0, 0, 2, 0, 0)
+    text = get_page(staff, module_server, params).one("section", id="untimed").text()
+    assert "2 lượt đánh giá" in text and "không tính" in text and "no period" in text
+    for period in ("month", "year"):   # in no period's figures: the year 2000 holds nothing either
+        params, q = query(period, date(2000, 1, 1), "agency", MAIN)
+        assert reports.build(module_server.engine(), q, SETTINGS).total.ratings == 0
+    params, q = query("day", TODAY - timedelta(days=1), "agency", MAIN)
+    assert get_page(staff, module_server, params).all("section", id="untimed") == []
+
+
 def test_comments_and_harassment_reports_are_listed_masked(module_server: ServerHandle,
                                                            staff: requests.Session) -> None:
     # The last 60 days, not "this quarter": on a quarter's first days that would hold a day or two of ratings.
