@@ -16,7 +16,9 @@ os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+# One Kivy home per process: xdist's workers inherit the environment, and two workers importing Kivy at once into
+# one new home race to create its folders.
+os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
 os.environ.pop("KIOSK_CONFIG", None)
 os.environ.pop("KIOSK_DATA_DIR", None)
 
@@ -27,7 +29,7 @@ from kiosk.services import Services
 from kiosk.settings import Settings, load
 
 if TYPE_CHECKING:
-    from tests.sync_harness import ServerHandle
+    from tests.sync_harness import Device, ServerHandle
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config" / "kiosk.toml"
@@ -121,6 +123,15 @@ def server_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def module_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A fresh, empty server database shared by the tests of one module, once per backend."""
     return _db_url(request, str(request.param), tmp_path_factory.mktemp("module-db"), "pg_url_module")
+
+
+@pytest.fixture
+def waiting_kiosk(module_server: ServerHandle, tmp_path: Path) -> Iterator[tuple[Device, str]]:
+    """A real device enrolled on the module's server, with three ratings waiting to be sent."""
+    device, device_id = module_server.enrolled_device(tmp_path / "kiosk")
+    device.rate(3)
+    yield device, device_id
+    device.close()
 
 
 @pytest.fixture

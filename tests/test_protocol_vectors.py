@@ -17,7 +17,6 @@ import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -363,15 +362,6 @@ def test_the_report_json_of_the_vector_ratings_is_the_document_s(vector_server: 
 
 # ---- the acknowledged position, asked for without pushing ----------------------------------------------------
 
-@pytest.fixture
-def kiosk(module_server: ServerHandle, tmp_path: Path) -> Iterator[tuple[Device, str]]:
-    """A real enrolled device with three ratings waiting to be sent."""
-    device, device_id = module_server.enrolled_device(tmp_path / "kiosk")
-    device.rate(3)
-    yield device, device_id
-    device.close()
-
-
 def acked(server: ServerHandle, device: Device, device_id: str, **kwargs: Any) -> requests.Response:
     """The signed GET of the acknowledged position."""
     return signed_request(server.url, device.key, device_id, "GET", protocol.PUSH_PATH, **kwargs)
@@ -384,13 +374,14 @@ def position(answer: requests.Response) -> tuple[int, str]:
     return parsed.acked_seq, parsed.acked_hash
 
 
-def test_a_device_that_never_pushed_is_at_zero(module_server: ServerHandle, kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+def test_a_device_that_never_pushed_is_at_zero(module_server: ServerHandle, waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     assert position(acked(module_server, device, device_id)) == (0, chain.GENESIS_HASH)
 
 
-def test_the_position_is_what_the_last_push_answered(module_server: ServerHandle, kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+def test_the_position_is_what_the_last_push_answered(module_server: ServerHandle,
+                                                     waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     records = device.records()
     pushed = push(module_server.url, device, device_id, records[:2])
     assert pushed.status_code == 200, pushed.text
@@ -399,8 +390,8 @@ def test_the_position_is_what_the_last_push_answered(module_server: ServerHandle
 
 
 def test_a_refused_gap_leaves_the_position_where_it_was(module_server: ServerHandle,
-                                                        kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+                                                        waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     records = device.records()
     assert push(module_server.url, device, device_id, records[:1]).status_code == 200
     gap = push(module_server.url, device, device_id, records[2:])
@@ -408,8 +399,9 @@ def test_a_refused_gap_leaves_the_position_where_it_was(module_server: ServerHan
     assert position(acked(module_server, device, device_id)) == (1, records[0]["hash"])
 
 
-def test_a_broken_chain_is_at_its_last_good_record(module_server: ServerHandle, kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+def test_a_broken_chain_is_at_its_last_good_record(module_server: ServerHandle,
+                                                   waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     records = device.records()
     records[1] = {**records[1], "level": 1 if records[1]["level"] != 1 else 2}  # edited after it was signed
     broken = push(module_server.url, device, device_id, records)
@@ -418,8 +410,8 @@ def test_a_broken_chain_is_at_its_last_good_record(module_server: ServerHandle, 
 
 
 def test_the_position_is_refused_to_a_revoked_unsigned_forged_or_replayed_request(
-        module_server: ServerHandle, kiosk: tuple[Device, str], tmp_path: Path) -> None:
-    device, device_id = kiosk
+        module_server: ServerHandle, waiting_kiosk: tuple[Device, str], tmp_path: Path) -> None:
+    device, device_id = waiting_kiosk
     unsigned = requests.get(module_server.url + protocol.PUSH_PATH, timeout=10)
     assert unsigned.status_code == 401 and unsigned.json()["code"] == protocol.E_BAD_SIGNATURE
     forger = DeviceKey.load_or_create(tmp_path / "forger.pem")

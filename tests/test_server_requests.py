@@ -24,15 +24,6 @@ from sync.server.models import HEALTH, NONCE, RECORD
 from tests.sync_harness import Device, ServerHandle, push, sign_headers, signed_request
 
 
-@pytest.fixture
-def kiosk(module_server: ServerHandle, tmp_path: Path) -> Iterator[tuple[Device, str]]:
-    """A real enrolled device with three ratings waiting to be sent."""
-    device, device_id = module_server.enrolled_device(tmp_path / "kiosk")
-    device.rate(3)
-    yield device, device_id
-    device.close()
-
-
 def count(server: ServerHandle, table: Any, device_id: str) -> int:
     """Rows the server holds for the device in a table."""
     column = table.c.device_id if "device_id" in table.c else table.c.device
@@ -62,9 +53,9 @@ def health_report(**changes: Any) -> dict[str, Any]:
     return report
 
 
-def test_a_forged_signature_is_refused(module_server: ServerHandle, kiosk: tuple[Device, str],
+def test_a_forged_signature_is_refused(module_server: ServerHandle, waiting_kiosk: tuple[Device, str],
                                        tmp_path: Path) -> None:
-    device, device_id = kiosk
+    device, device_id = waiting_kiosk
     forger = DeviceKey.load_or_create(tmp_path / "forger.pem")
     body = json.dumps({"device_id": device_id, "records": device.records()}).encode()
     headers = sign_headers(forger, device_id, "POST", protocol.PUSH_PATH, body)
@@ -73,8 +64,9 @@ def test_a_forged_signature_is_refused(module_server: ServerHandle, kiosk: tuple
     assert count(module_server, RECORD, device_id) == 0
 
 
-def test_a_signature_over_another_body_is_refused(module_server: ServerHandle, kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+def test_a_signature_over_another_body_is_refused(module_server: ServerHandle,
+                                                  waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     records = device.records()
     signed_for = json.dumps({"device_id": device_id, "records": records[:1]}).encode()
     sent = json.dumps({"device_id": device_id, "records": records}).encode()
@@ -85,8 +77,8 @@ def test_a_signature_over_another_body_is_refused(module_server: ServerHandle, k
 
 
 def test_a_request_without_signing_headers_is_refused(module_server: ServerHandle,
-                                                      kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+                                                      waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     response = requests.post(module_server.url + protocol.PUSH_PATH,
                              json={"device_id": device_id, "records": device.records()}, timeout=10)
     body = refused(response, 401, protocol.E_BAD_SIGNATURE)
@@ -94,8 +86,8 @@ def test_a_request_without_signing_headers_is_refused(module_server: ServerHandl
 
 
 def test_a_replayed_request_is_refused_and_changes_nothing(module_server: ServerHandle,
-                                                           kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+                                                           waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     body = json.dumps(health_report()).encode()
     headers = sign_headers(device.key, device_id, "POST", protocol.HEALTH_PATH, body)
     headers["Content-Type"] = "application/json"
@@ -107,8 +99,8 @@ def test_a_replayed_request_is_refused_and_changes_nothing(module_server: Server
 
 
 def test_a_stale_timestamp_is_refused_with_the_server_time(module_server: ServerHandle,
-                                                           kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+                                                           waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     stale = int(time.time()) - protocol.MAX_CLOCK_SKEW_S - 60
     response = push(module_server.url, device, device_id, device.records(), timestamp=stale)
     body = refused(response, 401, protocol.E_CLOCK_SKEW)
@@ -120,8 +112,8 @@ def test_a_stale_timestamp_is_refused_with_the_server_time(module_server: Server
     assert retry.status_code == 200, retry.text
 
 
-def test_a_timestamp_from_the_future_is_refused(module_server: ServerHandle, kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+def test_a_timestamp_from_the_future_is_refused(module_server: ServerHandle, waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     ahead = int(time.time()) + protocol.MAX_CLOCK_SKEW_S + 60
     refused(push(module_server.url, device, device_id, device.records(), timestamp=ahead), 401,
             protocol.E_CLOCK_SKEW)
@@ -145,8 +137,8 @@ def test_a_registered_but_not_enrolled_device_is_unknown(module_server: ServerHa
     kiosk.close()
 
 
-def test_a_revoked_device_is_refused(module_server: ServerHandle, kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+def test_a_revoked_device_is_refused(module_server: ServerHandle, waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     assert push(module_server.url, device, device_id, device.records()[:1]).status_code == 200
     assert devices.revoke(module_server.engine(), device_id)
     refused(push(module_server.url, device, device_id, device.records()), 403, protocol.E_REVOKED)
@@ -156,8 +148,8 @@ def test_a_revoked_device_is_refused(module_server: ServerHandle, kiosk: tuple[D
     assert count(module_server, HEALTH, device_id) == 0
 
 
-def test_malformed_json_is_refused(module_server: ServerHandle, kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+def test_malformed_json_is_refused(module_server: ServerHandle, waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     for raw in (b'{"device_id": ', b"\xff\xfe not json", b""):
         response = signed_request(module_server.url, device.key, device_id, "POST", protocol.PUSH_PATH, raw=raw,
                                   gzip_body=bool(raw))
@@ -168,8 +160,8 @@ def test_malformed_json_is_refused(module_server: ServerHandle, kiosk: tuple[Dev
 @pytest.mark.parametrize("change", ["missing_records", "empty_records", "string_seq", "level_9", "extra_field",
                                     "bad_uuid", "too_many"])
 def test_a_body_of_the_wrong_shape_is_refused_naming_the_field(module_server: ServerHandle,
-                                                              kiosk: tuple[Device, str], change: str) -> None:
-    device, device_id = kiosk
+                                                              waiting_kiosk: tuple[Device, str], change: str) -> None:
+    device, device_id = waiting_kiosk
     records = device.records()
     payload: dict[str, Any] = {"device_id": device_id, "records": records}
     expected_field = "records"
@@ -199,8 +191,8 @@ def test_a_body_of_the_wrong_shape_is_refused_naming_the_field(module_server: Se
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(module_server: ServerHandle,
-                                                        kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+                                                        waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     big = os.urandom(protocol.MAX_BODY_BYTES + 1024)
     response = signed_request(module_server.url, device.key, device_id, "POST", protocol.PUSH_PATH, raw=big,
                               headers={"Content-Encoding": "gzip"})
@@ -210,8 +202,8 @@ def test_an_oversized_body_is_refused_before_it_is_read(module_server: ServerHan
 
 
 def test_an_oversized_chunked_body_is_refused_while_streaming(module_server: ServerHandle,
-                                                              kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+                                                              waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     chunk = os.urandom(256 * 1024)
     total = protocol.MAX_BODY_BYTES + len(chunk)
     headers = sign_headers(device.key, device_id, "POST", protocol.PUSH_PATH, b"")
@@ -225,8 +217,8 @@ def test_an_oversized_chunked_body_is_refused_while_streaming(module_server: Ser
     assert count(module_server, RECORD, device_id) == 0
 
 
-def test_a_zip_bomb_is_refused(module_server: ServerHandle, kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+def test_a_zip_bomb_is_refused(module_server: ServerHandle, waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     bomb = gzip.compress(b"[" + b" " * (protocol.MAX_INFLATED_BYTES + 1024) + b"]")
     assert len(bomb) < protocol.MAX_BODY_BYTES  # it passes the first check, only inflating it gives it away
     response = signed_request(module_server.url, device.key, device_id, "POST", protocol.PUSH_PATH, raw=bomb,
@@ -235,8 +227,8 @@ def test_a_zip_bomb_is_refused(module_server: ServerHandle, kiosk: tuple[Device,
     assert count(module_server, RECORD, device_id) == 0
 
 
-def test_corrupt_gzip_is_refused(module_server: ServerHandle, kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+def test_corrupt_gzip_is_refused(module_server: ServerHandle, waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     broken = gzip.compress(json.dumps({"device_id": device_id, "records": device.records()}).encode())[:-12]
     response = signed_request(module_server.url, device.key, device_id, "POST", protocol.PUSH_PATH, raw=broken,
                               headers={"Content-Encoding": "gzip"})
@@ -244,8 +236,8 @@ def test_corrupt_gzip_is_refused(module_server: ServerHandle, kiosk: tuple[Devic
     assert count(module_server, RECORD, device_id) == 0
 
 
-def test_an_unknown_content_encoding_is_refused(module_server: ServerHandle, kiosk: tuple[Device, str]) -> None:
-    device, device_id = kiosk
+def test_an_unknown_content_encoding_is_refused(module_server: ServerHandle, waiting_kiosk: tuple[Device, str]) -> None:
+    device, device_id = waiting_kiosk
     body = json.dumps({"device_id": device_id, "records": device.records()}).encode()
     response = signed_request(module_server.url, device.key, device_id, "POST", protocol.PUSH_PATH, raw=body,
                               headers={"Content-Encoding": "br"})
