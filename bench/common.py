@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
 
 
-class BenchError(KioskError):
+class BenchError(BilingualError):
     """The benchmark cannot run, or what it measured is not what it should be."""
 
 

@@ -46,7 +46,7 @@ from sqlalchemy import Engine, event  # noqa: E402
 
 from bench import dashboard_load  # noqa: E402
 from bench.common import BenchError, ScratchDatabase, percentile, positive_int, say, scratch_postgres  # noqa: E402
-from kiosk.errors import KioskError  # noqa: E402
+from kiosk.domain.errors import BilingualError  # noqa: E402
 from sync.server import admin, dashboard, dashboard_query, report_view, reports  # noqa: E402
 from sync.server.context import AppContext  # noqa: E402
 from sync.server.db import open_database, reading  # noqa: E402
@@ -366,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 floor = _measure(pages, server, db.dsn, options.rounds, say)
             finally:
                 server.stop()
-    except KioskError as exc:
+    except BilingualError as exc:
         print(f"Lỗi: {exc.vi}\n  Error: {exc.en}", file=sys.stderr)
         return 1
     _print_figures(pages, options.rounds, floor)

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select
 
-from kiosk.chain import GENESIS_HASH
+from kiosk.domain.chain import GENESIS_HASH
 from sync.server import catalog
 from sync.server.models import AGENCY, COUNTER, DEVICE, OFFICER, PROCEDURE_INFO
 

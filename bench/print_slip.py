@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from escpos.printer import Dummy  # noqa: E402
 
 from kiosk import slips  # noqa: E402
-from kiosk.levels import level  # noqa: E402
+from kiosk.domain.levels import level  # noqa: E402
 from kiosk.printing import write_slip  # noqa: E402
 
 

@@ -57,9 +57,10 @@ from sqlalchemy import (  # noqa: E402
 from sqlalchemy.sql.elements import quoted_name  # noqa: E402
 
 from bench.common import BenchError, percentile, positive_int, say, scratch_postgres  # noqa: E402
-from kiosk import chain, paths, state  # noqa: E402
+from kiosk import paths, state  # noqa: E402
 from kiosk.db import prepare  # noqa: E402
-from kiosk.errors import KioskError  # noqa: E402
+from kiosk.domain import chain  # noqa: E402
+from kiosk.domain.errors import BilingualError  # noqa: E402
 from kiosk.ratings import iso_utc  # noqa: E402
 from kiosk.services import Services  # noqa: E402
 from kiosk.settings import Settings, resolve  # noqa: E402
@@ -542,7 +543,7 @@ def push_fleet(handle: ServerHandle, templates: Templates, base: Path, settings:
     try:
         if errors:
             first = errors[0]
-            vi, en = (first.vi, first.en) if isinstance(first, KioskError) else (str(first), str(first))
+            vi, en = (first.vi, first.en) if isinstance(first, BilingualError) else (str(first), str(first))
             raise BenchError(f"{len(errors)} thiết bị không đẩy được hết: {vi}",
                              f"{len(errors)} devices did not push everything: {en}")
         check_fleet(handle.engine(), fleet)
@@ -642,7 +643,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             templates = make_templates(base / "templates", settings, options)
             for backend in options.backends:
                 run_backend(backend, base, templates, settings, options)
-    except KioskError as exc:
+    except BilingualError as exc:
         print(f"Lỗi: {exc.vi}\n  Error: {exc.en}", file=sys.stderr)
         return 1
     print(f"whole run {time.perf_counter() - began:.0f} s; load average {load_average()} at the end")

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiosk import catalog_query
-from kiosk.catalog_import import CatalogError, load_file
-from kiosk.catalog_text import money
 from kiosk.db import Database
-from kiosk.levels import PROCEDURE_CODE
-from kiosk.procedures import CHANNELS, Channel, Document, Fee, LegalBasis, Procedure, Step, fold
+from kiosk.domain.catalog_import import CatalogError, load_file
+from kiosk.domain.catalog_text import money
+from kiosk.domain.levels import PROCEDURE_CODE
+from kiosk.domain.procedures import CHANNELS, Channel, Document, Fee, LegalBasis, Procedure, Step, fold
 
 if TYPE_CHECKING:
     from kiosk.slips import GuideSlip

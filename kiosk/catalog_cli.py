@@ -9,14 +9,14 @@ import textwrap
 from collections.abc import Iterable
 
 from kiosk.catalog import Catalog, Hit
-from kiosk.errors import KioskError
-from kiosk.procedures import CHANNELS, Document, LegalBasis, Procedure
+from kiosk.domain.errors import BilingualError
+from kiosk.domain.procedures import CHANNELS, Document, LegalBasis, Procedure
 
 EXIT_OK, EXIT_NOTHING = 0, 1
 
 
 def run(catalog: Catalog, args: argparse.Namespace) -> int:
-    """Run one `kiosk catalog` action; a KioskError goes back to the caller (exit 2)."""
+    """Run one `kiosk catalog` action; a BilingualError goes back to the caller (exit 2)."""
     action = args.catalog_command
     if action == "import":
         return _import(catalog, args)
@@ -72,7 +72,7 @@ def _import(catalog: Catalog, args: argparse.Namespace) -> int:
 def _show(catalog: Catalog, code: str) -> int:
     procedure = catalog.get(code)
     if procedure is None:
-        raise KioskError(f"Không có thủ tục mã {code!r} trong danh mục.",
+        raise BilingualError(f"Không có thủ tục mã {code!r} trong danh mục.",
                          f"There is no procedure with code {code!r} in the catalog.")
     print("\n".join(render(procedure, min(shutil.get_terminal_size((100, 24)).columns, 110))))
     return EXIT_OK

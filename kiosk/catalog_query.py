@@ -1,6 +1,6 @@
 """Turning what a citizen types into safe FTS5 queries: folded terms, each quoted, and code prefixes.
 
-User input never reaches FTS5's query syntax: the text is folded (kiosk.procedures.fold), cut into the same
+User input never reaches FTS5's query syntax: the text is folded (kiosk.domain.procedures.fold), cut into the same
 kind of tokens the index holds, and each token is quoted, so `"`, `*`, `AND`, `(` or `-` are only letters.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from kiosk.procedures import fold
+from kiosk.domain.procedures import fold
 
 MAX_TERMS = 12  # more words than any procedure name needs; keeps a pasted paragraph from building a huge query
 # Names have an index of their own: bm25 normalises by the length of all a row's indexed text, so in the full

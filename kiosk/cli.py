@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TextIO
 
 from kiosk import __version__, doctor, state
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
+from kiosk.domain.levels import LEVELS
 from kiosk.flow import RatingSession
-from kiosk.levels import LEVELS
 from kiosk.pin import hash_pin
 from kiosk.services import Services
 from kiosk.settings import Settings, resolve
@@ -149,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _selftest(services, args.ratings)
         finally:
             services.close()
-    except KioskError as exc:
+    except BilingualError as exc:
         _say(f"Lỗi: {exc.vi}", f"Error: {exc.en}", sys.stderr)
         return EXIT_USAGE
 

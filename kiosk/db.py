@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiosk import paths
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -153,7 +153,7 @@ def prepare(path: Path) -> Database:
         with database.reading() as con:
             con.execute("SELECT count(*) FROM log").fetchone()
     except Exception as exc:  # any failure here means the kiosk cannot take ratings safely
-        raise KioskError(
+        raise BilingualError(
             f"Không mở được cơ sở dữ liệu {path}: {exc}. Hãy chạy «kiosk doctor».",
             f"Cannot open the database {path}: {exc}. Run 'kiosk doctor'.",
         ) from exc

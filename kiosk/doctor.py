@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kiosk import paths
 from kiosk.db import SCHEMA_HEAD, readonly_uri, schema_version
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
 from kiosk.pin import verify_pin
 from kiosk.services import Services, pin_hash
 from kiosk.settings import Settings, ca_file_path
@@ -197,7 +197,7 @@ def run_checks(settings: Settings, data_dir: Path | None) -> list[Check]:
         wide = []  # an unreadable directory: opening the services below says why
     try:
         services = Services.open(settings, directory)
-    except KioskError as exc:
+    except BilingualError as exc:
         return [*(_permissions(directory, wide) if wide else []), Check("services", FAIL, exc.vi, exc.en)]
     checks: list[Check] = []
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.levels import COMMENT_KEY, PROCEDURE_KEY, QUESTIONS
+from kiosk.domain.levels import COMMENT_KEY, PROCEDURE_KEY, QUESTIONS
 from kiosk.ratings import Receipt
 from kiosk.services import Services
 

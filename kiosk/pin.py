@@ -9,14 +9,14 @@ import time
 from collections.abc import Callable
 
 from kiosk import state
-from kiosk.errors import KioskError
-from kiosk.scrypt_hash import hash_secret, needs_rehash, verify_secret
+from kiosk.domain.errors import BilingualError
+from kiosk.domain.scrypt_hash import hash_secret, needs_rehash, verify_secret
 
 MIN_DIGITS, MAX_DIGITS = 4, 12
 log = logging.getLogger(__name__)
 
 
-class PinFormatError(KioskError):
+class PinFormatError(BilingualError):
     """A PIN that is not 4 to 12 digits."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
 
 ACCEPTED_FORMS = (
     "none",
@@ -18,7 +18,7 @@ FLOWS = ("none", "rtscts", "xonxoff", "dsrdtr")
 BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 
 
-class PrinterUriError(KioskError):
+class PrinterUriError(BilingualError):
     """A printer URI that is not one of the accepted forms."""
 
     def __init__(self, uri: str, vi: str, en: str) -> None:

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiosk import printer_uri, state
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
+from kiosk.domain.settings_file import SettingsError
 from kiosk.settings import Printer as PrinterSettings
-from kiosk.settings import SettingsError
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -38,7 +38,7 @@ FRAGMENT_ROWS = 256
 SEND_BUFFER = 32 * 1024  # small, so "sent" means "the printer took it" and a dead printer shows in time
 
 
-class PrintError(KioskError):
+class PrintError(BilingualError):
     """A slip that could not be printed; the words say why, for staff."""
 
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import IO, Any
 
-from kiosk import chain, state
+from kiosk import state
 from kiosk.db import Database
-from kiosk.errors import KioskError
-from kiosk.keys import DeviceKey, public_key_b64
-from kiosk.levels import (
+from kiosk.domain import chain
+from kiosk.domain.errors import BilingualError
+from kiosk.domain.keys import DeviceKey, public_key_b64
+from kiosk.domain.levels import (
     CALLBACK_KEY,
     COMMENT_KEY,
     HARASSMENT_KEY,
@@ -40,7 +41,7 @@ _HEAD_STATE_SQL = ("INSERT INTO device_state (key, value) VALUES (?, ?), (?, ?) 
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 
 
-class InvalidRecord(KioskError):
+class InvalidRecord(BilingualError):
     """A rating or answer that does not fit the log; nothing is written."""
 
 
@@ -128,7 +129,7 @@ class RatingLog:
             stored_key = state.get(conn, state.PUBLIC_KEY)
             mine = public_key_b64(self.key.public_key)
             if stored_key is not None and stored_key != mine:
-                raise KioskError(
+                raise BilingualError(
                     "Khoá thiết bị không khớp với khoá đã ký các đánh giá trong cơ sở dữ liệu; "
                     "không ghi thêm để chuỗi không bị lẫn. Hãy khôi phục đúng tệp khoá.",
                     "The device key does not match the key that signed the stored ratings; refusing to "
@@ -229,7 +230,7 @@ class RatingLog:
         return self._add_answer(rating_uuid, {"question": CALLBACK_KEY, "value": 1}, needs_comment=True)
 
     def _add_answer(self, rating_uuid: str, fields: dict[str, Any], *, needs_comment: bool = False) -> int:
-        # The one domain of every answer (kiosk.levels), which the server checks again.
+        # The one domain of every answer (kiosk.domain.levels), which the server checks again.
         _refuse(answer_problem(fields["question"], fields.get("value"), fields.get("text")))
         record = self._write({"kind": "answer", "rating_uuid": rating_uuid, **fields}, answers_rating=rating_uuid,
                              needs_comment=needs_comment)
@@ -279,7 +280,7 @@ class RatingLog:
 
     def export_csv(self, out: IO[str], *, include_tests: bool = False) -> int:
         """Write one CSV row per rating with its follow-up answers; return the number of rows."""
-        from kiosk import spreadsheet
+        from kiosk.domain import spreadsheet
 
         columns = ["seq", "uuid", "recorded_at", "level", "label", "counter_id", "officer_id",
                    "procedure_code", "language", "suspected_repeat", "is_test",

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from kiosk import db, paths, state
 from kiosk.catalog import SAMPLE_CATALOG, Catalog
-from kiosk.catalog_import import CatalogError
-from kiosk.errors import KioskError
-from kiosk.keys import DeviceKey
+from kiosk.domain.catalog_import import CatalogError
+from kiosk.domain.errors import BilingualError
+from kiosk.domain.keys import DeviceKey
 from kiosk.pin import PinGuard
 from kiosk.printing import SlipPrinter
 from kiosk.ratings import RatingLog, Receipt
@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from kiosk.slips import RatingSlip, TestPage
     from sync.agent.background import BackgroundSync
     from sync.agent.run import PassResult
-from kiosk.settings import Officer, Settings, SettingsError, apply_server_settings
+from kiosk.domain.settings_file import SettingsError
+from kiosk.settings import Officer, Settings, apply_server_settings
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class Services:
         self.settings, self.settings_version = merged, version
         return True
 
-    def start_sync(self, on_done: Callable[[PassResult | KioskError], None]) -> bool:
+    def start_sync(self, on_done: Callable[[PassResult | BilingualError], None]) -> bool:
         """Start one sync pass on a worker thread; False when this app already runs one.
 
         `on_done` gets the pass's result on the worker thread, or the error that kept it from running

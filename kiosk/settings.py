@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import os
-import tomllib
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,27 +13,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kiosk import printer_uri
-from kiosk.errors import KioskError
-from kiosk.levels import PROCEDURE_CODE
-
-_TYPE_WORDS: dict[type, tuple[str, str]] = {
-    str: ("một chuỗi ký tự", "a string"),
-    int: ("một số nguyên", "an integer"),
-    float: ("một số", "a number"),
-    bool: ("true hoặc false", "true or false"),
-    list: ("một danh sách", "a list"),
-    dict: ("một bảng [..]", "a table"),
-}
-
-
-class SettingsError(KioskError):
-    """A settings file that cannot be used, naming the file and the key."""
-
-    def __init__(self, path: Path | None, key: str, vi: str, en: str) -> None:
-        where = str(path) if path else "(mặc định / defaults)"
-        super().__init__(f"{where}: khoá «{key}»: {vi}", f"{where}: key '{key}': {en}")
-        self.path = path
-        self.key = key
+from kiosk.domain.levels import PROCEDURE_CODE
+from kiosk.domain.settings_file import (
+    SettingsError,
+    build_dataclass,
+    check_ranges,
+    describe,
+    read_settings_file,
+    toml_table,
+)
 
 
 @dataclass(frozen=True)
@@ -148,60 +134,6 @@ LANGUAGES = ("vi", "en")
 RATING_SLIP_MODES = ("ask", "always", "never")
 
 
-def _describe(value: Any) -> tuple[str, str]:
-    words = _TYPE_WORDS.get(type(value), (type(value).__name__, type(value).__name__))
-    return words[0] + f" {value!r}", words[1] + f" {value!r}"
-
-
-def build_dataclass(cls: type[Any], data: Any, path: Path | None, prefix: str) -> Any:
-    """Validate one TOML table into the dataclass `cls`, naming the exact key on any error."""
-    if not isinstance(data, dict):
-        got_vi, got_en = _describe(data)
-        raise SettingsError(path, prefix, f"cần một bảng [{prefix}], nhận được {got_vi}",
-                            f"expected a table [{prefix}], got {got_en}")
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
-    for key in data:
-        if key not in known:
-            full = f"{prefix}.{key}" if prefix else key
-            raise SettingsError(path, full, "khoá không được hỗ trợ (gõ nhầm?); các khoá hợp lệ: "
-                                + ", ".join(known), "unknown key (a typo?); valid keys: " + ", ".join(known))
-    values: dict[str, Any] = {}
-    for name, fld in known.items():
-        full = f"{prefix}.{name}" if prefix else name
-        if name not in data:
-            if fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:
-                raise SettingsError(path, full, "thiếu khoá bắt buộc", "required key is missing")
-            continue
-        values[name] = _convert(hints[name], data[name], path, full)
-    return cls(**values)
-
-
-def _convert(hint: Any, value: Any, path: Path | None, key: str) -> Any:
-    origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
-        return build_dataclass(typing.cast(type, hint), value, path, key)
-    if origin is list:
-        (item_hint,) = typing.get_args(hint)
-        if not isinstance(value, list):
-            got_vi, got_en = _describe(value)
-            raise SettingsError(path, key, f"cần một danh sách, nhận được {got_vi}",
-                                f"expected a list, got {got_en}")
-        return [_convert(item_hint, item, path, f"{key}[{i}]") for i, item in enumerate(value)]
-    if origin in (types.UnionType, typing.Union):
-        hint = next(a for a in typing.get_args(hint) if a is not type(None))
-    expected = typing.cast(type, hint)
-    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value, ok = float(value), True
-    if not ok:
-        want_vi, want_en = _TYPE_WORDS.get(expected, (expected.__name__, expected.__name__))
-        got_vi, got_en = _describe(value)
-        raise SettingsError(path, key, f"cần {want_vi}, nhận được {got_vi}",
-                            f"expected {want_en}, got {got_en}")
-    return value
-
-
 def _is_pin_hash(value: str) -> bool:
     """The shape `kiosk pin set` writes, scrypt$N$r$p$salt$hash: a truncated copy would lock staff out."""
     parts = value.split("$")
@@ -236,10 +168,7 @@ def _check(settings: Settings) -> None:
         "staff.long_press_s": (settings.staff.long_press_s, 0.5, 30),
         "sync.interval_min": (settings.sync.interval_min, 0, 1440),
     }
-    for key, (value, low, high) in ranges.items():
-        if not low <= value <= high:
-            raise SettingsError(path, key, f"phải từ {low} đến {high}, nhận được {value}",
-                                f"must be from {low} to {high}, got {value}")
+    check_ranges(path, ranges)
     printer = settings.printer
     try:
         printer_uri.parse(printer.uri)
@@ -269,7 +198,7 @@ def _check(settings: Settings) -> None:
 
 
 def _check_procedures(path: Path | None, key: str, codes: list[str]) -> None:
-    """Procedure codes in the national form (kiosk.levels.PROCEDURE_CODE), as the rating log will take them."""
+    """Procedure codes in the national form (kiosk.domain.levels.PROCEDURE_CODE), as the rating log will take them."""
     for i, code in enumerate(codes):
         if not PROCEDURE_CODE.fullmatch(code):
             raise SettingsError(path, f"{key}[{i}]", f"{code!r} không phải mã thủ tục dạng quốc gia (ví dụ 1.001193)",
@@ -283,11 +212,7 @@ def _check_sync(settings: Settings) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise SettingsError(path, "sync.server_url", f"cần một địa chỉ http:// hoặc https://, nhận được "
                             f"{sync.server_url!r}", f"expected an http:// or https:// URL, got {sync.server_url!r}")
-    limits = (("sync.budget_s", sync.budget_s, 10, 86400), ("sync.timeout_s", sync.timeout_s, 1, 300))
-    for key, value, low, high in limits:
-        if not low <= value <= high:
-            raise SettingsError(path, key, f"phải từ {low} đến {high}, nhận được {value}",
-                                f"must be from {low} to {high}, got {value}")
+    check_ranges(path, {"sync.budget_s": (sync.budget_s, 10, 86400), "sync.timeout_s": (sync.timeout_s, 1, 300)})
     if sync.enabled and sync.interval_min == 0:
         raise SettingsError(path, "sync.interval_min", "phải từ 1 trở lên khi sync.enabled = true",
                             "must be 1 or more when sync.enabled = true")
@@ -322,7 +247,7 @@ def apply_server_settings(settings: Settings, pulled: Mapping[str, Any], where: 
     def text(name: str) -> str:
         value = pulled.get(name, "")
         if not isinstance(value, str):
-            got_vi, got_en = _describe(value)
+            got_vi, got_en = describe(value)
             raise SettingsError(where, f"server.{name}", f"cần một chuỗi ký tự, nhận được {got_vi}",
                                 f"expected a string, got {got_en}")
         return value.strip()
@@ -366,60 +291,6 @@ def _server_officer(settings: Settings, item: Any, where: Path | None, index: in
         raise SettingsError(where, key, "thiếu mã hoặc tên cán bộ", "the officer's id or name is missing")
     local = settings.officer(officer_id)
     return Officer(officer_id, name, str(item.get("title", "")).strip(), local.photo if local else "")
-
-
-# Tables and lists inside each other: the deepest real setting ([[officers]] in a list) is 3; more than this is
-# a damaged or hostile file, refused before anything walks it (tomllib itself recurses, and fails with a
-# RecursionError past about a thousand).
-MAX_NESTING = 32
-
-
-def _nesting(value: Any) -> int:
-    """How deep tables and lists go inside `value` (a scalar is 0), without recursing."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
-        deepest = max(deepest, depth + 1)
-        if deepest > MAX_NESTING:
-            break
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-def _too_deep(path: Path | None) -> SettingsError:
-    return SettingsError(path, "(cấu trúc / structure)",
-                         f"bảng và danh sách lồng nhau quá sâu (quá {MAX_NESTING} tầng); tệp cấu hình hỏng?",
-                         f"tables and lists are nested too deeply (more than {MAX_NESTING} levels); "
-                         "is the settings file damaged?")
-
-
-def toml_table(text: str, path: Path | None) -> dict[str, Any]:
-    """The TOML text as a table, or a SettingsError naming the file and the syntax error or excessive nesting."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(path, "(cú pháp / syntax)", f"tệp TOML không hợp lệ: {exc}",
-                            f"not valid TOML: {exc}") from None
-    except RecursionError:
-        raise _too_deep(path) from None
-    if _nesting(data) > MAX_NESTING:
-        raise _too_deep(path)
-    return data
-
-
-def read_settings_file(path: Path) -> str:
-    """A settings file's text, or a SettingsError saying it is missing or unreadable."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SettingsError(path, "(tệp / file)", "không tìm thấy tệp cấu hình",
-                            "settings file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(path, "(tệp / file)", f"không đọc được tệp: {exc}",
-                            f"cannot read the file: {exc}") from None
 
 
 def parse(text: str, path: Path | None = None) -> Settings:

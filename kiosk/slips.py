@@ -20,7 +20,7 @@ from typing import Literal
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from kiosk.levels import level as level_of
+from kiosk.domain.levels import level as level_of
 
 MIN_WIDTH = 256
 MAX_WIDTH = 832

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from kiosk import chain, levels
+from kiosk.domain import chain, levels
 
 PROTOCOL_VERSION = 1
 API_PREFIX = "/api/v1"
@@ -66,7 +66,7 @@ E_KEY_IN_USE = "key_in_use"                # 409: this public key belongs to ano
 E_GAP = "gap"                              # 409: the batch starts after acked_seq + 1
 E_CHAIN = "chain_broken"                   # 409: a record's hash, link or signature fails
 E_WRONG_DEVICE = "wrong_device"            # 400: a record's device does not match the signer
-E_OUT_OF_DOMAIN = "out_of_domain"          # 422: a signed record outside its domain (kiosk.levels); kept from there
+E_OUT_OF_DOMAIN = "out_of_domain"          # 422: a signed record outside its domain (kiosk.domain.levels)
 E_NOT_FOUND = "not_found"                  # 404
 E_METHOD = "method_not_allowed"            # 405: the path exists, not with this method
 E_UNAVAILABLE = "unavailable"              # 503: the server cannot reach its database; retry later
@@ -78,7 +78,7 @@ E_INTERNAL = "internal"                    # 500: a fault in the server itself (
 # its domain, so the records before it are still stored.
 TIMESTAMP_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
                      r"(Z|[+-][0-9]{2}:[0-9]{2})$")
-# A national procedure code (kiosk.levels): 1.001193, 1.012753.H19.
+# A national procedure code (kiosk.domain.levels): 1.001193, 1.012753.H19.
 ProcedureCode = Annotated[str, StringConstraints(max_length=32, pattern=f"^{levels.PROCEDURE_CODE_PATTERN}$")]
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -134,7 +134,7 @@ class EnrollResponse(Message):
 # ---- push -----------------------------------------------------------------------------------------------
 
 class Record(Message):
-    """One signed, chained log record exactly as the device stored it (see kiosk.chain.SIGNED_FIELDS)."""
+    """One signed, chained log record exactly as the device stored it (see kiosk.domain.chain.SIGNED_FIELDS)."""
 
     seq: Annotated[int, Field(ge=1)]
     uuid: Uuid
@@ -156,7 +156,7 @@ class Record(Message):
     signature: Base64
 
     def signed_fields(self) -> dict[str, object]:
-        """The fields as kiosk.chain hashes and checks them."""
+        """The fields as kiosk.domain.chain hashes and checks them."""
         return self.model_dump()
 
 

@@ -22,8 +22,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk import chain
-from kiosk.keys import DeviceKey, fingerprint, public_key_b64
+from kiosk.domain import chain
+from kiosk.domain.keys import DeviceKey, fingerprint, public_key_b64
 from sync import protocol
 
 SEED = bytes(range(32))  # 0x00 0x01 … 0x1f: a published key, for vectors only

@@ -5,7 +5,7 @@ codes and names, field names, comments) starts, in one agency or another, with e
 formula: '=', '+', '-', '@', a tab, a carriage return, a line feed, or '=' after spaces or a double quote.
 The payloads are what an attacker would send: a HYPERLINK that leaks the sheet, a DDE call that starts a program.
 
-The checks are written here on their own, not with kiosk.spreadsheet, so a mistake in the rule cannot hide
+The checks are written here on their own, not with kiosk.domain.spreadsheet, so a mistake in the rule cannot hide
 itself: a cell is dangerous when it starts with a tab, CR or LF, or with = + - @ after any spaces or quotes.
 """
 

@@ -26,9 +26,9 @@ from typing import Any
 import requests
 from sqlalchemy import Engine
 
-from kiosk.chain import GENESIS_HASH, SIGNED_FIELDS, canonical, record_hash
 from kiosk.db import Database, prepare
-from kiosk.keys import DeviceKey, public_key_b64
+from kiosk.domain.chain import GENESIS_HASH, SIGNED_FIELDS, canonical, record_hash
+from kiosk.domain.keys import DeviceKey, public_key_b64
 from kiosk.ratings import RatingLog
 from sync import protocol
 from sync.server import devices, fleet, registry

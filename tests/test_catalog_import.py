@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from kiosk import catalog_text
 from kiosk.catalog import SAMPLE_CATALOG, Catalog, from_json, to_json
-from kiosk.catalog_import import CatalogError, load_file, parse_csv, parse_national
 from kiosk.db import Database
-from kiosk.errors import KioskError
-from kiosk.procedures import Channel, Document, Fee, LegalBasis, Procedure, Step
+from kiosk.domain import catalog_text
+from kiosk.domain.catalog_import import CatalogError, load_file, parse_csv, parse_national
+from kiosk.domain.errors import BilingualError
+from kiosk.domain.procedures import Channel, Document, Fee, LegalBasis, Procedure, Step
 from kiosk.services import Services
 from kiosk.settings import Settings
 
@@ -337,7 +337,7 @@ def test_a_broken_file_names_file_record_and_field_and_changes_nothing(
     with pytest.raises(CatalogError) as info:
         catalog.import_file(path)
     error = info.value
-    assert isinstance(error, KioskError)
+    assert isinstance(error, BilingualError)
     assert error.vi.startswith(f"{path}: ") and error.en.startswith(f"{path}: ")
     if record is not None:
         assert f"{path}: {record[0]}: " in error.vi and f"{path}: {record[1]}: " in error.en
@@ -460,7 +460,7 @@ def test_services_carry_the_catalog_and_a_broken_sample_does_not_stop_the_kiosk(
 
 def test_the_catalog_modules_load_nothing_heavy() -> None:
     """Services.open stays fast: no SQLAlchemy, Pillow or Kivy come with the catalog."""
-    code = ("import sys, kiosk.catalog, kiosk.catalog_import, kiosk.catalog_cli; "
+    code = ("import sys, kiosk.catalog, kiosk.domain.catalog_import, kiosk.catalog_cli; "
             "print(sorted(m for m in ('sqlalchemy', 'alembic', 'PIL', 'kivy', 'qrcode') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -517,7 +517,7 @@ def test_csv_parser_directly() -> None:
 
 
 def test_the_example_spreadsheet_in_assets_imports() -> None:
-    from kiosk.catalog_import import load_file as load
+    from kiosk.domain.catalog_import import load_file as load
 
     example = Path(__file__).resolve().parent.parent / "assets" / "catalog" / "example.csv"
     procedures = load(example)

@@ -10,7 +10,7 @@ import pytest
 from kiosk import catalog_query
 from kiosk.catalog import Catalog, Hit
 from kiosk.db import Database
-from kiosk.procedures import Document, LegalBasis, Procedure
+from kiosk.domain.procedures import Document, LegalBasis, Procedure
 
 BIRTH = Procedure("1.001193", "Đăng ký khai sinh", "HT", "Hộ tịch",
                   documents=(Document("Tờ khai đăng ký khai sinh", 1), Document("Giấy chứng sinh", 1)),

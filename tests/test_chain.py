@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk import chain, cli, paths
-from kiosk.keys import DeviceKey
+from kiosk import cli, paths
+from kiosk.domain import chain
+from kiosk.domain.keys import DeviceKey
 from kiosk.services import Services
 from kiosk.settings import Settings
 from tests.conftest import EXAMPLE_CONFIG

@@ -9,7 +9,7 @@ import pytest
 
 from kiosk import cli, paths
 from kiosk.catalog_cli import render
-from kiosk.catalog_import import load_file
+from kiosk.domain.catalog_import import load_file
 from tests.conftest import EXAMPLE_CONFIG
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import db, paths
-from kiosk.keys import DeviceKey
+from kiosk.domain.keys import DeviceKey
 from kiosk.services import Services
 from kiosk.settings import Settings
 from sync.agent.lock import pass_lock

@@ -18,9 +18,9 @@ import kiosk.migrations
 from kiosk import db, paths
 from kiosk.catalog import Catalog
 from kiosk.db import SCHEMA_HEAD, Database, open_database, schema_version
-from kiosk.errors import KioskError
-from kiosk.keys import DeviceKey
-from kiosk.procedures import Document, Procedure
+from kiosk.domain.errors import BilingualError
+from kiosk.domain.keys import DeviceKey
+from kiosk.domain.procedures import Document, Procedure
 from kiosk.ratings import RatingLog
 from kiosk.services import Services
 from kiosk.settings import Settings
@@ -293,7 +293,7 @@ def test_unstamped_database_keeps_its_other_tables(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_database(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "kiosk.db"
     path.write_bytes(content)
-    with pytest.raises(KioskError) as info:
+    with pytest.raises(BilingualError) as info:
         open_database(path)
     assert str(path) in info.value.vi and str(path) in info.value.en
     assert "kiosk doctor" in info.value.en
@@ -304,7 +304,7 @@ def test_services_open_on_a_broken_database(settings: Settings, data_dir: Path) 
     data_dir.mkdir(mode=0o700)
     path = data_dir / paths.DB_NAME
     path.write_bytes(b"\x00garbage" * 1000)
-    with pytest.raises(KioskError) as info:
+    with pytest.raises(BilingualError) as info:
         Services.open(settings, data_dir)
     assert str(path) in info.value.en
 

@@ -13,9 +13,9 @@ import pytest
 
 from kiosk import cli, state
 from kiosk.db import Database
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
+from kiosk.domain.scrypt_hash import needs_rehash
 from kiosk.pin import PinFormatError, PinGuard, check_format, hash_pin, verify_pin
-from kiosk.scrypt_hash import needs_rehash
 from kiosk.services import Services
 from kiosk.settings import Settings
 from tests.conftest import EXAMPLE_CONFIG
@@ -111,7 +111,7 @@ def test_tampered_digest_does_not_match(stored: str) -> None:
 def test_format_errors(bad: str) -> None:
     with pytest.raises(PinFormatError) as info:
         check_format(bad)
-    assert isinstance(info.value, KioskError)
+    assert isinstance(info.value, BilingualError)
     assert "4" in info.value.vi and "12" in info.value.vi and "digits" in info.value.en
     with pytest.raises(PinFormatError):
         hash_pin(bad)

@@ -13,10 +13,11 @@ from escpos.printer import Dummy
 from PIL import Image, ImageDraw
 
 from kiosk import printer_uri
+from kiosk.domain.settings_file import SettingsError
 from kiosk.flow import RatingSession
 from kiosk.printing import PrintError, SlipPrinter, write_slip
 from kiosk.services import Services
-from kiosk.settings import Printer, Settings, SettingsError, parse
+from kiosk.settings import Printer, Settings, parse
 from tests.printer_doubles import PAPER_OUT, Emulator, SerialLine, TcpPrinter
 
 TIMEOUT_S = 2

@@ -1,8 +1,8 @@
 """The test vectors of docs/protocol.md against the real code, and a real server (SQLite and PostgreSQL) taking them.
 
 docs/protocol-vectors.json must be exactly what sync/protocol_vectors.py makes; each value is then checked again
-against the code a kiosk and the server run (kiosk.chain, kiosk.keys, sync.protocol, the server's own signature
-check) and against libsodium, an Ed25519 implementation of its own. A real server enrols the vector key, takes
+against the code a kiosk and the server run (kiosk.domain.chain, kiosk.domain.keys, sync.protocol, the server's own
+signature check) and against libsodium, an Ed25519 implementation of its own. A real server enrols the vector key, takes
 the vector push byte for byte, answers the signed GET of the acknowledged position, and reports the ratings as
 the document shows. The vector requests as published carry a fixed timestamp, so the server refuses them for
 the clock alone: it checks the signature first, and a wrong one would be `bad_signature`.
@@ -28,10 +28,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy import insert, select
 
-from kiosk import chain
 from kiosk.db import prepare
-from kiosk.keys import DeviceKey, fingerprint, load_public_key, public_key_b64, verify_signature
-from kiosk.levels import COMMENT_KEY, QUESTIONS, SCALE_KEYS
+from kiosk.domain import chain
+from kiosk.domain.keys import DeviceKey, fingerprint, load_public_key, public_key_b64, verify_signature
+from kiosk.domain.levels import COMMENT_KEY, QUESTIONS, SCALE_KEYS
 from kiosk.ratings import RatingLog
 from sync import protocol
 from sync import protocol_vectors as vectors

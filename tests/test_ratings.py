@@ -20,11 +20,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk import chain, cli, paths, state
-from kiosk.errors import KioskError
+from kiosk import cli, paths, state
+from kiosk.domain import chain
+from kiosk.domain.errors import BilingualError
+from kiosk.domain.keys import DeviceKey, public_key_b64
+from kiosk.domain.levels import CALLBACK_KEY, COMMENT_MAX_CHARS, QUESTION_KEYS, QUESTIONS
 from kiosk.flow import RatingSession
-from kiosk.keys import DeviceKey, public_key_b64
-from kiosk.levels import CALLBACK_KEY, COMMENT_MAX_CHARS, QUESTION_KEYS, QUESTIONS
 from kiosk.ratings import InvalidRecord, RatingLog, iso_utc
 from kiosk.services import Services
 from kiosk.settings import Settings
@@ -655,7 +656,7 @@ def test_a_different_key_is_refused_and_the_chain_is_not_mixed(settings: Setting
     key_path = data_dir / paths.KEY_NAME
     key_path.unlink()
     DeviceKey.load_or_create(key_path)  # someone "fixes" a lost key by making a new one
-    with pytest.raises(KioskError) as info:
+    with pytest.raises(BilingualError) as info:
         Services.open(settings, data_dir)
     assert "does not match" in info.value.en and "không khớp" in info.value.vi
     con = sqlite3.connect(data_dir / paths.DB_NAME)
@@ -726,11 +727,11 @@ def test_damaged_key_file_gives_a_clear_error(settings: Settings, data_dir: Path
     damaged = content()
     key_path.write_bytes(damaged)
     os.chmod(key_path, 0o600)
-    with pytest.raises(KioskError) as info:
+    with pytest.raises(BilingualError) as info:
         DeviceKey.load_or_create(key_path)
     assert str(key_path) in info.value.vi and str(key_path) in info.value.en
     assert en_words in info.value.en
     # Services.open reports the same error rather than a traceback, and does not replace the key.
-    with pytest.raises(KioskError):
+    with pytest.raises(BilingualError):
         Services.open(settings, data_dir)
     assert key_path.read_bytes() == damaged

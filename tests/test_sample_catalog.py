@@ -18,7 +18,7 @@ import pytest
 
 from kiosk.catalog import SAMPLE_CATALOG, Catalog
 from kiosk.db import Database
-from kiosk.procedures import fold
+from kiosk.domain.procedures import fold
 
 SOURCES = SAMPLE_CATALOG.with_name("SOURCES.md")
 CODE = r"\d{1,2}\.\d{6}(?:\.[A-Z0-9]{1,12})?"

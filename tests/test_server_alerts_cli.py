@@ -17,7 +17,7 @@ from typing import NamedTuple
 import pytest
 from sqlalchemy import Engine
 
-from kiosk.settings import SettingsError
+from kiosk.domain.settings_file import SettingsError
 from sync.server import alerts, cli
 from sync.server.db import open_database, utc_now
 from sync.server.settings import Alerts, load, parse

@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, insert, select
 
-from kiosk.levels import CALLBACK_KEY
+from kiosk.domain.levels import CALLBACK_KEY
 from sync.server import admin, db, devices, publications, registry, report_view, reports
 from sync.server.models import DEVICE, RATING, RECORD
 from sync.server.pages import templates

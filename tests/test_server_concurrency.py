@@ -12,7 +12,7 @@ from typing import Any
 import requests
 from sqlalchemy import func, select
 
-from kiosk import chain
+from kiosk.domain import chain
 from sync.server.models import DEVICE, RATING, RECORD
 from tests.sync_harness import Device, ServerHandle, push, start_server
 

@@ -24,7 +24,7 @@ import requests
 from openpyxl import load_workbook
 from sqlalchemy import func, insert, select
 
-from kiosk.levels import SCALE_KEYS
+from kiosk.domain.levels import SCALE_KEYS
 from sync.server import admin, alerts, exports, publications, reports
 from sync.server.models import AGENCY, ALERT_EVENT, ALERT_RULE, DEVICE, PUBLICATION, RATING
 from sync.server.report_view import RANKING_PAGE_ROWS

@@ -1,4 +1,4 @@
-"""Every value at the push has one domain (kiosk.levels): a genuinely signed record outside it is refused with
+"""Every value at the push has one domain (kiosk.domain.levels): a genuinely signed record outside it is refused with
 `out_of_domain` from that record on, the records before it stored, against the real server on both databases;
 and the kiosk refuses to write such a record in the first place."""
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from kiosk.levels import COMMENT_MAX_CHARS, PROCEDURE_CODE, answer_problem, rating_problem
+from kiosk.domain.levels import COMMENT_MAX_CHARS, PROCEDURE_CODE, answer_problem, rating_problem
 from kiosk.ratings import InvalidRecord
 from sync import protocol
 from sync.server.models import RATING, RECORD
@@ -160,7 +160,7 @@ def test_the_kiosk_refuses_a_rating_outside_its_domain(language: Any, procedure:
 
 
 def test_the_national_code_format_is_the_one_the_catalog_imports() -> None:
-    from kiosk import catalog_import
+    from kiosk.domain import catalog_import
 
     for code in ("1.001193", "2.000908", "1.012753.H19", "10.000123", "1.000001.ABCDEFGHIJKL"):
         assert PROCEDURE_CODE.fullmatch(code)

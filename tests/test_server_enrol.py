@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from kiosk.keys import DeviceKey, public_key_b64
+from kiosk.domain.keys import DeviceKey, public_key_b64
 from sync import protocol
 from sync.server import devices
 from sync.server.db import utc_now

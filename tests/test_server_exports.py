@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
-from kiosk.levels import LEVELS, QUESTIONS
+from kiosk.domain.levels import LEVELS, QUESTIONS
 from sync.server import db, exports, reports
 from sync.server.reports import Figures, Period, Report, ReportQuery
 from sync.server.settings import Reports, ServerSettings

@@ -21,7 +21,7 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from kiosk.scrypt_hash import needs_rehash, verify_secret
+from kiosk.domain.scrypt_hash import needs_rehash, verify_secret
 from sync import protocol
 from sync.server import admin
 from sync.server.models import ADMIN_USER, DEVICE

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
-from kiosk.keys import DeviceKey, public_key_b64
+from kiosk.domain.keys import DeviceKey, public_key_b64
 from sync import protocol
 from sync.server import db, devices, ingest, registry, reports
 from sync.server.models import RATING

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from kiosk.catalog_import import load_file, parse_national
+from kiosk.domain.catalog_import import load_file, parse_national
 from sync import protocol
 from sync.server import registry
 from sync.server.models import DEVICE, HEALTH

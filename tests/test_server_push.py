@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from kiosk import chain
-from kiosk.keys import DeviceKey
+from kiosk.domain import chain
+from kiosk.domain.keys import DeviceKey
 from sync import protocol
 from sync.server.models import DEVICE, RATING, RECORD
 from tests.sync_harness import Device, ServerHandle, push

@@ -39,8 +39,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from kiosk.catalog_import import load_file
-from kiosk.settings import SettingsError
+from kiosk.domain.catalog_import import load_file
+from kiosk.domain.settings_file import SettingsError
 from sync.server import catalog, db, devices, registry, reports
 from sync.server.models import CATALOG, DEVICE, PROCEDURE_INFO, RATING
 from sync.server.reports import Figures, Period, ReportError, ReportQuery

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import Engine, case, func, select, text
 
 from kiosk.db import prepare
-from kiosk.keys import DeviceKey
+from kiosk.domain.keys import DeviceKey
 from kiosk.ratings import RatingLog
 from sync import protocol
 from sync.server import db, devices, ingest, registry, reports

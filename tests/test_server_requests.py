@@ -17,7 +17,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from kiosk.keys import DeviceKey
+from kiosk.domain.keys import DeviceKey
 from sync import protocol
 from sync.server import devices
 from sync.server.models import HEALTH, NONCE, RECORD

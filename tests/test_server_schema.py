@@ -17,7 +17,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select
 
-from kiosk.catalog_import import load_file, parse_national
+from kiosk.domain.catalog_import import load_file, parse_national
 from sync import protocol
 from sync.server import catalog, db, devices, ingest, registry
 from sync.server.body import decode, inflate

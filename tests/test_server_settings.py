@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.settings import SettingsError
+from kiosk.domain.settings_file import SettingsError
 from sync import protocol
 from sync.server import settings as server_settings
 from sync.server.settings import ServerSettings, data_dir, database_url, load, parse, resolve

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from kiosk import cli
+from kiosk.domain.settings_file import SettingsError
 from kiosk.pin import hash_pin, verify_pin
 from kiosk.services import Services
-from kiosk.settings import Settings, SettingsError, apply_server_settings, ca_file_path, load, parse, resolve
+from kiosk.settings import Settings, apply_server_settings, ca_file_path, load, parse, resolve
 from tests.conftest import EXAMPLE_CONFIG
 
 OFFICER = '[[officers]]\nid = "CB001"\nname = "Nguyễn Thị Lan"\n'

@@ -1,4 +1,4 @@
-"""kiosk.spreadsheet: which text a spreadsheet could run, and how CSV and XLSX cells are made safe from it
+"""kiosk.domain.spreadsheet: which text a spreadsheet could run, and how CSV and XLSX cells are made safe from it
 (the workbook is a real one, saved and read back with openpyxl)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from kiosk import spreadsheet
+from kiosk.domain import spreadsheet
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1+2", "@SUM(A1)", "\t", "\tx", "\rx", "\nx", "\r\n=1",

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk import chain
+from kiosk.domain import chain
 from sync import protocol
 from sync.agent import cli, push
 from sync.agent.client import Budget, RetryPolicy

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from kiosk.levels import CALLBACK_KEY, COMMENT_KEY
+from kiosk.domain.levels import CALLBACK_KEY, COMMENT_KEY
 from tests.test_ui_layout import MIN_TARGET_1080
 from tests.ui_harness import KioskUITest, UnitTestTouch
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.procedures import Channel, Document, Fee, LegalBasis, Procedure, Step
+from kiosk.domain.procedures import Channel, Document, Fee, LegalBasis, Procedure, Step
 from kiosk.settings import Printer, Settings
 from tests.ui_harness import KioskUITest
 

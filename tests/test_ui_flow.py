@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from kiosk.levels import QUESTIONS
+from kiosk.domain.levels import QUESTIONS
 from tests.ui_harness import KioskUITest, UnitTestTouch
 
 pytestmark = pytest.mark.ui

@@ -15,7 +15,7 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, St
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk import state
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
 from kiosk.ui.keyboard import KeyButton
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
@@ -131,7 +131,7 @@ class EnrollScreen(KioskScreen):
 
         try:
             answer = enroll(self.services, server, code, force=True)  # IT's code is the authority to re-enrol
-        except KioskError as exc:
+        except BilingualError as exc:
             error = exc.en if lang == "en" else exc.vi
             on_ui_thread(self._done)((False, self.ui.t("enroll.failed", lang, error=error)))
             return

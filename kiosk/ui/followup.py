@@ -12,7 +12,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.widget import Widget
 
-from kiosk.levels import COMMENT_KEY, COMMENT_MAX_CHARS, PROCEDURE_KEY, QUESTIONS
+from kiosk.domain.levels import COMMENT_KEY, COMMENT_MAX_CHARS, PROCEDURE_KEY, QUESTIONS
 from kiosk.ui import keyboard  # noqa: F401  (registers VietKeyboard for the .kv rules)
 from kiosk.ui.theme import INK, PRIMARY
 from kiosk.ui.widgets import KioskScreen

@@ -10,7 +10,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.label import Label
 
-from kiosk.procedures import CHANNELS, Procedure
+from kiosk.domain.procedures import CHANNELS, Procedure
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
 Builder.load_file(__file__.replace(".py", ".kv"))

@@ -9,8 +9,8 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.togglebutton import ToggleButton
 
-from kiosk.errors import KioskError
-from kiosk.levels import LEVELS
+from kiosk.domain.errors import BilingualError
+from kiosk.domain.levels import LEVELS
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
 
@@ -136,7 +136,7 @@ class StaffScreen(KioskScreen):
     def _sync_done(self, outcome: Any) -> None:
         self.sync_busy = False
         self.refresh_counts()
-        if isinstance(outcome, KioskError):  # the pass did not run: another one held the lock
+        if isinstance(outcome, BilingualError):  # the pass did not run: another one held the lock
             self.show_sync(outcome.en if self.ui.lang == "en" else outcome.vi)
         elif outcome.ok:
             self.show_sync()

@@ -9,7 +9,7 @@ from kivy.properties import NumericProperty, StringProperty
 from kivy.utils import get_color_from_hex
 
 from kiosk import i18n
-from kiosk.levels import level
+from kiosk.domain.levels import level
 
 # High-contrast palette for older eyes: dark text on a light ground, a deep blue for actions.
 INK = get_color_from_hex("#1B1F24")

@@ -16,7 +16,7 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
-from kiosk.levels import LEVELS, level
+from kiosk.domain.levels import LEVELS, level
 from kiosk.ui.theme import INK, level_colour
 
 if TYPE_CHECKING:

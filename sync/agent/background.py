@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
 from kiosk.services import Services
 from sync.agent.lock import PassRunning
 from sync.agent.run import PassResult, locked_pass
@@ -27,7 +27,7 @@ class BackgroundSync:
         """Whether this app's pass is under way."""
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, on_done: Callable[[PassResult | KioskError], None]) -> bool:
+    def start(self, on_done: Callable[[PassResult | BilingualError], None]) -> bool:
         """Start a pass; False (and no call to on_done) when this app already runs one.
 
         `on_done` gets the result on the worker thread, or the error that kept the pass from running.
@@ -45,8 +45,8 @@ class BackgroundSync:
         if thread is not None:
             thread.join(timeout)
 
-    def _run(self, on_done: Callable[[PassResult | KioskError], None]) -> None:
-        outcome: PassResult | KioskError
+    def _run(self, on_done: Callable[[PassResult | BilingualError], None]) -> None:
+        outcome: PassResult | BilingualError
         try:
             outcome = locked_pass(self.services)
             if outcome.ok:
@@ -58,6 +58,6 @@ class BackgroundSync:
             outcome = exc
         except Exception as exc:  # a background pass must never take the app down; the next one tries again
             log.exception("sync pass failed")
-            outcome = KioskError(f"Lượt đồng bộ gặp lỗi không lường trước: {exc}",
+            outcome = BilingualError(f"Lượt đồng bộ gặp lỗi không lường trước: {exc}",
                                  f"The sync pass failed unexpectedly: {exc}")
         on_done(outcome)

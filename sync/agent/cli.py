@@ -16,7 +16,7 @@ from typing import TextIO
 
 from kiosk import __version__
 from kiosk.cli import add_device_options
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
 from kiosk.services import Services
 from kiosk.settings import resolve
 from sync.agent import errors
@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = resolve(args.config)
         services = Services.open(settings, args.data_dir)
-    except KioskError as exc:
+    except BilingualError as exc:
         _say(f"Lỗi: {exc.vi}", f"Error: {exc.en}", sys.stderr)
         return EXIT_USAGE
     try:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import requests
 from pydantic import ValidationError
 
-from kiosk.keys import DeviceKey
+from kiosk.domain.keys import DeviceKey
 from sync import protocol
 from sync.agent.errors import E_BAD_RESPONSE, E_BAD_URL, E_BUDGET, E_SERVER, E_TLS, E_UNREACHABLE, SyncError
 

@@ -7,7 +7,7 @@ import socket
 from pydantic import ValidationError
 
 from kiosk import __version__, state
-from kiosk.keys import public_key_b64
+from kiosk.domain.keys import public_key_b64
 from kiosk.services import Services
 from sync import protocol
 from sync.agent.client import Budget, check_server_url

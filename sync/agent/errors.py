@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
 from sync import protocol
 
 # Codes of failures found on the device's side of the wire (the server's own codes are in sync.protocol).
@@ -31,7 +31,7 @@ NEEDS_IT = frozenset({protocol.E_REVOKED, protocol.E_UNKNOWN_DEVICE, protocol.E_
                       E_LOCAL_RECORD, E_CATALOG, E_SETTINGS, E_SERVER_AHEAD})
 
 
-class SyncError(KioskError):
+class SyncError(BilingualError):
     """A sync step that did not reach the server or was refused by it."""
 
     def __init__(self, code: str, vi: str, en: str, *, status: int | None = None,

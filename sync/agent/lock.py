@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
 
 LOCK_NAME = "sync.lock"
 
 
-class PassRunning(KioskError):
+class PassRunning(BilingualError):
     """Another sync pass (the nightly timer, `kiosk-sync run` or the app) holds this device's lock."""
 
     def __init__(self, path: Path) -> None:

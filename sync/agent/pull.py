@@ -23,9 +23,10 @@ import requests
 from pydantic import ValidationError
 
 from kiosk import state
-from kiosk.catalog_import import CatalogError, load_file
+from kiosk.domain.catalog_import import CatalogError, load_file
+from kiosk.domain.settings_file import SettingsError
 from kiosk.services import Services
-from kiosk.settings import SettingsError, apply_server_settings
+from kiosk.settings import apply_server_settings
 from sync import protocol
 from sync.agent.client import SyncClient, error_body, read_capped
 from sync.agent.errors import E_BAD_DOWNLOAD, E_BAD_RESPONSE, E_CATALOG, E_SETTINGS, SyncError

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, bindparam, delete, exc, insert, select, update
 
-from kiosk.scrypt_hash import hash_secret, needs_rehash, verify_secret
+from kiosk.domain.scrypt_hash import hash_secret, needs_rehash, verify_secret
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
 from sync.server.models import ADMIN_SESSION, ADMIN_USER, LOGIN_THROTTLE

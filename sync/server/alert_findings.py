@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, and_, case, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from kiosk.levels import LEVELS
+from kiosk.domain.levels import LEVELS
 from sync.server import reports
 from sync.server.alert_rules import hours_text, pct, rules_select, silent_after_h
 from sync.server.db import reading

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, delete, exc, insert, select, update
 
-from kiosk.keys import load_public_key, verify_signature
+from kiosk.domain.keys import load_public_key, verify_signature
 from sync import protocol
 from sync.server.db import reading, writing
 from sync.server.errors import ApiError

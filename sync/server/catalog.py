@@ -1,7 +1,7 @@
 """The procedure catalog the server distributes: imported with the kiosk's own importer, served as national JSON.
 
 `kiosk-server catalog import FILE` reads a national-format .json or a province's .csv exactly as a kiosk would
-(kiosk.catalog_import: a broken file is refused with its error and nothing changes), writes the procedures
+(kiosk.domain.catalog_import: a broken file is refused with its error and nothing changes), writes the procedures
 back out in the national database's JSON shape, checks that the kiosk's importer reads that JSON back to the
 same procedures, and stores it as a new version. The download's ETag is the SHA-256 of that body.
 """
@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
-from kiosk.catalog_import import load_file, parse_national
-from kiosk.procedures import Channel, Procedure
+from kiosk.domain.catalog_import import load_file, parse_national
+from kiosk.domain.procedures import Channel, Procedure
 from sync import protocol
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
@@ -73,7 +73,8 @@ def _grouped(items: list[tuple[str, dict[str, Any]]], outer: str, inner: str) ->
 
 
 def to_national(procedure: Procedure) -> dict[str, Any]:
-    """One procedure in the national database's JSON shape (upper-case keys), as kiosk.catalog_import reads it."""
+    """One procedure in the national database's JSON shape (upper-case keys), as kiosk.domain.catalog_import
+    reads it."""
     record: dict[str, Any] = dict(procedure.extra)  # keys the kiosk kept but does not use, passed on as they came
     record.update({
         "MATTHC": procedure.code,
@@ -123,7 +124,7 @@ def import_file(engine: Engine, path: Path) -> CatalogVersion:
     if size > protocol.MAX_CATALOG_BYTES:
         raise ServerError(f"{path}: tệp quá lớn ({size} byte; tối đa {protocol.MAX_CATALOG_BYTES})",
                           f"{path}: the file is too large ({size} bytes; at most {protocol.MAX_CATALOG_BYTES})")
-    procedures = load_file(path)  # CatalogError (a KioskError) names the file, record and field
+    procedures = load_file(path)  # CatalogError (a BilingualError) names the file, record and field
     body = national_body(procedures, str(path))
     if len(body) > protocol.MAX_CATALOG_BYTES:
         raise ServerError(f"{path}: danh mục quá lớn ({len(body)} byte; tối đa {protocol.MAX_CATALOG_BYTES})",

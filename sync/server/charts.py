@@ -1,6 +1,6 @@
 """Charts drawn on the server as inline SVG: no script, no library, nothing fetched from the internet.
 
-Colours come from kiosk.levels, the one place that defines the five levels. Every chart also says its numbers
+Colours come from kiosk.domain.levels, the one place that defines the five levels. Every chart also says its numbers
 in words (text in the bars, a <title> for screen readers), so it still reads when printed in black and white.
 """
 
@@ -12,7 +12,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from kiosk.levels import LEVELS, level
+from kiosk.domain.levels import LEVELS, level
 
 # Dark text on the light faces (yellow, light green), white on the dark ones: both must stay readable.
 _LIGHT_FILLS = {"#7CB342", "#F9A825"}

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from sqlalchemy import Engine, exc
 
 from kiosk import __version__
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
 from sync.server import settings as server_settings
 from sync.server.db import open_database, unreachable, utc_now
 from sync.server.settings import ServerSettings
@@ -245,11 +245,11 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
-        raise KioskError("Không có bàn phím để hỏi mật khẩu; dùng --password-stdin",
+        raise BilingualError("Không có bàn phím để hỏi mật khẩu; dùng --password-stdin",
                          "no terminal to ask for the password; use --password-stdin")
     first = getpass.getpass("Mật khẩu / Password: ")
     if getpass.getpass("Nhập lại / Again: ") != first:
-        raise KioskError("Hai lần nhập không khớp; không tạo tài khoản", "the two entries differ; no account made")
+        raise BilingualError("Hai lần nhập không khớp; không tạo tài khoản", "the two entries differ; no account made")
     return first
 
 
@@ -309,7 +309,7 @@ def _parse_day(text: str, option: str) -> date:
             return datetime.strptime(text.strip(), pattern).date()
         except ValueError:
             continue
-    raise KioskError(f"{option}: ngày {text!r} không hợp lệ; viết YYYY-MM-DD (ví dụ 2026-11-30) hoặc DD/MM/YYYY",
+    raise BilingualError(f"{option}: ngày {text!r} không hợp lệ; viết YYYY-MM-DD (ví dụ 2026-11-30) hoặc DD/MM/YYYY",
                      f"{option}: invalid date {text!r}; write YYYY-MM-DD (e.g. 2026-11-30) or DD/MM/YYYY")
 
 
@@ -317,8 +317,8 @@ def _report_options(args: argparse.Namespace) -> None:
     """Check the report's options before anything is opened; keep what they mean on `args`."""
     from sync.server import exports, reports
 
-    def refuse(vi: str, en: str) -> KioskError:
-        return KioskError(vi, en)
+    def refuse(vi: str, en: str) -> BilingualError:
+        return BilingualError(vi, en)
 
     if args.group_by not in reports.GROUPINGS:
         raise refuse(f"--group-by: không nhóm theo {args.group_by!r} được; dùng {', '.join(reports.GROUPINGS)}",
@@ -361,7 +361,7 @@ def _report_options(args: argparse.Namespace) -> None:
 def _precheck_report(args: argparse.Namespace) -> int | None:
     try:
         _report_options(args)
-    except KioskError as error:
+    except BilingualError as error:
         _say(f"Lỗi: {error.vi}", f"Error: {error.en}", sys.stderr)
         return EXIT_USAGE
     return None
@@ -377,7 +377,7 @@ def _report(engine: Engine, args: argparse.Namespace, settings: ServerSettings) 
         today = utc_now().astimezone(ZoneInfo(server_settings.report_timezone(settings))).date()
         period = reports.Period.of(args.period, args.report_anchor or today)
     query = reports.ReportQuery(period, args.group_by, args.agency, args.counter, args.include_repeats)
-    report = reports.build(engine, query, settings)  # a ReportError (unknown agency …) is a KioskError: exit 2
+    report = reports.build(engine, query, settings)  # a ReportError (unknown agency …) is a BilingualError: exit 2
     if args.format == "xlsx":
         args.out.write_bytes(exports.report_xlsx(report, args.lang))
     else:
@@ -440,22 +440,22 @@ def _alert_args(args: argparse.Namespace) -> dict[str, Any]:
 
     command = args.alert_command
     if command is None:
-        raise KioskError("Cần chọn một việc: alert add | list | remove | check | send-test",
+        raise BilingualError("Cần chọn một việc: alert add | list | remove | check | send-test",
                          "choose an action: alert add | list | remove | check | send-test")
     if command == "remove":
         try:
             return {"rule_id": int(args.rule_id)}
         except ValueError:
-            raise KioskError(f"Số quy tắc {args.rule_id[:40]!r} không phải một số (xem «kiosk-server alert list»)",
+            raise BilingualError(f"Số quy tắc {args.rule_id[:40]!r} không phải một số (xem «kiosk-server alert list»)",
                              f"the rule number {args.rule_id[:40]!r} is not a number (see "
                              "'kiosk-server alert list')") from None
     if command == "send-test" and not args.to:
-        raise KioskError("Cần --to ĐỊA_CHỈ: thư thử gửi tới đâu", "--to ADDRESS is needed: where to send the test")
+        raise BilingualError("Cần --to ĐỊA_CHỈ: thư thử gửi tới đâu", "--to ADDRESS is needed: where to send the test")
     if command != "add":
         return {}
     for option, value in (("--agency", args.agency), ("--kind", args.kind), ("--email", args.email)):
         if not value:
-            raise KioskError(f"Thiếu {option} (xem «kiosk-server alert add --help»)",
+            raise BilingualError(f"Thiếu {option} (xem «kiosk-server alert add --help»)",
                              f"{option} is missing (see 'kiosk-server alert add --help')")
     return {
         "share": None if args.share is None else alerts.parse_share(args.share),
@@ -467,7 +467,7 @@ def _alert_args(args: argparse.Namespace) -> dict[str, Any]:
 def _precheck_alert(args: argparse.Namespace) -> int | None:
     try:
         args.alert_values = _alert_args(args)
-    except KioskError as error:
+    except BilingualError as error:
         _say(f"Lỗi: {error.vi}", f"Error: {error.en}", sys.stderr)
         return EXIT_USAGE
     return None
@@ -508,7 +508,7 @@ def _alert(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -
                 "Thư thử từ máy chủ kiosk Một cửa: cấu hình gửi thư cảnh báo hoạt động.\n\n"
                 "A test from the one-stop kiosk server: alert e-mails work.\n", "kiosk-alert-test"), utc_now())
         if refused:
-            raise KioskError(f"Máy chủ thư từ chối: {refused}", f"the mail server refused: {refused}")
+            raise BilingualError(f"Máy chủ thư từ chối: {refused}", f"the mail server refused: {refused}")
         _say(f"Đã gửi thư thử tới {', '.join(recipients)}", f"sent a test e-mail to {', '.join(recipients)}")
         return EXIT_OK
     result = alerts.check(engine, settings)
@@ -605,7 +605,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _COMMANDS[args.command](engine, args, settings)
         finally:
             engine.dispose()
-    except KioskError as error:
+    except BilingualError as error:
         _say(f"Lỗi: {error.vi}", f"Error: {error.en}", sys.stderr)
     except exc.SQLAlchemyError as error:
         problem = unreachable(error, url)

@@ -20,7 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection
 
-from kiosk.levels import LEVELS
+from kiosk.domain.levels import LEVELS
 from sync.server import admin, alerts, charts, dashboard_query, exports, publications, registry, report_view, reports
 from sync.server.body import read_body
 from sync.server.context import AppContext, context

@@ -10,7 +10,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import date
 
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
 from sync.server.reports import GROUPINGS, PERIOD_KINDS, Period, ReportQuery
 
 EARLIEST = date(2000, 1, 1)
@@ -21,7 +21,7 @@ DEFAULT_GROUP = "counter"
 _TRUE = ("1", "on", "true", "yes")
 
 
-class QueryError(KioskError):
+class QueryError(BilingualError):
     """A dashboard choice that cannot be used; `field` names the form field."""
 
     def __init__(self, field: str, vi: str, en: str) -> None:

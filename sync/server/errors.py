@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
 from sync import protocol
 
 
-class ServerError(KioskError):
+class ServerError(BilingualError):
     """A failure an IT person must read: Vietnamese first, English second (CLI exit code 2)."""
 
 

@@ -3,7 +3,7 @@
 Every export shows exactly the numbers of the `reports.Report` it is given (nothing is recomputed from ratings
 here). Shares are fractions of 1 in JSON and XLSX (XLSX formats them as percentages) and percentages with two
 decimals in CSV and in the table; an empty group's shares are blank, never 0. Every text cell goes through
-kiosk.spreadsheet, so a name or code that looks like a formula stays text (a leading quote in CSV, a string cell
+kiosk.domain.spreadsheet, so a name or code that looks like a formula stays text (a leading quote in CSV, a string cell
 in XLSX).
 """
 
@@ -19,8 +19,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from kiosk import spreadsheet
-from kiosk.levels import LEVELS, QUESTIONS
+from kiosk.domain import spreadsheet
+from kiosk.domain.levels import LEVELS, QUESTIONS
 from sync.server.reports import (
     SCALE_ELEMENTS,
     TOO_FEW_EN,

@@ -28,9 +28,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine, bindparam, exc, func, select, update
 
-from kiosk import chain
-from kiosk.keys import load_public_key, verify_signature
-from kiosk.levels import COMMENT_KEY, PROCEDURE_KEY, answer_problem, rating_problem
+from kiosk.domain import chain
+from kiosk.domain.keys import load_public_key, verify_signature
+from kiosk.domain.levels import COMMENT_KEY, PROCEDURE_KEY, answer_problem, rating_problem
 from sync import protocol
 from sync.server import bulk, clock, rating_totals
 from sync.server.db import reading, utc_now, writing
@@ -281,7 +281,7 @@ _ANSWER_ONLY = ("rating_uuid", "question", "value", "text")
 
 def _out_of_domain(conn: Connection, device_id: str, good: list[_Checked]) -> _Break | None:
     """The first genuinely signed record the server cannot file as what it says it is: a time that names no
-    instant, a rating or an answer outside its domain (kiosk.levels), an answer to no earlier rating."""
+    instant, a rating or an answer outside its domain (kiosk.domain.levels), an answer to no earlier rating."""
     in_batch = {c.record.uuid for c in good if c.record.kind == "rating"}
     asked = {c.record.rating_uuid for c in good if c.record.kind == "answer"} - in_batch - {None}
     earlier: set[str] = set()   # ratings recorded before the record being looked at

@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator
 
-from kiosk.chain import GENESIS_HASH
+from kiosk.domain.chain import GENESIS_HASH
 
 # Stable constraint names, so migrations can name what they alter on both databases.
 metadata = MetaData(naming_convention={
@@ -460,7 +460,7 @@ TOTALS_DEFERRED = Table(
     Column("one", Integer, primary_key=True),
 )
 
-# Answer question keys (kiosk.levels) and the rating column each is folded into.
+# Answer question keys (kiosk.domain.levels) and the rating column each is folded into.
 ANSWER_COLUMNS = {
     "access": "q_access", "procedure": "q_procedure", "officer": "q_officer", "result": "q_result",
     "feedback": "q_feedback", "harassment": "harassment", "callback": "callback",

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, func, literal_column, or_, text, true
 
-from kiosk.levels import SCALE_KEYS
+from kiosk.domain.levels import SCALE_KEYS
 from sync.server import bulk
 from sync.server.models import (
     DAY_TOTALS,

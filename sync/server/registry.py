@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, exc, insert, or_, select, update
 
-from kiosk.levels import PROCEDURE_CODE
+from kiosk.domain.levels import PROCEDURE_CODE
 from sync import protocol
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError

@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from kiosk.levels import LEVELS, QUESTIONS
+from kiosk.domain.levels import LEVELS, QUESTIONS
 from sync.server import charts
 from sync.server.charts import TrendValue, percent
 from sync.server.reports import (

@@ -12,7 +12,7 @@ Definitions (the numbers every page, export and CLI output shows):
 - levels[i] is the count at level i+1 (levels[0] = "Rất không hài lòng" … levels[4] = "Rất hài lòng").
 - satisfaction_index = (count at 4 + count at 5) / ratings; dissatisfied_share = (count at 1 + 2) / ratings;
   both None when ratings == 0 (an empty period shows "–", never 0 % or 100 %).
-- An element (kiosk.levels QUESTIONS with kind "scale": access, procedure, officer, result, feedback) has
+- An element (kiosk.domain.levels QUESTIONS with kind "scale": access, procedure, officer, result, feedback) has
   `answered` (ratings whose answer is not NULL) and `index` = answers at 4 or 5 / answered (None when 0).
 - harassment_reports = ratings whose harassment answer is yes.
 - A group is flagged when dissatisfied_share > flag_share (settings, default 0.25) AND ratings >=
@@ -67,7 +67,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.expression import Select
 
-from kiosk.levels import SCALE_KEYS
+from kiosk.domain.levels import SCALE_KEYS
 from sync.server import rating_totals
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
@@ -90,7 +90,7 @@ from sync.server.settings import ServerSettings, report_timezone
 GROUPINGS = ("agency", "counter", "officer", "procedure", "field")
 PERIOD_KINDS = ("day", "week", "month", "quarter", "year", "range")
 SCALE_ELEMENTS = ("access", "procedure", "officer", "result", "feedback")
-assert SCALE_ELEMENTS == SCALE_KEYS  # kiosk.levels is the one place the questions are defined
+assert SCALE_ELEMENTS == SCALE_KEYS  # kiosk.domain.levels is the one place the questions are defined
 # The order _figures_of reads counts in: the month totals' columns and the aggregation's labels alike.
 _COUNT_ORDER = ("n", "l1", "l2", "l3", "l4", "l5", *(f"{kind}_{key}" for key in SCALE_ELEMENTS for kind in "as"),
                 "harassment")

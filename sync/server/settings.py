@@ -16,7 +16,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from kiosk.settings import SettingsError, build_dataclass, read_settings_file, toml_table
+from kiosk.domain.settings_file import SettingsError, build_dataclass, check_ranges, read_settings_file, toml_table
 from sync import protocol
 
 CONFIG_ENV = "KIOSK_SERVER_CONFIG"
@@ -121,10 +121,7 @@ def _check_alerts(settings: ServerSettings) -> None:
     }
     if cfg.silent_after_h is not None:
         ranges["alerts.silent_after_h"] = (cfg.silent_after_h, 0.01, 24 * 365)
-    for key, (value, low, high) in ranges.items():
-        if not low <= value <= high:
-            raise SettingsError(path, key, f"phải từ {low:g} đến {high:g}, nhận được {value:g}",
-                                f"must be from {low:g} to {high:g}, got {value:g}")
+    check_ranges(path, ranges)
     if cfg.check_interval_s != 0 and not 1 <= cfg.check_interval_s <= 86400:
         raise SettingsError(path, "alerts.check_interval_s",
                             f"phải là 0 (tắt) hoặc từ 1 đến 86400 giây, nhận được {cfg.check_interval_s:g}",
@@ -229,10 +226,7 @@ def _check(settings: ServerSettings) -> None:
         "reports.flag_share": (settings.reports.flag_share, 0, 1),
         "reports.flag_min_ratings": (settings.reports.flag_min_ratings, 1, 1_000_000),
     }
-    for key, (value, low, high) in ranges.items():
-        if not low <= value <= high:
-            raise SettingsError(path, key, f"phải từ {low:g} đến {high:g}, nhận được {value:g}",
-                                f"must be from {low:g} to {high:g}, got {value:g}")
+    check_ranges(path, ranges)
     if not settings.server.host.strip():
         raise SettingsError(path, "server.host", "không được để trống", "must not be empty")
     try:

@@ -3,7 +3,7 @@
 The report's own tables (groups, levels, elements) come from sync.server.exports; these follow the same
 habits: CSV in UTF-8 with a BOM so Excel reads the Vietnamese right, headers "Vietnamese / English", shares as
 real numbers (fractions in Excel, formatted as percentages), text that looks like a formula made inert by
-kiosk.spreadsheet.
+kiosk.domain.spreadsheet.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from kiosk import spreadsheet
+from kiosk.domain import spreadsheet
 from sync.server.report_view import Table
 
 BOM = "\ufeff"

@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("field_name", sa.Text, nullable=False, server_default=""),
         sa.Column("level", sa.Text, nullable=False, server_default=""),
         sa.Column("agency", sa.Text, nullable=False, server_default=""),
-        # Folded in Python (kiosk.procedures.fold: no tone marks, đ as d) so any SQLite client can read and
+        # Folded in Python (kiosk.domain.procedures.fold: no tone marks, đ as d) so any SQLite client can read and
         # search the file without an application-defined function.
         sa.Column("name_folded", sa.Text, nullable=False),
         sa.Column("field_folded", sa.Text, nullable=False, server_default=""),

@@ -1,9 +1,9 @@
-"""The error type every user-facing failure uses: a message in Vietnamese and in English."""
+"""The error every failure a person reads uses: a message in Vietnamese and in English."""
 
 from __future__ import annotations
 
 
-class KioskError(Exception):
+class BilingualError(Exception):
     """A failure a person must read and act on, worded in Vietnamese first and English second."""
 
     def __init__(self, vi: str, en: str) -> None:

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from kiosk.errors import KioskError
+from kiosk.domain.errors import BilingualError
 
 
 def public_key_b64(public_key: Ed25519PublicKey) -> str:
@@ -102,9 +102,9 @@ class DeviceKey:
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         except (ValueError, TypeError, OSError) as exc:
-            raise KioskError(f"Khoá thiết bị {path} bị hỏng hoặc không đọc được: {exc}",
+            raise BilingualError(f"Khoá thiết bị {path} bị hỏng hoặc không đọc được: {exc}",
                              f"The device key {path} is damaged or unreadable: {exc}") from exc
         if not isinstance(key, Ed25519PrivateKey):
-            raise KioskError(f"Khoá thiết bị {path} không phải khoá Ed25519",
+            raise BilingualError(f"Khoá thiết bị {path} không phải khoá Ed25519",
                              f"The device key {path} is not an Ed25519 key")
         return cls(key)

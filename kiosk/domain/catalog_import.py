@@ -1,6 +1,6 @@
 """Reading procedure catalogs: the national database's JSON and a province's or commune's spreadsheet (CSV).
 
-Real exports are messy, so values are cleaned where they can be (kiosk.catalog_text) and kept as text where
+Real exports are messy, so values are cleaned where they can be (kiosk.domain.catalog_text) and kept as text where
 they cannot. A record the kiosk cannot use at all (no code, no name, a malformed or repeated code) stops the
 whole file with a CatalogError naming the file, the record and the field, so a bad file never half-replaces
 a good catalog.
@@ -35,10 +35,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from kiosk import catalog_text as text
-from kiosk.errors import KioskError
-from kiosk.levels import PROCEDURE_CODE
-from kiosk.procedures import CHANNELS, Channel, Document, Fee, LegalBasis, Procedure, Step, fold
+from kiosk.domain import catalog_text as text
+from kiosk.domain.errors import BilingualError
+from kiosk.domain.levels import PROCEDURE_CODE
+from kiosk.domain.procedures import CHANNELS, Channel, Document, Fee, LegalBasis, Procedure, Step, fold
 
 _CHANNEL_NUMBERS = {"1": CHANNELS[0], "2": CHANNELS[1], "3": CHANNELS[2]}
 _URL_KEYS = ("URL_DVC", "LINKDVC", "URL")
@@ -53,7 +53,7 @@ _COUNTS = re.compile(r"\(([^()]*\bban\b[^()]*)\)\s*$")
 _LEGAL_NUMBER = re.compile(r"^(\S*\d\S*/\S+)\s*[-–:,]?\s*(.*)$")
 
 
-class CatalogError(KioskError):
+class CatalogError(BilingualError):
     """A catalog file that cannot be imported, naming the file, the record and the field."""
 
     def __init__(self, source: str, record: tuple[str, str], field: str, vi: str, en: str) -> None:

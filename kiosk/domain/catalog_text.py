@@ -12,7 +12,7 @@ import re
 import unicodedata
 from typing import Any
 
-from kiosk.procedures import fold
+from kiosk.domain.procedures import fold
 
 # Tags that end a line when the text is shown without HTML; every other tag is removed.
 _BREAKS = re.compile(r"<\s*(?:br|/?p|/?li|/?div|/?tr|/?h[1-6]|/?ul|/?ol|/?table)\b[^>]*>", re.IGNORECASE)

@@ -10,7 +10,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk.keys import verify_signature
+from kiosk.domain.keys import verify_signature
 
 GENESIS_HASH = "0" * 64
 FORMAT_VERSION = 1
