@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_QUIET ?= -q
 
-.PHONY: run test lint typecheck bench screenshots system-deps clean
+.PHONY: run test lint bench screenshots system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
