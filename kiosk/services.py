@@ -17,6 +17,7 @@ from kiosk.domain.keys import DeviceKey
 from kiosk.pin import PinGuard
 from kiosk.printing import SlipPrinter
 from kiosk.ratings import RatingLog, Receipt
+from kiosk.sync_status import SyncStatus, read_status
 
 if TYPE_CHECKING:
     from kiosk.slips import RatingSlip, TestPage
@@ -106,6 +107,10 @@ class Services:
 
             self._sync = BackgroundSync(self)
         return self._sync.start(on_done)
+
+    def sync_status(self) -> SyncStatus:
+        """Where this device stands with its central server, as the last sync pass left it."""
+        return read_status(self.state, self.ratings.device_uuid)
 
     def officer_on_duty(self) -> Officer | None:
         """The officer staff chose as on duty, else the first one listed in settings."""

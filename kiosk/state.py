@@ -59,6 +59,11 @@ class DeviceState:
         with self.database.reading() as con:
             return get(con, key)
 
+    def get_many(self, *keys: str) -> dict[str, str | None]:
+        """The values stored under `keys` (None where nothing is), read together in one transaction."""
+        with self.database.reading() as con:
+            return {key: get(con, key) for key in keys}
+
     def put(self, key: str, value: str) -> None:
         """Store `value` under `key`, durably."""
         with self.database.writing() as con:

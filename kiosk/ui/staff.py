@@ -11,6 +11,7 @@ from kivy.uix.togglebutton import ToggleButton
 
 from kiosk.domain.errors import BilingualError
 from kiosk.domain.levels import LEVELS
+from kiosk.sync_status import staff_lines
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
 
@@ -115,9 +116,7 @@ class StaffScreen(KioskScreen):
 
     def show_sync(self, message: str = "") -> None:
         """The sync lines: enrolled or not, the last success and clock, the last error (or `message`)."""
-        from sync.agent.status import read_status, staff_lines
-
-        status = read_status(self.services)
+        status = self.services.sync_status()
         lines = staff_lines(status, self.ui.lang)
         self.sync_enrolled = status.enrolled
         self.sync_state_text = lines.state

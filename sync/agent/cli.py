@@ -160,9 +160,7 @@ def _report(result: PassResult) -> None:
 
 
 def _status(services: Services, as_json: bool) -> int:
-    from sync.agent.status import read_status
-
-    status = read_status(services)
+    status = services.sync_status()
     if as_json:
         print(json.dumps(status.as_json(), ensure_ascii=False, indent=2))
         return EXIT_OK if status.enrolled else EXIT_NOT_ENROLLED

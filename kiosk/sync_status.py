@@ -1,4 +1,7 @@
-"""Where this device stands with its server, read from device_state alone (no network, no Kivy)."""
+"""Where this device stands with its server, read from device_state alone (no network, no Kivy).
+
+The sync agent writes these facts; staff mode, `kiosk doctor` and `kiosk-sync status` read them here.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kiosk import i18n, state
-from kiosk.services import Services
 
 
 @dataclass(frozen=True)
@@ -58,22 +60,27 @@ def parse_last_error(raw: str | None) -> LastError | None:
     return LastError(at, vi, en)
 
 
-def read_status(services: Services) -> SyncStatus:
-    """The device's sync status as stored."""
-    with services.database.reading() as con:
-        def get(key: str) -> str:
-            return state.get(con, key) or ""
+_STATUS_KEYS = (state.SERVER_URL, state.SERVER_DEVICE_ID, state.HEAD_SEQ, state.ACKED_SEQ, state.LAST_ATTEMPT,
+                state.LAST_SUCCESS, state.LAST_ERROR, state.CLOCK_DRIFT, state.CLOCK_FLAGGED, state.SETTINGS_VERSION,
+                state.CATALOG_VERSION)
 
-        drift = get(state.CLOCK_DRIFT)
-        return SyncStatus(
-            enrolled=bool(get(state.SERVER_URL) and get(state.SERVER_DEVICE_ID)),
-            server_url=get(state.SERVER_URL), device_id=get(state.SERVER_DEVICE_ID),
-            device_uuid=services.ratings.device_uuid,
-            head_seq=int(get(state.HEAD_SEQ) or 0), acked_seq=int(get(state.ACKED_SEQ) or 0),
-            last_attempt=get(state.LAST_ATTEMPT), last_success=get(state.LAST_SUCCESS),
-            last_error=parse_last_error(get(state.LAST_ERROR)),
-            clock_drift_s=float(drift) if drift else None, clock_flagged=get(state.CLOCK_FLAGGED) == "1",
-            settings_version=get(state.SETTINGS_VERSION), catalog_version=get(state.CATALOG_VERSION))
+
+def read_status(device_state: state.DeviceState, device_uuid: str) -> SyncStatus:
+    """The sync status of the device `device_uuid` as stored in its device_state."""
+    stored = device_state.get_many(*_STATUS_KEYS)
+
+    def get(key: str) -> str:
+        return stored[key] or ""
+
+    drift = get(state.CLOCK_DRIFT)
+    return SyncStatus(
+        enrolled=bool(get(state.SERVER_URL) and get(state.SERVER_DEVICE_ID)),
+        server_url=get(state.SERVER_URL), device_id=get(state.SERVER_DEVICE_ID), device_uuid=device_uuid,
+        head_seq=int(get(state.HEAD_SEQ) or 0), acked_seq=int(get(state.ACKED_SEQ) or 0),
+        last_attempt=get(state.LAST_ATTEMPT), last_success=get(state.LAST_SUCCESS),
+        last_error=parse_last_error(get(state.LAST_ERROR)),
+        clock_drift_s=float(drift) if drift else None, clock_flagged=get(state.CLOCK_FLAGGED) == "1",
+        settings_version=get(state.SETTINGS_VERSION), catalog_version=get(state.CATALOG_VERSION))
 
 
 def local_time(iso_utc: str) -> str:
