@@ -5,6 +5,7 @@ The sync agent writes these facts; staff mode, `kiosk doctor` and `kiosk-sync st
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -52,10 +53,25 @@ class SyncStatus:
         return data
 
 
+def last_error_value(at: str, vi: str, en: str) -> str:
+    """How the first error of a pass is stored: a JSON object, each sentence on one line as status shows it."""
+    return json.dumps({"at": at, "vi": vi.replace("\n", " "), "en": en.replace("\n", " ")}, ensure_ascii=False)
+
+
 def parse_last_error(raw: str | None) -> LastError | None:
-    """The stored "when|vi|en" of the last error, or None when the last pass succeeded."""
+    """The stored last error, or None when the last pass succeeded.
+
+    Kiosks upgraded in place may still hold the older form, "when|vi|en", which is read too.
+    """
     if not raw:
         return None
+    if raw.startswith("{"):
+        try:
+            stored = json.loads(raw)
+        except ValueError:
+            stored = None
+        if isinstance(stored, dict):
+            return LastError(*(str(stored.get(name, "")) for name in ("at", "vi", "en")))
     at, vi, en = [*raw.split("|", 2), "", ""][:3]
     return LastError(at, vi, en)
 

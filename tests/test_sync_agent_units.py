@@ -199,6 +199,31 @@ def test_staff_lines_shorten_long_errors_and_flag_a_wrong_clock(services: Servic
     assert lines.error.endswith("…") and len(lines.error) < 160
 
 
+def test_an_error_with_a_bar_in_its_words_is_kept_whole(services: Services, tmp_path: Path) -> None:
+    import dataclasses
+
+    missing = tmp_path / "ca|bundle.pem"
+    services.settings = dataclasses.replace(services.settings,
+                                            sync=dataclasses.replace(services.settings.sync, ca_file=str(missing)))
+    services.state.put_many({state.SERVER_URL: "https://sync.example.gov.vn:8443",
+                             state.SERVER_DEVICE_ID: "3f2a9c1e-0000-4000-8000-000000000001"})
+    result = run_pass(services, tuning=Tuning(clock=lambda: 1_800_000_000.0))
+    assert not result.ok
+    last = services.sync_status().last_error
+    assert last is not None and last.at == "2027-01-15T08:00:00Z"
+    assert last.vi == f"Không tìm thấy tệp CA {missing} (khoá sync.ca_file)"
+    assert last.en == f"The CA file {missing} does not exist (key sync.ca_file)"
+    stored = json.loads(services.state.get(state.LAST_ERROR) or "")
+    assert stored == {"at": last.at, "vi": last.vi, "en": last.en}
+
+
+def test_an_error_stored_by_an_older_kiosk_is_still_read(services: Services) -> None:
+    services.state.put(state.LAST_ERROR, "2026-11-23T01:40:00Z|máy chủ từ chối|the server refused")
+    last = services.sync_status().last_error
+    assert last is not None and (last.at, last.vi, last.en) == ("2026-11-23T01:40:00Z", "máy chủ từ chối",
+                                                                "the server refused")
+
+
 def test_status_json_before_enrolment_exits_3(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["--config", str(EXAMPLE_CONFIG), "--data-dir", str(data_dir), "status", "--json"])
     shown = json.loads(capsys.readouterr().out)

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from kiosk import state
 from kiosk.services import Services
+from kiosk.sync_status import last_error_value
 from sync import protocol
 from sync.agent import health, pull, push
 from sync.agent.client import Budget, SyncClient
@@ -107,5 +108,4 @@ def _remember(services: Services, result: PassResult, client: SyncClient | None,
             state.put(con, state.LAST_ERROR, "")
         else:
             first = result.errors[0]
-            text = f"{utc_iso(tuning.clock())}|{first.vi}|{first.en}".replace("\n", " ")
-            state.put(con, state.LAST_ERROR, text)
+            state.put(con, state.LAST_ERROR, last_error_value(utc_iso(tuning.clock()), first.vi, first.en))
