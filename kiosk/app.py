@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.services import Services
+from kiosk.domain.errors import BilingualError
+from kiosk.services import PassOutcome, Services, SyncRunner
 from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ class KioskShell:
 
         return self.services.start_sync(on_ui_thread(self._background_sync_done))
 
-    def _background_sync_done(self, _outcome: Any) -> None:
+    def _background_sync_done(self, _outcome: PassOutcome | BilingualError) -> None:
         if self.current == "staff":
             self.screen("staff").show_sync()
         elif self.current == "idle" and self.apply_server_settings():  # nobody is using it: show them now
@@ -237,6 +238,13 @@ class KioskShell:
         if app is not None:
             app.allow_exit = True
             app.stop()
+
+
+def background_sync(services: Services) -> SyncRunner:
+    """The sync agent the app runs its passes and staff mode's enrolment with, made on first use."""
+    from sync.agent.background import BackgroundSync  # requests and pydantic load only when sync is first used
+
+    return BackgroundSync(services)
 
 
 def cover_the_screen(window: Any) -> None:
@@ -319,7 +327,7 @@ def run_app(settings: Settings, data_dir: Path | None, window: tuple[int, int] |
     # `systemctl stop` would hang until SIGKILL.
     os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
     configure_kivy(settings, window)
-    services = Services.open(settings, data_dir)
+    services = Services.open(settings, data_dir, sync=background_sync)
     try:
         services.ensure_sample_catalog()  # first start only: a catalog to browse until IT imports theirs
         app = make_app(services, cover_screen=settings.ui.fullscreen and window is None)

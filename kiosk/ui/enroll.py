@@ -1,8 +1,8 @@
 """Enrolment screen: staff type the server's address and IT's one-time code, and the kiosk enrols itself.
 
 Addresses and codes are typed literally (no Telex: "example" must not become "ẽample"), on a keyboard with
-the symbols a URL needs. The enrolment itself runs on a worker thread (sync.agent.enroll); the answer comes
-back through the Kivy clock, so the screen never waits on the network.
+the symbols a URL needs. The enrolment itself runs on a worker thread (through the services' sync agent); the
+answer comes back through the Kivy clock, so the screen never waits on the network.
 """
 
 from __future__ import annotations
@@ -127,10 +127,8 @@ class EnrollScreen(KioskScreen):
         threading.Thread(target=self._enroll, args=(lang, server, code), daemon=True).start()
 
     def _enroll(self, lang: str, server: str, code: str) -> None:
-        from sync.agent.enroll import enroll
-
         try:
-            answer = enroll(self.services, server, code, force=True)  # IT's code is the authority to re-enrol
+            answer = self.services.enroll(server, code, force=True)  # IT's code is the authority to re-enrol
         except BilingualError as exc:
             error = exc.en if lang == "en" else exc.vi
             on_ui_thread(self._done)((False, self.ui.t("enroll.failed", lang, error=error)))

@@ -11,6 +11,7 @@ from kivy.uix.togglebutton import ToggleButton
 
 from kiosk.domain.errors import BilingualError
 from kiosk.domain.levels import LEVELS
+from kiosk.services import PassOutcome
 from kiosk.sync_status import staff_lines
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
@@ -132,7 +133,7 @@ class StaffScreen(KioskScreen):
             self.sync_error_text = self.ui.t("staff.sync_running", self.ui.lang)
             self.sync_ok = 1
 
-    def _sync_done(self, outcome: Any) -> None:
+    def _sync_done(self, outcome: PassOutcome | BilingualError) -> None:
         self.sync_busy = False
         self.refresh_counts()
         if isinstance(outcome, BilingualError):  # the pass did not run: another one held the lock
