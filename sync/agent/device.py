@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from kiosk.domain.keys import DeviceKey
     from kiosk.printing import SlipPrinter
     from kiosk.ratings import RatingLog
+    from kiosk.state import DeviceState
 
 
 class Device(Protocol):
@@ -43,7 +44,7 @@ class Device(Protocol):
         """The device key every request and the enrolment are signed with."""
 
     @property
-    def state(self) -> state.DeviceState:
+    def state(self) -> DeviceState:
         """The device facts the agent reads and writes: enrolment, acknowledged number, versions, outcome."""
 
     @property
