@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import socket
 
-from pydantic import ValidationError
-
 from kiosk import __version__, state
 from kiosk.domain.keys import public_key_b64
 from sync import protocol
 from sync.agent.client import Budget, check_server_url
 from sync.agent.device import Device, Tuning, enrolment, make_client, utc_iso
-from sync.agent.errors import E_ALREADY_ENROLLED, E_BAD_RESPONSE, E_CODE_FORMAT, SyncError
+from sync.agent.errors import E_ALREADY_ENROLLED, E_CODE_FORMAT, SyncError
 
 ENROLL_BUDGET_S = 60
 
@@ -46,13 +44,9 @@ def enroll(device: Device, server_url: str, code: str, *, force: bool = False,
                                      hostname=socket.gethostname()[:200])
     client = make_client(device, url, device.ratings.device_uuid, Budget(ENROLL_BUDGET_S), tuning)
     try:
-        response = client.request("POST", protocol.ENROLL_PATH, body=request.model_dump_json().encode("utf-8"),
-                                   headers={"Content-Type": "application/json"})
-        try:
-            answer = protocol.EnrollResponse.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise SyncError(E_BAD_RESPONSE, f"Câu trả lời đăng ký của máy chủ không đúng giao thức: {exc}",
-                            f"The server's enrolment answer is outside the protocol: {exc}") from exc
+        answer = client.post_json(protocol.ENROLL_PATH, request, protocol.EnrollResponse,
+                                  "Câu trả lời đăng ký của máy chủ không đúng giao thức",
+                                  "The server's enrolment answer is outside the protocol")
     finally:
         client.close()
     # What the server already holds from this key is the truth the next push starts from.

@@ -6,13 +6,10 @@ import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pydantic import ValidationError
-
 from kiosk import __version__, state
 from sync import protocol
 from sync.agent.client import SyncClient
 from sync.agent.device import Device
-from sync.agent.errors import E_BAD_RESPONSE, SyncError
 
 
 def printer_state(device: Device) -> tuple[protocol.PrinterState, str]:
@@ -55,13 +52,9 @@ def report_health(client: SyncClient, device: Device, last_error: str = "",
     """Send the report and keep the drift the server measured (shown by status and staff mode)."""
     device_clock = clock or client.clock
     report = build_report(device, datetime.fromtimestamp(device_clock(), UTC), last_error)
-    response = client.request("POST", protocol.HEALTH_PATH, body=report.model_dump_json().encode("utf-8"),
-                              headers={"Content-Type": "application/json"})
-    try:
-        answer = protocol.HealthResponse.model_validate_json(response.content)
-    except ValidationError as exc:
-        raise SyncError(E_BAD_RESPONSE, f"Câu trả lời của máy chủ cho báo cáo tình trạng không đúng giao thức: {exc}",
-                        f"The server's answer to the health report is outside the protocol: {exc}") from exc
+    answer = client.post_json(protocol.HEALTH_PATH, report, protocol.HealthResponse,
+                              "Câu trả lời của máy chủ cho báo cáo tình trạng không đúng giao thức",
+                              "The server's answer to the health report is outside the protocol")
     device.state.put_many({state.CLOCK_DRIFT: f"{answer.clock_drift_s:.1f}",
-                             state.CLOCK_FLAGGED: "1" if answer.clock_flagged else "0"})
+                           state.CLOCK_FLAGGED: "1" if answer.clock_flagged else "0"})
     return answer

@@ -75,7 +75,7 @@ def pull_settings(client: SyncClient, device: Device) -> bool:
         raise SyncError(E_SETTINGS, f"Máy này không dùng được cài đặt máy chủ gửi về; giữ cài đặt cũ: {exc.vi}",
                         f"This kiosk cannot use the settings the server sent; the old ones stay: {exc.en}") from exc
     device.state.put_many({state.SERVER_SETTINGS: json.dumps(data, ensure_ascii=False, sort_keys=True),
-                             state.SETTINGS_VERSION: pulled.version})
+                           state.SETTINGS_VERSION: pulled.version})
     return True
 
 

@@ -18,9 +18,9 @@ from pydantic import ValidationError
 
 from kiosk import state
 from sync import protocol
-from sync.agent.client import SyncClient
+from sync.agent.client import SyncClient, parse_answer
 from sync.agent.device import Device
-from sync.agent.errors import E_BAD_RESPONSE, E_LOCAL_RECORD, E_SERVER_AHEAD, E_STUCK, SyncError
+from sync.agent.errors import E_LOCAL_RECORD, E_SERVER_AHEAD, E_STUCK, SyncError
 from sync.agent.progress import Progress, QuietProgress
 
 BATCH_RECORDS = 500  # a few hundred: one request stays well under a second even on a slow line
@@ -102,11 +102,9 @@ def send_batch(client: SyncClient, body: bytes) -> protocol.PushResponse:
     """POST one encoded batch and read the server's answer."""
     response = client.request("POST", protocol.PUSH_PATH, body=body,
                               headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
-    try:
-        return protocol.PushResponse.model_validate_json(response.content)
-    except ValidationError as exc:
-        raise SyncError(E_BAD_RESPONSE, f"Câu trả lời của máy chủ cho lô bản ghi không đúng giao thức: {exc}",
-                        f"The server's answer to a batch is outside the protocol: {exc}") from exc
+    return parse_answer(response.content, protocol.PushResponse,
+                        "Câu trả lời của máy chủ cho lô bản ghi không đúng giao thức",
+                        "The server's answer to a batch is outside the protocol")
 
 
 @dataclass(frozen=True)
