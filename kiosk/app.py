@@ -7,12 +7,16 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.domain.errors import BilingualError
 from kiosk.services import PassOutcome, Services, SyncRunner
 from kiosk.settings import Settings
+
+if TYPE_CHECKING:
+    from kiosk.ui.shell import Shell
 
 log = logging.getLogger(__name__)
 # Screen name -> (module, class); modules are imported, and their .kv files loaded, on first use.
@@ -133,8 +137,8 @@ class KioskShell:
         if self.manager.has_screen(name):
             return
         module_name, class_name = SCREENS[name]
-        module = importlib.import_module(module_name)
-        self.manager.add_widget(getattr(module, class_name)(self))
+        make_screen: Callable[[Shell], Any] = getattr(importlib.import_module(module_name), class_name)
+        self.manager.add_widget(make_screen(self))
 
     def _build_next(self, _dt: float) -> bool:
         missing = [name for name in SCREENS if not self.manager.has_screen(name)]

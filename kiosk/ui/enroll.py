@@ -17,6 +17,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kiosk import state
 from kiosk.domain.errors import BilingualError
 from kiosk.ui.keyboard import KeyButton
+from kiosk.ui.shell import Shell
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
 ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -85,7 +86,7 @@ class EnrollScreen(KioskScreen):
     message_ok = NumericProperty(1)
     working = BooleanProperty(False)
 
-    def __init__(self, shell: Any, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         super().__init__(shell, name="enroll", **kwargs)
         self.ids.keyboard.bind(on_key=lambda _kb, value: self.type_key(value))
 

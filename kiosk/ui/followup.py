@@ -14,6 +14,7 @@ from kivy.uix.widget import Widget
 
 from kiosk.domain.levels import COMMENT_KEY, COMMENT_MAX_CHARS, PROCEDURE_KEY, QUESTIONS
 from kiosk.ui import keyboard  # noqa: F401  (registers VietKeyboard for the .kv rules)
+from kiosk.ui.shell import Shell
 from kiosk.ui.theme import INK, PRIMARY
 from kiosk.ui.widgets import KioskScreen
 
@@ -136,7 +137,7 @@ class FollowupScreen(KioskScreen):
     step_key = StringProperty("")
     max_comment = NumericProperty(COMMENT_MAX_CHARS)
 
-    def __init__(self, shell: Any, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         self.steps = shell.session.followup_steps()
         self.panel: Any = None
         super().__init__(shell, name="followup", **kwargs)

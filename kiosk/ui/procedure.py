@@ -11,6 +11,7 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.label import Label
 
 from kiosk.domain.procedures import CHANNELS, Procedure
+from kiosk.ui.shell import Shell
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
 Builder.load_file(__file__.replace(".py", ".kv"))
@@ -81,7 +82,7 @@ class ProcedureScreen(KioskScreen):
     online = BooleanProperty(False)
     qr_texture = ObjectProperty(None, allownone=True)
 
-    def __init__(self, shell: Any, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         super().__init__(shell, name="procedure", **kwargs)
         self.procedure: Procedure | None = None
         self.headers: dict[str, Label] = {}

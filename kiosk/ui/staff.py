@@ -13,6 +13,7 @@ from kiosk.domain.errors import BilingualError
 from kiosk.domain.levels import LEVELS
 from kiosk.services import PassOutcome
 from kiosk.sync_status import staff_lines
+from kiosk.ui.shell import Shell
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
 
@@ -45,7 +46,7 @@ class StaffScreen(KioskScreen):
     sync_enrolled = BooleanProperty(False)
     sync_busy = BooleanProperty(False)
 
-    def __init__(self, shell: Any, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         super().__init__(shell, name="staff", **kwargs)
         for officer in self.services.settings.officers:
             button = OfficerButton(text=f"{officer.name}\n{officer.title}", officer_id=officer.id,
