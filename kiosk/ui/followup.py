@@ -127,6 +127,9 @@ class ProcedurePanel(StepPanel):
 Builder.load_file(__file__.replace(".py", ".kv"))
 log = logging.getLogger(__name__)
 _BY_KEY = {q.key: q for q in QUESTIONS}
+# The steps that are not SIPAS questions: their heading and question in the string table.
+_OWN_TEXTS = {COMMENT_KEY: ("followup.comment_title", "followup.comment"),
+              PROCEDURE_KEY: ("followup.procedure_title", "followup.procedure")}
 NAME_ROOM = 80  # characters of a procedure's name on a choice button
 
 
@@ -149,18 +152,14 @@ class FollowupScreen(KioskScreen):
 
     def title(self, key: str, lang: str) -> str:
         """The heading of step `key`."""
-        if key == COMMENT_KEY:
-            return self.ui.t("followup.comment_title", lang)
-        if key == PROCEDURE_KEY:
-            return self.ui.t("followup.procedure_title", lang)
+        if key in _OWN_TEXTS:
+            return self.ui.t(_OWN_TEXTS[key][0], lang)
         return _BY_KEY[key].title(lang) if key in _BY_KEY else ""
 
     def question(self, key: str, lang: str) -> str:
         """The question of step `key` in plain words."""
-        if key == COMMENT_KEY:
-            return self.ui.t("followup.comment", lang)
-        if key == PROCEDURE_KEY:
-            return self.ui.t("followup.procedure", lang)
+        if key in _OWN_TEXTS:
+            return self.ui.t(_OWN_TEXTS[key][1], lang)
         return _BY_KEY[key].text(lang) if key in _BY_KEY else ""
 
     def show(self, index: int) -> None:
