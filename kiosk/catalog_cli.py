@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from kiosk.catalog import Catalog, Hit
 from kiosk.domain.errors import BilingualError
 from kiosk.domain.procedures import CHANNELS, Document, LegalBasis, Procedure
+from kiosk.i18n import document_counts
 
 EXIT_OK, EXIT_NOTHING = 0, 1
 
@@ -124,7 +125,7 @@ def _cased(items: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def _document(doc: Document) -> str:
-    counts = [f"{n} {label}" for n, label in ((doc.originals, "bản chính"), (doc.copies, "bản sao")) if n]
+    counts = document_counts(doc.originals, doc.copies, "vi")
     if doc.form:
         counts.append(f"mẫu: {doc.form}")
     return doc.name + (f" ({'; '.join(counts)})" if counts else "") + (f" <{doc.form_url}>" if doc.form_url else "")
