@@ -7,11 +7,16 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kiosk.services import Services
+from kiosk.domain.errors import BilingualError
+from kiosk.services import PassOutcome, Services, SyncRunner
 from kiosk.settings import Settings
+
+if TYPE_CHECKING:
+    from kiosk.ui.shell import Shell
 
 log = logging.getLogger(__name__)
 # Screen name -> (module, class); modules are imported, and their .kv files loaded, on first use.
@@ -132,8 +137,8 @@ class KioskShell:
         if self.manager.has_screen(name):
             return
         module_name, class_name = SCREENS[name]
-        module = importlib.import_module(module_name)
-        self.manager.add_widget(getattr(module, class_name)(self))
+        make_screen: Callable[[Shell], Any] = getattr(importlib.import_module(module_name), class_name)
+        self.manager.add_widget(make_screen(self))
 
     def _build_next(self, _dt: float) -> bool:
         missing = [name for name in SCREENS if not self.manager.has_screen(name)]
@@ -188,7 +193,7 @@ class KioskShell:
 
         return self.services.start_sync(on_ui_thread(self._background_sync_done))
 
-    def _background_sync_done(self, _outcome: Any) -> None:
+    def _background_sync_done(self, _outcome: PassOutcome | BilingualError) -> None:
         if self.current == "staff":
             self.screen("staff").show_sync()
         elif self.current == "idle" and self.apply_server_settings():  # nobody is using it: show them now
@@ -237,6 +242,13 @@ class KioskShell:
         if app is not None:
             app.allow_exit = True
             app.stop()
+
+
+def background_sync(services: Services) -> SyncRunner:
+    """The sync agent the app runs its passes and staff mode's enrolment with, made on first use."""
+    from sync.agent.background import BackgroundSync  # requests and pydantic load only when sync is first used
+
+    return BackgroundSync(services)
 
 
 def cover_the_screen(window: Any) -> None:
@@ -319,7 +331,7 @@ def run_app(settings: Settings, data_dir: Path | None, window: tuple[int, int] |
     # `systemctl stop` would hang until SIGKILL.
     os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
     configure_kivy(settings, window)
-    services = Services.open(settings, data_dir)
+    services = Services.open(settings, data_dir, sync=background_sync)
     try:
         services.ensure_sample_catalog()  # first start only: a catalog to browse until IT imports theirs
         app = make_app(services, cover_screen=settings.ui.fullscreen and window is None)

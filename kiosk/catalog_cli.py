@@ -9,8 +9,10 @@ import textwrap
 from collections.abc import Iterable
 
 from kiosk.catalog import Catalog, Hit
+from kiosk.cli_common import say
 from kiosk.domain.errors import BilingualError
 from kiosk.domain.procedures import CHANNELS, Document, LegalBasis, Procedure
+from kiosk.i18n import document_counts
 
 EXIT_OK, EXIT_NOTHING = 0, 1
 
@@ -33,22 +35,17 @@ def run(catalog: Catalog, args: argparse.Namespace) -> int:
     if hits:
         return EXIT_OK
     if action == "search" and catalog.count():
-        _say("Không tìm thấy thủ tục nào.", "No procedure found.")
+        say("Không tìm thấy thủ tục nào.", "No procedure found.", sys.stderr)
         return EXIT_NOTHING
     return _empty(catalog)
 
 
-def _say(vi: str, en: str) -> None:
-    print(vi, file=sys.stderr)
-    print(f"  {en}", file=sys.stderr)
-
-
 def _empty(catalog: Catalog) -> int:
     if catalog.version() is None:
-        _say("Chưa có danh mục thủ tục: hãy chạy «kiosk catalog import TỆP».",
-             "No catalog yet: run 'kiosk catalog import FILE'.")
+        say("Chưa có danh mục thủ tục: hãy chạy «kiosk catalog import TỆP».",
+            "No catalog yet: run 'kiosk catalog import FILE'.", sys.stderr)
     else:
-        _say("Không có thủ tục nào trong lĩnh vực này.", "No procedure in this field.")
+        say("Không có thủ tục nào trong lĩnh vực này.", "No procedure in this field.", sys.stderr)
     return EXIT_NOTHING
 
 
@@ -124,7 +121,7 @@ def _cased(items: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def _document(doc: Document) -> str:
-    counts = [f"{n} {label}" for n, label in ((doc.originals, "bản chính"), (doc.copies, "bản sao")) if n]
+    counts = document_counts(doc.originals, doc.copies, "vi")
     if doc.form:
         counts.append(f"mẫu: {doc.form}")
     return doc.name + (f" ({'; '.join(counts)})" if counts else "") + (f" <{doc.form_url}>" if doc.form_url else "")

@@ -9,9 +9,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
 
 from kiosk import __version__, doctor, state
+from kiosk.cli_common import add_device_options, say, say_error
 from kiosk.domain.errors import BilingualError
 from kiosk.domain.levels import LEVELS
 from kiosk.flow import RatingSession
@@ -20,16 +20,6 @@ from kiosk.services import Services
 from kiosk.settings import Settings, resolve
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
-
-
-def add_device_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """--config and --data-dir, as `kiosk` and `kiosk-sync` take them, before or after the sub-command."""
-    # Sub-parsers use SUPPRESS so an option given before the sub-command is not reset by its default.
-    default = None if top else argparse.SUPPRESS
-    parser.add_argument("--config", type=Path, default=default, metavar="PATH",
-                        help="settings file (default: $KIOSK_CONFIG, /etc/kiosk/kiosk.toml, config/kiosk.toml)")
-    parser.add_argument("--data-dir", type=Path, default=default, metavar="PATH",
-                        help="where the database and device key live (default: ~/.local/share/kiosk)")
 
 
 def _window_size(text: str) -> tuple[int, int]:
@@ -115,13 +105,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _say(vi: str, en: str, stream: TextIO | None = None) -> None:
-    stream = stream or sys.stdout  # looked up per call, so a redirected stdout is honoured
-    print(vi, file=stream)
-    if en:
-        print(f"  {en}", file=stream)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `kiosk` console script."""
     args = build_parser().parse_args(argv)
@@ -150,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             services.close()
     except BilingualError as exc:
-        _say(f"Lỗi: {exc.vi}", f"Error: {exc.en}", sys.stderr)
+        say_error(exc)
         return EXIT_USAGE
 
 
@@ -158,13 +141,13 @@ def _pin_set(services: Services) -> int:
     if sys.stdin.isatty():
         first = getpass.getpass("Mã PIN mới / New PIN (4–12 chữ số / digits): ")
         if getpass.getpass("Nhập lại / Again: ") != first:
-            _say("Hai lần nhập không khớp; PIN không đổi.", "The two entries differ; PIN unchanged.", sys.stderr)
+            say("Hai lần nhập không khớp; PIN không đổi.", "The two entries differ; PIN unchanged.", sys.stderr)
             return EXIT_USAGE
     else:
         first = sys.stdin.readline().strip()
     services.state.put(state.PIN_HASH, hash_pin(first))
-    _say("Đã đặt mã PIN nhân viên (lưu dạng băm trong thư mục dữ liệu).",
-         "Staff PIN set (stored hashed in the data directory).")
+    say("Đã đặt mã PIN nhân viên (lưu dạng băm trong thư mục dữ liệu).",
+        "Staff PIN set (stored hashed in the data directory).")
     return EXIT_OK
 
 
@@ -172,11 +155,11 @@ def _ratings(services: Services, args: argparse.Namespace) -> int:
     if args.ratings_command == "verify":
         report = services.ratings.verify()
         if report.ok:
-            _say(f"Chuỗi nguyên vẹn: {report.count} bản ghi, đầu chuỗi số {report.head_seq} "
-                 f"({report.head_hash[:16]}…)", f"Chain intact: {report.count} records, head {report.head_seq}")
+            say(f"Chuỗi nguyên vẹn: {report.count} bản ghi, đầu chuỗi số {report.head_seq} "
+                f"({report.head_hash[:16]}…)", f"Chain intact: {report.count} records, head {report.head_seq}")
             return EXIT_OK
-        _say(f"CHUỖI HỎNG tại bản ghi số {report.first_bad_seq}: {report.problem_vi}",
-             f"CHAIN BROKEN at record {report.first_bad_seq}: {report.problem_en}")
+        say(f"CHUỖI HỎNG tại bản ghi số {report.first_bad_seq}: {report.problem_vi}",
+            f"CHAIN BROKEN at record {report.first_bad_seq}: {report.problem_en}")
         return EXIT_PROBLEM
     if args.ratings_command == "stats":
         stats = services.ratings.stats()
@@ -192,7 +175,7 @@ def _ratings(services: Services, args: argparse.Namespace) -> int:
     if args.out:
         with args.out.open("w", encoding="utf-8-sig", newline="") as out:
             count = services.ratings.export_csv(out, include_tests=args.include_tests)
-        _say(f"Đã ghi {count} đánh giá vào {args.out}", f"Wrote {count} ratings to {args.out}", sys.stderr)
+        say(f"Đã ghi {count} đánh giá vào {args.out}", f"Wrote {count} ratings to {args.out}", sys.stderr)
     else:
         services.ratings.export_csv(sys.stdout, include_tests=args.include_tests)
     return EXIT_OK
@@ -205,7 +188,7 @@ def _printer(services: Services, args: argparse.Namespace) -> int:
     if args.printer_command == "preview":
         width = args.width or services.printer.width_dots
         if not 256 <= width <= 832:
-            _say("--width phải từ 256 đến 832", "--width must be 256 to 832", sys.stderr)
+            say("--width phải từ 256 đến 832", "--width must be 256 to 832", sys.stderr)
             return EXIT_USAGE
         slip: slips.Slip
         if args.slip == "rating":
@@ -215,35 +198,35 @@ def _printer(services: Services, args: argparse.Namespace) -> int:
         else:
             slip = services.test_page()
         slips.render(slip, width).save(args.out)
-        _say(f"Đã ghi {args.out} ({width} điểm)", f"Wrote {args.out} ({width} dots)")
+        say(f"Đã ghi {args.out} ({width} điểm)", f"Wrote {args.out} ({width} dots)")
         return EXIT_OK
     printer = services.printer
     if args.printer_command == "test" and args.uri:
         printer = SlipPrinter(replace(services.settings.printer, uri=args.uri), services.state)
     if not printer.enabled:
-        _say("Chưa cấu hình máy in ([printer] uri = \"none\").", 'No printer configured ([printer] uri = "none").')
+        say("Chưa cấu hình máy in ([printer] uri = \"none\").", 'No printer configured ([printer] uri = "none").')
         return EXIT_PROBLEM
     if args.printer_command == "status":
         fault, answer = printer.fault(), printer.probe()
         if fault:
-            _say(f"Lỗi ghi nhận từ {fault.since}: {fault.vi}", f"Fault since {fault.since}: {fault.en}")
+            say(f"Lỗi ghi nhận từ {fault.since}: {fault.vi}", f"Fault since {fault.since}: {fault.en}")
         if answer is None:
-            _say(f"Máy in {printer.target.uri} trả lời.", f"The printer at {printer.target.uri} answers.")
+            say(f"Máy in {printer.target.uri} trả lời.", f"The printer at {printer.target.uri} answers.")
             return EXIT_OK
-        _say(answer.vi, answer.en)
+        say(answer.vi, answer.en)
         return EXIT_PROBLEM
     try:
         printer.send(slips.render(services.test_page(printer.target.uri), printer.width_dots))
     except PrintError as exc:
-        _say(f"In thử thất bại: {exc.vi}", f"Test print failed: {exc.en}", sys.stderr)
+        say(f"In thử thất bại: {exc.vi}", f"Test print failed: {exc.en}", sys.stderr)
         return EXIT_PROBLEM
-    _say(f"Đã in trang thử trên {printer.target.uri}.", f"Printed the test page on {printer.target.uri}.")
+    say(f"Đã in trang thử trên {printer.target.uri}.", f"Printed the test page on {printer.target.uri}.")
     return EXIT_OK
 
 
 def _selftest(services: Services, count: int) -> int:
     if not 1 <= count <= 10000:
-        _say("--ratings phải từ 1 đến 10000", "--ratings must be 1 to 10000", sys.stderr)
+        say("--ratings phải từ 1 đến 10000", "--ratings must be 1 to 10000", sys.stderr)
         return EXIT_USAGE
     session = RatingSession(services)
     chooser = random.Random(count)
@@ -251,9 +234,9 @@ def _selftest(services: Services, count: int) -> int:
         session.reset()
         session.rate(chooser.choice(LEVELS).value, is_test=True)
     report = services.ratings.verify()
-    _say(f"Đã ghi {count} đánh giá thử; chuỗi {'nguyên vẹn' if report.ok else 'HỎNG'} "
-         f"({report.count} bản ghi).",
-         f"Recorded {count} test ratings; chain {'intact' if report.ok else 'BROKEN'} ({report.count} records).")
+    say(f"Đã ghi {count} đánh giá thử; chuỗi {'nguyên vẹn' if report.ok else 'HỎNG'} "
+        f"({report.count} bản ghi).",
+        f"Recorded {count} test ratings; chain {'intact' if report.ok else 'BROKEN'} ({report.count} records).")
     return EXIT_OK if report.ok else EXIT_PROBLEM
 
 

@@ -16,6 +16,7 @@ from kiosk.domain.errors import BilingualError
 from kiosk.pin import verify_pin
 from kiosk.services import Services, pin_hash
 from kiosk.settings import Settings, ca_file_path
+from kiosk.sync_status import local_time
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 DISK_WARN_MB, DISK_FAIL_MB = 500, 50
@@ -151,13 +152,11 @@ SYNC_STALE_S = 2 * 86400  # the nightly pass missed twice in a row
 
 
 def _sync(services: Services) -> Check:
-    from sync.agent.status import local_time, read_status
-
     ca_file = ca_file_path(services.settings)
     if ca_file is not None and not ca_file.is_file():
         return Check("sync", FAIL, f"Không có tệp CA {ca_file} (khoá sync.ca_file): sửa đường dẫn hoặc xoá khoá",
                      f"The CA file {ca_file} (key sync.ca_file) does not exist: fix the path or remove the key")
-    status = read_status(services)
+    status = services.sync_status()
     if not status.enrolled:
         return Check("sync", WARN, f"Chưa đăng ký với máy chủ; {status.queue_depth} bản ghi chờ gửi. Chạy "
                      "«kiosk-sync enroll --server URL --code MÃ» (mã do CNTT cấp)",

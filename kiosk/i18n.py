@@ -66,6 +66,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "procedure.requirements": ("Điều kiện", "Requirements"),
     "procedure.results": ("Kết quả", "Result"),
     "procedure.legal": ("Căn cứ pháp lý", "Legal basis"),
+    "procedure.form": ("Mẫu: {form}", "Form: {form}"),
+    "procedure.time_limit": ("Thời hạn: {time}", "Time limit: {time}"),
+    "procedure.fees": ("Phí, lệ phí: {fees}", "Fees: {fees}"),
     "procedure.not_published": ("(Chưa có thông tin; hỏi cán bộ tại quầy.)", "(Not published; ask at the counter.)"),
     "procedure.back": ("Danh sách thủ tục", "Back to the list"),
     "procedure.print": ("In phiếu hướng dẫn", "Print the guide"),
@@ -117,8 +120,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "enroll.server": ("Địa chỉ máy chủ", "Server address"),
     "enroll.code": ("Mã đăng ký (CNTT cấp)", "Enrolment code (from IT)"),
     "enroll.submit": ("Đăng ký", "Enrol"),
-    "enroll.caps": ("Chữ HOA", "CAPS"),
-    "enroll.erase": ("Xoá", "Delete"),
     "enroll.working": ("Đang đăng ký…", "Enrolling…"),
     "enroll.done": ("Đã đăng ký: {agency} — {counter}. Mã thiết bị {device}.",
                     "Enrolled: {agency} — {counter}. Device ID {device}."),
@@ -126,6 +127,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "enroll.already": ("Máy đang đăng ký với {server}; đăng ký lại sẽ thay thế.",
                        "Enrolled with {server}; enrolling again replaces it."),
     "records": ("bản ghi", "record(s)"),
+    "document.originals": ("{n} bản chính", "{n} original(s)"),
+    "document.copies": ("{n} bản sao", "{n} copy(ies)"),
+    "keyboard.caps": ("Chữ HOA", "CAPS"),
+    "keyboard.erase": ("Xoá", "Delete"),
+    "keyboard.space": ("dấu cách", "space"),
+    "keyboard.marks": ("ă â đ …", "ă â đ …"),
+    "keyboard.letters": ("abc", "abc"),
 }
 
 
@@ -134,6 +142,11 @@ def t(key: str, lang: str, **values: object) -> str:
     vi, en = STRINGS[key]
     text = en if lang == "en" else vi
     return text.format(**values) if values else text
+
+
+def document_counts(originals: int | None, copies: int | None, lang: str) -> list[str]:
+    """How many originals and copies of a dossier document to bring, e.g. ["1 bản chính", "2 bản sao"]."""
+    return [t(key, lang, n=n) for key, n in (("document.originals", originals), ("document.copies", copies)) if n]
 
 
 _WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")

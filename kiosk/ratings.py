@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import sqlite3
 import threading
 import time
@@ -243,6 +244,11 @@ class RatingLog:
             record["suspected_repeat"] = bool(record["suspected_repeat"])
             record["is_test"] = bool(record["is_test"])
             yield record
+
+    def records_after(self, after_seq: int, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` records after `after_seq`, in sequence order, read in one transaction."""
+        with self.database.reading() as conn:
+            return list(itertools.islice(self.records(conn, after_seq), limit))
 
     def verify(self) -> chain.ChainReport:
         """Walk the whole chain against this device's own key and the stored head."""

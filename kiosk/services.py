@@ -4,28 +4,65 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from kiosk import db, paths, state
 from kiosk.catalog import SAMPLE_CATALOG, Catalog
 from kiosk.domain.catalog_import import CatalogError
 from kiosk.domain.errors import BilingualError
 from kiosk.domain.keys import DeviceKey
+from kiosk.domain.settings_file import SettingsError
 from kiosk.pin import PinGuard
 from kiosk.printing import SlipPrinter
 from kiosk.ratings import RatingLog, Receipt
+from kiosk.settings import Officer, Settings, apply_server_settings
+from kiosk.sync_status import SyncStatus, read_status
 
 if TYPE_CHECKING:
     from kiosk.slips import RatingSlip, TestPage
-    from sync.agent.background import BackgroundSync
-    from sync.agent.run import PassResult
-from kiosk.domain.settings_file import SettingsError
-from kiosk.settings import Officer, Settings, apply_server_settings
 
 log = logging.getLogger(__name__)
+
+
+class PassOutcome(Protocol):
+    """What the app learns of a sync pass that ran."""
+
+    @property
+    def ok(self) -> bool:
+        """True when everything reached the server and was accepted."""
+
+
+class Enrolled(Protocol):
+    """What staff mode shows of an enrolment the server accepted."""
+
+    @property
+    def device_id(self) -> str:
+        """The device ID the server gave."""
+
+    @property
+    def agency_name(self) -> str:
+        """The agency the server registered the device for."""
+
+    @property
+    def counter_name(self) -> str:
+        """The counter the server registered the device for."""
+
+
+class SyncRunner(Protocol):
+    """The device's sync agent as the app uses it; the app (the composition root) hands one to the services."""
+
+    def start(self, on_done: Callable[[PassOutcome | BilingualError], None]) -> bool:
+        """Start a pass on a worker thread; False when one is under way. `on_done` runs on that thread."""
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the pass under way, if any."""
+
+    def enroll(self, server_url: str, code: str, *, force: bool = False) -> Enrolled:
+        """Enrol the device with IT's one-time code (blocks on the network)."""
 
 
 def pin_hash(settings: Settings, device_state: state.DeviceState) -> str:
@@ -50,11 +87,18 @@ class Services:
     # The settings file as read; `settings` is this with the central server's settings for the device laid over.
     file_settings: Settings | None = field(default=None, repr=False)
     settings_version: str = ""  # the server settings' version in force, "" when none were pulled
-    _sync: BackgroundSync | None = field(default=None, repr=False)
+    # Makes the sync agent when it is first needed; None where nothing syncs (the `kiosk` commands, tools).
+    sync_factory: Callable[[Services], SyncRunner] | None = field(default=None, repr=False)
+    _sync: SyncRunner | None = field(default=None, repr=False)
+    _sync_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def open(cls, settings: Settings, data_dir: Path | None = None) -> Services:
-        """Open the database and device key in `data_dir` (made on first run) and wire the services."""
+    def open(cls, settings: Settings, data_dir: Path | None = None, *,
+             sync: Callable[[Services], SyncRunner] | None = None) -> Services:
+        """Open the database and device key in `data_dir` (made on first run) and wire the services.
+
+        `sync` makes the sync agent from the services, on the first pass or enrolment asked for.
+        """
         directory = paths.prepare(data_dir)
         database = db.prepare(directory / paths.DB_NAME)
         try:
@@ -69,7 +113,7 @@ class Services:
             database.close()
             raise
         services = cls(settings, directory, database, key, ratings, device_state, pin, printer, catalog,
-                       file_settings=settings)
+                       file_settings=settings, sync_factory=sync)
         services.apply_server_settings()
         return services
 
@@ -95,17 +139,29 @@ class Services:
         self.settings, self.settings_version = merged, version
         return True
 
-    def start_sync(self, on_done: Callable[[PassResult | BilingualError], None]) -> bool:
+    def start_sync(self, on_done: Callable[[PassOutcome | BilingualError], None]) -> bool:
         """Start one sync pass on a worker thread; False when this app already runs one.
 
         `on_done` gets the pass's result on the worker thread, or the error that kept it from running
         (another pass, the nightly timer's, holds the device's sync lock).
         """
-        if self._sync is None:
-            from sync.agent.background import BackgroundSync  # requests and pydantic load on first use
+        return self._sync_runner().start(on_done)
 
-            self._sync = BackgroundSync(self)
-        return self._sync.start(on_done)
+    def enroll(self, server_url: str, code: str, *, force: bool = False) -> Enrolled:
+        """Enrol this device with the central server at `server_url`; blocks, so never on the UI thread."""
+        return self._sync_runner().enroll(server_url, code, force=force)
+
+    def _sync_runner(self) -> SyncRunner:
+        with self._sync_guard:  # the enrolment screen asks from its worker thread, staff mode from the UI's
+            if self._sync is None:
+                if self.sync_factory is None:
+                    raise RuntimeError("these services were opened without a sync agent: Services.open(sync=...)")
+                self._sync = self.sync_factory(self)
+            return self._sync
+
+    def sync_status(self) -> SyncStatus:
+        """Where this device stands with its central server, as the last sync pass left it."""
+        return read_status(self.state, self.ratings.device_uuid)
 
     def officer_on_duty(self) -> Officer | None:
         """The officer staff chose as on duty, else the first one listed in settings."""

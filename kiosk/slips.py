@@ -21,6 +21,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from kiosk.domain.levels import level as level_of
+from kiosk.i18n import document_counts
 
 MIN_WIDTH = 256
 MAX_WIDTH = 832
@@ -534,15 +535,6 @@ def _rating(page: _Page, slip: RatingSlip) -> None:
                 "Scan to send feedback or a complaint" if en else "")
 
 
-def _document_counts(doc: GuideDocument) -> str:
-    parts = []
-    if doc.originals:
-        parts.append(f"{doc.originals} bản chính")
-    if doc.copies:
-        parts.append(f"{doc.copies} bản sao")
-    return ", ".join(parts)
-
-
 def _guide(page: _Page, slip: GuideSlip) -> None:
     st = page.style
     _header(page, slip.agency)
@@ -559,7 +551,7 @@ def _guide(page: _Page, slip: GuideSlip) -> None:
         page.space(0.2)
         for doc in slip.documents:
             details: list[Span] = []
-            if counts := _document_counts(doc):
+            if counts := ", ".join(document_counts(doc.originals, doc.copies, "vi")):
                 details.append((counts, st.body, True))
             if doc.form:
                 details.append((f"Mẫu: {doc.form}", st.body, False))

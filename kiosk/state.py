@@ -31,7 +31,8 @@ CLOCK_DRIFT = "sync_clock_drift_s"          # the drift the server measured in t
 CLOCK_FLAGGED = "sync_clock_flagged"        # "1" when the server flagged that drift
 LAST_ATTEMPT = "sync_last_attempt"          # UTC ISO 8601 of the last pass started
 LAST_SUCCESS = "sync_last_success"          # UTC ISO 8601 of the last pass that reached the server in full
-LAST_ERROR = "sync_last_error"              # "when|vi|en" of the last pass's first error, empty after a success
+# The last pass's first error as JSON {"at", "vi", "en"} ("when|vi|en" on older kiosks); empty after a success.
+LAST_ERROR = "sync_last_error"
 
 UPSERT_SQL = ("INSERT INTO device_state (key, value) VALUES (?, ?) "
               "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
@@ -58,6 +59,11 @@ class DeviceState:
         """The value stored under `key`, or None."""
         with self.database.reading() as con:
             return get(con, key)
+
+    def get_many(self, *keys: str) -> dict[str, str | None]:
+        """The values stored under `keys` (None where nothing is), read together in one transaction."""
+        with self.database.reading() as con:
+            return {key: get(con, key) for key in keys}
 
     def put(self, key: str, value: str) -> None:
         """Store `value` under `key`, durably."""

@@ -12,6 +12,7 @@ import qrcode
 from PIL import Image
 
 from kiosk import slips
+from kiosk.i18n import document_counts
 from kiosk.slips import GuideDocument, GuideSlip, RatingSlip, TestPage
 
 WIDTHS = (256, 384, 576, 832)
@@ -313,10 +314,11 @@ def test_one_checkbox_per_document(width: int) -> None:
 
 
 def test_document_details_say_originals_copies_and_form() -> None:
-    assert slips._document_counts(GuideDocument("Tờ khai", 1, None)) == "1 bản chính"
-    assert slips._document_counts(GuideDocument("Bản sao giấy tờ", 0, 1)) == "1 bản sao"
-    assert slips._document_counts(GuideDocument("Giấy", 1, 2)) == "1 bản chính, 2 bản sao"
-    assert slips._document_counts(GuideDocument("Giấy", None, None)) == ""
+    assert document_counts(1, None, "vi") == ["1 bản chính"]
+    assert document_counts(0, 1, "vi") == ["1 bản sao"]
+    assert document_counts(1, 2, "vi") == ["1 bản chính", "2 bản sao"]
+    assert document_counts(1, 2, "en") == ["1 original(s)", "2 copy(ies)"]
+    assert document_counts(None, None, "vi") == []
     plain = _guide(documents=(GuideDocument("Giấy chứng sinh", None, None),))
     counted = _guide(documents=(GuideDocument("Giấy chứng sinh", 1, None),))
     with_form = _guide(documents=(GuideDocument("Giấy chứng sinh", 1, None, "Tờ khai"),))

@@ -23,7 +23,6 @@ from sync import protocol
 from sync.agent import cli
 from sync.agent.enroll import enroll
 from sync.agent.errors import E_BAD_DOWNLOAD, E_CATALOG, E_TLS, SyncError
-from sync.agent.status import read_status
 from tests.conftest import ROOT
 from tests.sync_harness import ServerHandle
 from tests.sync_proxy import Fault, FaultyProxy
@@ -134,7 +133,7 @@ def test_server_errors_and_429_are_retried_other_refusals_are_not(module_server:
         assert f"[{protocol.E_REVOKED}]" in err and "Máy chủ từ chối (403)" in err
         assert [seen.status for seen in proxy.seen] == [403]  # refused once, not retried, nothing else tried
         assert len(server_chain(module_server, device_id)) == 10
-        status = read_status(device.services)
+        status = device.services.sync_status()
         assert status.last_error is not None and "403" in status.last_error.en and status.queue_depth == 1
 
 
@@ -241,7 +240,7 @@ def test_a_wrong_clock_is_corrected_for_signing_and_flagged(module_server: Serve
         assert -920 < offset < -880
         row = fleet_row(module_server, registered["device_id"])
         assert row["clock_flagged"] and any(alert["code"] == "clock" for alert in row["alerts"])
-        status = read_status(device.services)
+        status = device.services.sync_status()
         assert status.clock_flagged and status.clock_drift_s is not None and status.clock_drift_s > 880
 
         proxy.seen.clear()  # the learnt offset is kept: the next pass is not refused first

@@ -16,6 +16,7 @@ import pytest
 from kiosk import state
 from kiosk.services import Services
 from kiosk.settings import Settings
+from kiosk.sync_status import staff_lines
 from sync import protocol
 from sync.agent import cli, push
 from sync.agent.client import Budget, RetryPolicy, SyncClient, check_server_url
@@ -24,7 +25,6 @@ from sync.agent.errors import E_BAD_URL, E_BUDGET, E_NOT_ENROLLED, E_UNREACHABLE
 from sync.agent.lock import PassRunning, pass_lock
 from sync.agent.progress import QuietProgress, TerminalProgress, for_stream
 from sync.agent.run import locked_pass, run_pass
-from sync.agent.status import read_status, staff_lines
 from tests.conftest import EXAMPLE_CONFIG
 
 
@@ -177,7 +177,7 @@ def test_a_missing_ca_file_is_named(services: Services, tmp_path: Path) -> None:
 def test_a_pass_before_enrolment_says_how_to_enrol_and_records_it(services: Services) -> None:
     result = run_pass(services, tuning=Tuning(clock=lambda: 1_800_000_000.0))
     assert not result.ok and [e.code for e in result.errors] == [E_NOT_ENROLLED]
-    status = read_status(services)
+    status = services.sync_status()
     assert status.last_attempt == "2027-01-15T08:00:00Z" and status.last_success == ""
     assert status.last_error is not None and "kiosk-sync enroll" in status.last_error.en
     lines = staff_lines(status, "vi")
@@ -193,10 +193,35 @@ def test_staff_lines_shorten_long_errors_and_flag_a_wrong_clock(services: Servic
         state.put(con, state.CLOCK_DRIFT, "-431.0")
         state.put(con, state.CLOCK_FLAGGED, "1")
         state.put(con, state.LAST_ERROR, "2026-11-23T01:40:00Z|" + "lỗi " * 100 + "|" + "error " * 100)
-    lines = staff_lines(read_status(services), "en")
+    lines = staff_lines(services.sync_status(), "en")
     assert "sync.example.gov.vn:8443" in lines.state
     assert "CLOCK WRONG by -431 s" in lines.last and not lines.ok
     assert lines.error.endswith("…") and len(lines.error) < 160
+
+
+def test_an_error_with_a_bar_in_its_words_is_kept_whole(services: Services, tmp_path: Path) -> None:
+    import dataclasses
+
+    missing = tmp_path / "ca|bundle.pem"
+    services.settings = dataclasses.replace(services.settings,
+                                            sync=dataclasses.replace(services.settings.sync, ca_file=str(missing)))
+    services.state.put_many({state.SERVER_URL: "https://sync.example.gov.vn:8443",
+                             state.SERVER_DEVICE_ID: "3f2a9c1e-0000-4000-8000-000000000001"})
+    result = run_pass(services, tuning=Tuning(clock=lambda: 1_800_000_000.0))
+    assert not result.ok
+    last = services.sync_status().last_error
+    assert last is not None and last.at == "2027-01-15T08:00:00Z"
+    assert last.vi == f"Không tìm thấy tệp CA {missing} (khoá sync.ca_file)"
+    assert last.en == f"The CA file {missing} does not exist (key sync.ca_file)"
+    stored = json.loads(services.state.get(state.LAST_ERROR) or "")
+    assert stored == {"at": last.at, "vi": last.vi, "en": last.en}
+
+
+def test_an_error_stored_by_an_older_kiosk_is_still_read(services: Services) -> None:
+    services.state.put(state.LAST_ERROR, "2026-11-23T01:40:00Z|máy chủ từ chối|the server refused")
+    last = services.sync_status().last_error
+    assert last is not None and (last.at, last.vi, last.en) == ("2026-11-23T01:40:00Z", "máy chủ từ chối",
+                                                                "the server refused")
 
 
 def test_status_json_before_enrolment_exits_3(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

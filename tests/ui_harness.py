@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from kivy.tests.common import GraphicUnitTest, UnitTestTouch
 
-from kiosk.app import KioskShell
+from kiosk.app import KioskShell, background_sync
 from kiosk.services import Services
 from kiosk.settings import Settings, load
 
@@ -35,7 +35,7 @@ class KioskUITest(GraphicUnitTest):  # type: ignore[misc]
         super().setUp()
         self.Window.size = self.window_size
         self.data_dir = Path(tempfile.mkdtemp(prefix="kiosk-ui-"))
-        self.services = Services.open(self.make_settings(), self.data_dir)
+        self.services = Services.open(self.make_settings(), self.data_dir, sync=background_sync)
         self.shell = KioskShell(self.services)
         self.Window.add_widget(self.shell.root)
         self.frames(3)

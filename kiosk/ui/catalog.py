@@ -12,6 +12,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.recycleview.views import RecycleDataViewBehavior
 
 from kiosk.ui import keyboard  # noqa: F401  (registers VietKeyboard for the .kv rules)
+from kiosk.ui.shell import Shell
 from kiosk.ui.widgets import KioskScreen
 
 SEARCH_DELAY_S = 0.12  # type a few letters before searching: each search is cheap, each redraw is not
@@ -58,7 +59,7 @@ class CatalogScreen(KioskScreen):
     status = StringProperty("")
     show_keyboard = BooleanProperty(True)
 
-    def __init__(self, shell: Any, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         super().__init__(shell, name="catalog", **kwargs)
         self._pending: Any = None
         self.ids.keyboard.bind(text=self._typed)

@@ -1,8 +1,8 @@
 """Enrolment screen: staff type the server's address and IT's one-time code, and the kiosk enrols itself.
 
 Addresses and codes are typed literally (no Telex: "example" must not become "ẽample"), on a keyboard with
-the symbols a URL needs. The enrolment itself runs on a worker thread (sync.agent.enroll); the answer comes
-back through the Kivy clock, so the screen never waits on the network.
+the symbols a URL needs. The enrolment itself runs on a worker thread (through the services' sync agent); the
+answer comes back through the Kivy clock, so the screen never waits on the network.
 """
 
 from __future__ import annotations
@@ -11,55 +11,38 @@ import threading
 from typing import Any
 
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from kiosk import state
 from kiosk.domain.errors import BilingualError
-from kiosk.ui.keyboard import KeyButton
+from kiosk.ui.keyboard import Key, KeyGrid
+from kiosk.ui.shell import Shell
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
-ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 SYMBOLS = (":", "/", ".", "-", "_")
 CAPS, ERASE = "caps", "erase"
 MAX_CHARS = {"server": 200, "code": 64}
 
 
-class LiteralKeyboard(BoxLayout):
+class LiteralKeyboard(KeyGrid):
     """Letters, digits and URL symbols typed as they are; the caps key stays on until pressed again."""
 
-    ui = ObjectProperty(None)
     caps = BooleanProperty(False)
-    key_font = NumericProperty(34)
 
     __events__ = ("on_key",)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.bind(caps=self._build, key_font=self._build, ui=self._build)
+        self.bind(caps=self._build)
         self._build()
 
-    def _rows(self) -> list[list[tuple[str, str, float]]]:
-        def case(ch: str) -> str:
-            return ch.upper() if self.caps else ch
+    def rows(self) -> list[list[Key]]:
+        """The letter rows and a row of the symbols a URL needs."""
+        return [*self.letter_rows(self.caps, CAPS, ERASE), [(symbol, symbol, 1.0) for symbol in SYMBOLS]]
 
-        rows = [[(case(ch), case(ch), 1.0) for ch in row] for row in ROWS]
-        caps_label = self.ui.t("enroll.caps", self.ui.lang) if self.ui else "CAPS"
-        erase_label = self.ui.t("enroll.erase", self.ui.lang) if self.ui else "Delete"
-        rows[3] = [(caps_label, CAPS, 1.5), *rows[3], (erase_label, ERASE, 1.5)]
-        rows.append([(symbol, symbol, 1.0) for symbol in SYMBOLS])
-        return rows
-
-    def _build(self, *_args: Any) -> None:
-        self.clear_widgets()
-        for row in self._rows():
-            line = BoxLayout(spacing=self.spacing)
-            for label, value, weight in row:
-                key = KeyButton(text=label, value=value, size_hint_x=weight, font_size=self.key_font)
-                key.lit = value == CAPS and self.caps
-                key.bind(on_release=lambda button: self.press(button.value))
-                line.add_widget(key)
-            self.add_widget(line)
+    def lit(self, value: str) -> bool:
+        """The caps key while it is on."""
+        return value == CAPS and self.caps
 
     def press(self, value: str) -> None:
         """Act on one key as if it were tapped."""
@@ -85,7 +68,7 @@ class EnrollScreen(KioskScreen):
     message_ok = NumericProperty(1)
     working = BooleanProperty(False)
 
-    def __init__(self, shell: Any, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         super().__init__(shell, name="enroll", **kwargs)
         self.ids.keyboard.bind(on_key=lambda _kb, value: self.type_key(value))
 
@@ -127,10 +110,8 @@ class EnrollScreen(KioskScreen):
         threading.Thread(target=self._enroll, args=(lang, server, code), daemon=True).start()
 
     def _enroll(self, lang: str, server: str, code: str) -> None:
-        from sync.agent.enroll import enroll
-
         try:
-            answer = enroll(self.services, server, code, force=True)  # IT's code is the authority to re-enrol
+            answer = self.services.enroll(server, code, force=True)  # IT's code is the authority to re-enrol
         except BilingualError as exc:
             error = exc.en if lang == "en" else exc.vi
             on_ui_thread(self._done)((False, self.ui.t("enroll.failed", lang, error=error)))

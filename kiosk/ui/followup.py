@@ -14,6 +14,7 @@ from kivy.uix.widget import Widget
 
 from kiosk.domain.levels import COMMENT_KEY, COMMENT_MAX_CHARS, PROCEDURE_KEY, QUESTIONS
 from kiosk.ui import keyboard  # noqa: F401  (registers VietKeyboard for the .kv rules)
+from kiosk.ui.shell import Shell
 from kiosk.ui.theme import INK, PRIMARY
 from kiosk.ui.widgets import KioskScreen
 
@@ -126,6 +127,9 @@ class ProcedurePanel(StepPanel):
 Builder.load_file(__file__.replace(".py", ".kv"))
 log = logging.getLogger(__name__)
 _BY_KEY = {q.key: q for q in QUESTIONS}
+# The steps that are not SIPAS questions: their heading and question in the string table.
+_OWN_TEXTS = {COMMENT_KEY: ("followup.comment_title", "followup.comment"),
+              PROCEDURE_KEY: ("followup.procedure_title", "followup.procedure")}
 NAME_ROOM = 80  # characters of a procedure's name on a choice button
 
 
@@ -136,7 +140,7 @@ class FollowupScreen(KioskScreen):
     step_key = StringProperty("")
     max_comment = NumericProperty(COMMENT_MAX_CHARS)
 
-    def __init__(self, shell: Any, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         self.steps = shell.session.followup_steps()
         self.panel: Any = None
         super().__init__(shell, name="followup", **kwargs)
@@ -148,18 +152,14 @@ class FollowupScreen(KioskScreen):
 
     def title(self, key: str, lang: str) -> str:
         """The heading of step `key`."""
-        if key == COMMENT_KEY:
-            return self.ui.t("followup.comment_title", lang)
-        if key == PROCEDURE_KEY:
-            return self.ui.t("followup.procedure_title", lang)
+        if key in _OWN_TEXTS:
+            return self.ui.t(_OWN_TEXTS[key][0], lang)
         return _BY_KEY[key].title(lang) if key in _BY_KEY else ""
 
     def question(self, key: str, lang: str) -> str:
         """The question of step `key` in plain words."""
-        if key == COMMENT_KEY:
-            return self.ui.t("followup.comment", lang)
-        if key == PROCEDURE_KEY:
-            return self.ui.t("followup.procedure", lang)
+        if key in _OWN_TEXTS:
+            return self.ui.t(_OWN_TEXTS[key][1], lang)
         return _BY_KEY[key].text(lang) if key in _BY_KEY else ""
 
     def show(self, index: int) -> None:

@@ -10,6 +10,7 @@ from kivy.lang import Builder
 from kivy.properties import StringProperty
 
 from kiosk.i18n import clock_text
+from kiosk.ui.shell import Shell
 from kiosk.ui.widgets import KioskScreen
 
 Builder.load_file(__file__.replace(".py", ".kv"))
@@ -25,7 +26,7 @@ class IdleScreen(KioskScreen):
     officer_photo = StringProperty("")
     officer_initials = StringProperty("")
 
-    def __init__(self, shell: Any, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         super().__init__(shell, name="idle", **kwargs)
         self._tick: Any = None
         self._photo: Any = None

@@ -11,6 +11,7 @@ from kivy.properties import ObjectProperty, StringProperty
 from kivy.uix.button import Button
 
 from kiosk.pin import MAX_DIGITS
+from kiosk.ui.shell import Shell
 from kiosk.ui.widgets import KioskScreen
 
 # The keypad, top row first, as on a telephone; "clear" and "ok" beside the 0.
@@ -33,7 +34,7 @@ class PinScreen(KioskScreen):
     digits = StringProperty("")
     message = StringProperty("")
 
-    def __init__(self, shell: Any, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         super().__init__(shell, name="pin", **kwargs)
         self.keys = {value: PinKey(screen=self, value=value) for value in KEYS}
         for key in self.keys.values():

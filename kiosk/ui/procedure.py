@@ -11,20 +11,13 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.label import Label
 
 from kiosk.domain.procedures import CHANNELS, Procedure
+from kiosk.i18n import document_counts, t
+from kiosk.ui.shell import Shell
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
 Builder.load_file(__file__.replace(".py", ".kv"))
 
 SECTIONS = ("documents", "steps", "time_fees", "requirements", "results", "legal")
-
-
-def _counts(originals: int | None, copies: int | None, lang: str) -> str:
-    parts = []
-    if originals:
-        parts.append(f"{originals} {'original(s)' if lang == 'en' else 'bản chính'}")
-    if copies:
-        parts.append(f"{copies} {'copy(ies)' if lang == 'en' else 'bản sao'}")
-    return ", ".join(parts)
 
 
 def section_texts(procedure: Procedure, lang: str) -> dict[str, list[str]]:
@@ -38,8 +31,8 @@ def section_texts(procedure: Procedure, lang: str) -> dict[str, list[str]]:
         if doc.case and doc.case != last_case:
             documents.append(f"[b]{esc(doc.case)}[/b]")
             last_case = doc.case
-        detail = "; ".join(x for x in (_counts(doc.originals, doc.copies, lang),
-                                        (("Form: " if lang == "en" else "Mẫu: ") + esc(doc.form)) if doc.form else "")
+        detail = "; ".join(x for x in (", ".join(document_counts(doc.originals, doc.copies, lang)),
+                                        t("procedure.form", lang, form=esc(doc.form)) if doc.form else "")
                            if x)
         documents.append(f"• {esc(doc.name)}" + (f"\n      [color=4a5561]{detail}[/color]" if detail else ""))
     steps = []
@@ -55,9 +48,9 @@ def section_texts(procedure: Procedure, lang: str) -> dict[str, list[str]]:
         fees = "; ".join(esc(f.description) for f in channel.fees if f.description)
         lines = [f"[b]{esc(channel.name)}[/b]"]
         if channel.time_limit:
-            lines.append(("Time limit: " if lang == "en" else "Thời hạn: ") + esc(channel.time_limit))
+            lines.append(t("procedure.time_limit", lang, time=esc(channel.time_limit)))
         if fees:
-            lines.append(("Fees: " if lang == "en" else "Phí, lệ phí: ") + fees)
+            lines.append(t("procedure.fees", lang, fees=fees))
         time_fees.append("\n".join(lines))
     legal = [esc(" ".join(x for x in (b.number, b.title, (f"({b.issued})" if b.issued else "")) if x))
              for b in procedure.legal_basis]
@@ -81,7 +74,7 @@ class ProcedureScreen(KioskScreen):
     online = BooleanProperty(False)
     qr_texture = ObjectProperty(None, allownone=True)
 
-    def __init__(self, shell: Any, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         super().__init__(shell, name="procedure", **kwargs)
         self.procedure: Procedure | None = None
         self.headers: dict[str, Label] = {}

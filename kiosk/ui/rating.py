@@ -8,6 +8,7 @@ from typing import Any
 from kivy.lang import Builder
 from kivy.properties import StringProperty
 
+from kiosk.ui.shell import Shell
 from kiosk.ui.widgets import KioskScreen
 
 Builder.load_file(__file__.replace(".py", ".kv"))
@@ -19,7 +20,7 @@ class RatingScreen(KioskScreen):
 
     error_text = StringProperty("")
 
-    def __init__(self, shell: Any, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         super().__init__(shell, name="rating", **kwargs)
 
     def on_pre_enter(self, *args: Any) -> None:

@@ -11,6 +11,9 @@ from kivy.uix.togglebutton import ToggleButton
 
 from kiosk.domain.errors import BilingualError
 from kiosk.domain.levels import LEVELS
+from kiosk.services import PassOutcome
+from kiosk.sync_status import staff_lines
+from kiosk.ui.shell import Shell
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
 
@@ -43,7 +46,7 @@ class StaffScreen(KioskScreen):
     sync_enrolled = BooleanProperty(False)
     sync_busy = BooleanProperty(False)
 
-    def __init__(self, shell: Any, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         super().__init__(shell, name="staff", **kwargs)
         for officer in self.services.settings.officers:
             button = OfficerButton(text=f"{officer.name}\n{officer.title}", officer_id=officer.id,
@@ -115,9 +118,7 @@ class StaffScreen(KioskScreen):
 
     def show_sync(self, message: str = "") -> None:
         """The sync lines: enrolled or not, the last success and clock, the last error (or `message`)."""
-        from sync.agent.status import read_status, staff_lines
-
-        status = read_status(self.services)
+        status = self.services.sync_status()
         lines = staff_lines(status, self.ui.lang)
         self.sync_enrolled = status.enrolled
         self.sync_state_text = lines.state
@@ -133,7 +134,7 @@ class StaffScreen(KioskScreen):
             self.sync_error_text = self.ui.t("staff.sync_running", self.ui.lang)
             self.sync_ok = 1
 
-    def _sync_done(self, outcome: Any) -> None:
+    def _sync_done(self, outcome: PassOutcome | BilingualError) -> None:
         self.sync_busy = False
         self.refresh_counts()
         if isinstance(outcome, BilingualError):  # the pass did not run: another one held the lock

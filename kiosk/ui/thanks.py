@@ -9,6 +9,7 @@ from kivy.lang import Builder
 from kivy.properties import NumericProperty, StringProperty
 
 from kiosk.printing import PrintError
+from kiosk.ui.shell import Shell
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
 
 Builder.load_file(__file__.replace(".py", ".kv"))
@@ -22,7 +23,7 @@ class ThanksScreen(KioskScreen):
     # "" (no printer or never), "offer", "printing", "done" or "failed"
     print_state = StringProperty("")
 
-    def __init__(self, shell: Any, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         super().__init__(shell, name="thanks", **kwargs)
         self._tick: Any = None
 

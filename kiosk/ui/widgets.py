@@ -20,7 +20,7 @@ from kiosk.domain.levels import LEVELS, level
 from kiosk.ui.theme import INK, level_colour
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskShell
+    from kiosk.ui.shell import Shell
 
 T = TypeVar("T")
 
@@ -44,7 +44,7 @@ class KioskScreen(Screen):
 
     ui = ObjectProperty(None)
 
-    def __init__(self, shell: KioskShell, **kwargs: Any) -> None:
+    def __init__(self, shell: Shell, **kwargs: Any) -> None:
         self.shell = shell
         self.services = shell.services
         self.session = shell.session

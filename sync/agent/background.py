@@ -1,4 +1,5 @@
-"""The app's own sync pass: on a worker thread, under the same lock as the timer, skipped when it is held."""
+"""The agent as the app runs it: its own sync pass on a worker thread, under the same lock as the timer and
+skipped when it is held, and enrolment from staff mode. The app's services are given one when it starts."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import threading
 from collections.abc import Callable
 
 from kiosk.domain.errors import BilingualError
-from kiosk.services import Services
+from sync import protocol
+from sync.agent.device import Device
+from sync.agent.enroll import enroll as enroll_device
 from sync.agent.lock import PassRunning
 from sync.agent.run import PassResult, locked_pass
 
@@ -17,8 +20,8 @@ log = logging.getLogger(__name__)
 class BackgroundSync:
     """Starts at most one pass at a time for the app; the UI never waits for one."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, device: Device) -> None:
+        self.device = device
         self._thread: threading.Thread | None = None
         self._guard = threading.Lock()
 
@@ -45,10 +48,14 @@ class BackgroundSync:
         if thread is not None:
             thread.join(timeout)
 
+    def enroll(self, server_url: str, code: str, *, force: bool = False) -> protocol.EnrollResponse:
+        """Enrol the device with IT's one-time code; blocks on the network (staff mode calls it off the UI thread)."""
+        return enroll_device(self.device, server_url, code, force=force)
+
     def _run(self, on_done: Callable[[PassResult | BilingualError], None]) -> None:
         outcome: PassResult | BilingualError
         try:
-            outcome = locked_pass(self.services)
+            outcome = locked_pass(self.device)
             if outcome.ok:
                 log.info("sync pass done")
             else:

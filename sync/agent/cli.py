@@ -12,10 +12,9 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import TextIO
 
 from kiosk import __version__
-from kiosk.cli import add_device_options
+from kiosk.cli_common import add_device_options, say, say_error
 from kiosk.domain.errors import BilingualError
 from kiosk.services import Services
 from kiosk.settings import resolve
@@ -51,13 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _say(vi: str, en: str, stream: TextIO | None = None) -> None:
-    stream = stream or sys.stdout
-    print(vi, file=stream)
-    if en:
-        print(f"  {en}", file=stream)
-
-
 def exit_code(error: SyncError) -> int:
     """The exit code a failure of this kind ends the command with."""
     if error.code == errors.E_NOT_ENROLLED:
@@ -76,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = resolve(args.config)
         services = Services.open(settings, args.data_dir)
     except BilingualError as exc:
-        _say(f"Lỗi: {exc.vi}", f"Error: {exc.en}", sys.stderr)
+        say_error(exc)
         return EXIT_USAGE
     try:
         if args.command == "enroll":
@@ -94,13 +86,13 @@ def _enroll(services: Services, args: argparse.Namespace) -> int:
     try:
         answer = enroll(services, args.server, args.code, force=args.force)
     except SyncError as exc:
-        _say(f"Đăng ký không thành công: {exc.vi}", f"Enrolment failed: {exc.en}", sys.stderr)
+        say(f"Đăng ký không thành công: {exc.vi}", f"Enrolment failed: {exc.en}", sys.stderr)
         return exit_code(exc)
-    _say(f"Đã đăng ký với {args.server}: mã thiết bị {answer.device_id}, {answer.agency_name} — {answer.counter_name}",
-         f"Enrolled with {args.server}: device ID {answer.device_id}, {answer.agency_name} — {answer.counter_name}")
+    say(f"Đã đăng ký với {args.server}: mã thiết bị {answer.device_id}, {answer.agency_name} — {answer.counter_name}",
+        f"Enrolled with {args.server}: device ID {answer.device_id}, {answer.agency_name} — {answer.counter_name}")
     if answer.acked_seq:
-        _say(f"Máy chủ đã có {answer.acked_seq} bản ghi của máy này; lần gửi sau tiếp tục từ đó.",
-             f"The server already holds {answer.acked_seq} records of this device; the next push goes on from there.")
+        say(f"Máy chủ đã có {answer.acked_seq} bản ghi của máy này; lần gửi sau tiếp tục từ đó.",
+            f"The server already holds {answer.acked_seq} records of this device; the next push goes on from there.")
     return EXIT_OK
 
 
@@ -108,12 +100,12 @@ def _run(services: Services, args: argparse.Namespace) -> int:
     from sync.agent.run import locked_pass
 
     if args.budget is not None and not 1 <= args.budget <= 86400:
-        _say("--budget phải từ 1 đến 86400 giây", "--budget must be 1 to 86400 seconds", sys.stderr)
+        say("--budget phải từ 1 đến 86400 giây", "--budget must be 1 to 86400 seconds", sys.stderr)
         return EXIT_USAGE
     try:
         result = locked_pass(services, budget_s=args.budget, progress=for_stream(sys.stderr))
     except PassRunning as exc:
-        _say(exc.vi, exc.en, sys.stderr)
+        say(exc.vi, exc.en, sys.stderr)
         return EXIT_BUSY
     _report(result)
     if result.ok:
@@ -145,49 +137,50 @@ def _report(result: PassResult) -> None:
             parts_vi.append("danh mục: không đổi")
             parts_en.append("catalog: unchanged")
     if result.health is not None:
-        flag_vi = " — ĐỒNG HỒ SAI, hãy chỉnh giờ máy" if result.health.clock_flagged else ""
-        flag_en = " — CLOCK WRONG, set the device's time" if result.health.clock_flagged else ""
+        flag_vi, flag_en = _clock_flag(result.health.clock_flagged)
         parts_vi.append(f"lệch đồng hồ {result.health.clock_drift_s:+.1f} giây{flag_vi}")
         parts_en.append(f"clock drift {result.health.clock_drift_s:+.1f} s{flag_en}")
     head_vi = "Đồng bộ xong" if result.ok else "Đồng bộ CHƯA XONG"
     head_en = "Sync done" if result.ok else "Sync INCOMPLETE"
-    _say(f"{head_vi}: " + "; ".join(parts_vi) if parts_vi else head_vi,
-         f"{head_en}: " + "; ".join(parts_en) if parts_en else head_en)
+    say(f"{head_vi}: " + "; ".join(parts_vi) if parts_vi else head_vi,
+        f"{head_en}: " + "; ".join(parts_en) if parts_en else head_en)
     for error in result.errors:
         where_vi = f" (bản ghi số {error.first_bad_seq})" if error.first_bad_seq else ""
         where_en = f" (record {error.first_bad_seq})" if error.first_bad_seq else ""
-        _say(f"Lỗi [{error.code}]{where_vi}: {error.vi}", f"Error [{error.code}]{where_en}: {error.en}", sys.stderr)
+        say(f"Lỗi [{error.code}]{where_vi}: {error.vi}", f"Error [{error.code}]{where_en}: {error.en}", sys.stderr)
+
+
+def _clock_flag(flagged: bool) -> tuple[str, str]:
+    """What follows the clock drift when the server flagged it."""
+    return (" — ĐỒNG HỒ SAI, hãy chỉnh giờ máy", " — CLOCK WRONG, set the device's time") if flagged else ("", "")
 
 
 def _status(services: Services, as_json: bool) -> int:
-    from sync.agent.status import read_status
-
-    status = read_status(services)
+    status = services.sync_status()
     if as_json:
         print(json.dumps(status.as_json(), ensure_ascii=False, indent=2))
         return EXIT_OK if status.enrolled else EXIT_NOT_ENROLLED
     if status.enrolled:
-        _say(f"Đã đăng ký với {status.server_url}, mã thiết bị {status.device_id}",
-             f"Enrolled with {status.server_url}, device ID {status.device_id}")
+        say(f"Đã đăng ký với {status.server_url}, mã thiết bị {status.device_id}",
+            f"Enrolled with {status.server_url}, device ID {status.device_id}")
     else:
-        _say("Chưa đăng ký với máy chủ nào: chạy «kiosk-sync enroll --server URL --code MÃ»",
-             "Not enrolled with a server: run 'kiosk-sync enroll --server URL --code CODE'")
-    _say(f"Chờ gửi: {status.queue_depth} bản ghi (máy có tới số {status.head_seq}, máy chủ đã nhận tới số "
-         f"{status.acked_seq})",
-         f"Queue: {status.queue_depth} records (device head {status.head_seq}, server acknowledged "
-         f"{status.acked_seq})")
-    _say(f"Lần đồng bộ thành công gần nhất: {status.last_success or 'chưa có'}",
-         f"Last successful sync: {status.last_success or 'never'}")
+        say("Chưa đăng ký với máy chủ nào: chạy «kiosk-sync enroll --server URL --code MÃ»",
+            "Not enrolled with a server: run 'kiosk-sync enroll --server URL --code CODE'")
+    say(f"Chờ gửi: {status.queue_depth} bản ghi (máy có tới số {status.head_seq}, máy chủ đã nhận tới số "
+        f"{status.acked_seq})",
+        f"Queue: {status.queue_depth} records (device head {status.head_seq}, server acknowledged "
+        f"{status.acked_seq})")
+    say(f"Lần đồng bộ thành công gần nhất: {status.last_success or 'chưa có'}",
+        f"Last successful sync: {status.last_success or 'never'}")
     if status.last_error is not None:
-        _say(f"Lỗi gần nhất ({status.last_error.at}): {status.last_error.vi}",
-             f"Last error ({status.last_error.at}): {status.last_error.en}")
+        say(f"Lỗi gần nhất ({status.last_error.at}): {status.last_error.vi}",
+            f"Last error ({status.last_error.at}): {status.last_error.en}")
     else:
-        _say("Lỗi gần nhất: không có", "Last error: none")
+        say("Lỗi gần nhất: không có", "Last error: none")
     if status.clock_drift_s is not None:
-        flag_vi = " — ĐỒNG HỒ SAI, hãy chỉnh giờ máy" if status.clock_flagged else ""
-        flag_en = " — CLOCK WRONG, set the device's time" if status.clock_flagged else ""
-        _say(f"Lệch đồng hồ so với máy chủ: {status.clock_drift_s:+.1f} giây{flag_vi}",
-             f"Clock drift from the server: {status.clock_drift_s:+.1f} s{flag_en}")
+        flag_vi, flag_en = _clock_flag(status.clock_flagged)
+        say(f"Lệch đồng hồ so với máy chủ: {status.clock_drift_s:+.1f} giây{flag_vi}",
+            f"Clock drift from the server: {status.clock_drift_s:+.1f} s{flag_en}")
     return EXIT_OK if status.enrolled else EXIT_NOT_ENROLLED
 
 

@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kiosk.domain.keys import DeviceKey
 from sync import protocol
@@ -28,6 +29,7 @@ from sync.agent.errors import E_BAD_RESPONSE, E_BAD_URL, E_BUDGET, E_SERVER, E_T
 
 JSON_ANSWER_CAP = 1024 * 1024  # no answer but the catalog is anywhere near this
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+Answer = TypeVar("Answer", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,14 @@ def read_capped(response: requests.Response, cap: int) -> bytes:
         raise
     # Read to the end: urllib3 has given the connection back to the pool for the next request.
     return b"".join(chunks)
+
+
+def parse_answer(content: bytes, model: type[Answer], vi: str, en: str) -> Answer:
+    """The server's answer read as `model`; else a bad_response error beginning with `vi` and `en`."""
+    try:
+        return model.model_validate_json(content)
+    except ValidationError as exc:
+        raise SyncError(E_BAD_RESPONSE, f"{vi}: {exc}", f"{en}: {exc}") from exc
 
 
 def server_time(response: requests.Response, body: protocol.ErrorBody | None) -> datetime | None:
@@ -215,6 +225,12 @@ class SyncClient:
             snippet = content[:200].decode("utf-8", "replace")
             raise SyncError(E_BAD_RESPONSE, f"Máy chủ trả lời {status} không đúng giao thức: {snippet!r}",
                             f"The server answered {status} outside the protocol: {snippet!r}", status=status)
+
+    def post_json(self, path: str, message: BaseModel, answer: type[Answer], vi: str, en: str) -> Answer:
+        """POST `message` as JSON, signed, and read the answer as `answer` (see parse_answer for `vi`, `en`)."""
+        response = self.request("POST", path, body=message.model_dump_json().encode("utf-8"),
+                                headers={"Content-Type": "application/json"})
+        return parse_answer(response.content, answer, vi, en)
 
     def _attempt(self, method: str, url: str, body: bytes, headers: Mapping[str, str] | None,
                  retry: int) -> requests.Response | None:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import socket
 
-from pydantic import ValidationError
-
 from kiosk import __version__, state
 from kiosk.domain.keys import public_key_b64
-from kiosk.services import Services
 from sync import protocol
 from sync.agent.client import Budget, check_server_url
-from sync.agent.device import Tuning, enrolment, make_client, utc_iso
-from sync.agent.errors import E_ALREADY_ENROLLED, E_BAD_RESPONSE, E_CODE_FORMAT, SyncError
+from sync.agent.device import Device, Tuning, enrolment, make_client, utc_iso
+from sync.agent.errors import E_ALREADY_ENROLLED, E_CODE_FORMAT, SyncError
 
 ENROLL_BUDGET_S = 60
 
@@ -26,7 +23,7 @@ def check_code(code: str) -> str:
     return cleaned
 
 
-def enroll(services: Services, server_url: str, code: str, *, force: bool = False,
+def enroll(device: Device, server_url: str, code: str, *, force: bool = False,
            tuning: Tuning | None = None) -> protocol.EnrollResponse:
     """Enrol this device with the server at `server_url`; refuses an enrolled device unless `force`.
 
@@ -35,34 +32,27 @@ def enroll(services: Services, server_url: str, code: str, *, force: bool = Fals
     """
     url = check_server_url(server_url)
     cleaned = check_code(code)
-    current = enrolment(services)
+    current = enrolment(device)
     if current is not None and not force:
         raise SyncError(E_ALREADY_ENROLLED,
                         f"Máy này đã đăng ký với {current.server_url} (mã thiết bị {current.device_id}); "
                         "thêm --force để đăng ký lại",
                         f"This device is already enrolled with {current.server_url} (device ID "
                         f"{current.device_id}); add --force to enrol again")
-    request = protocol.EnrollRequest(code=cleaned, public_key=public_key_b64(services.key.public_key),
-                                     device_uuid=services.ratings.device_uuid, app_version=__version__,
+    request = protocol.EnrollRequest(code=cleaned, public_key=public_key_b64(device.key.public_key),
+                                     device_uuid=device.ratings.device_uuid, app_version=__version__,
                                      hostname=socket.gethostname()[:200])
-    client = make_client(services, url, services.ratings.device_uuid, Budget(ENROLL_BUDGET_S), tuning)
+    client = make_client(device, url, device.ratings.device_uuid, Budget(ENROLL_BUDGET_S), tuning)
     try:
-        response = client.request("POST", protocol.ENROLL_PATH, body=request.model_dump_json().encode("utf-8"),
-                                   headers={"Content-Type": "application/json"})
-        try:
-            answer = protocol.EnrollResponse.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise SyncError(E_BAD_RESPONSE, f"Câu trả lời đăng ký của máy chủ không đúng giao thức: {exc}",
-                            f"The server's enrolment answer is outside the protocol: {exc}") from exc
+        answer = client.post_json(protocol.ENROLL_PATH, request, protocol.EnrollResponse,
+                                  "Câu trả lời đăng ký của máy chủ không đúng giao thức",
+                                  "The server's enrolment answer is outside the protocol")
     finally:
         client.close()
-    with services.database.writing() as con:
-        state.put(con, state.SERVER_URL, url)
-        state.put(con, state.SERVER_DEVICE_ID, answer.device_id)
-        state.put(con, state.ENROLLED_AT, utc_iso())
-        # What the server already holds from this key is the truth the next push starts from.
-        state.put(con, state.ACKED_SEQ, str(answer.acked_seq))
-        state.put(con, state.LAST_ERROR, "")
-        if client.offset_learnt:
-            state.put(con, state.CLOCK_OFFSET, f"{client.offset_s:.3f}")
+    # What the server already holds from this key is the truth the next push starts from.
+    facts = {state.SERVER_URL: url, state.SERVER_DEVICE_ID: answer.device_id, state.ENROLLED_AT: utc_iso(),
+             state.ACKED_SEQ: str(answer.acked_seq), state.LAST_ERROR: ""}
+    if client.offset_learnt:
+        facts[state.CLOCK_OFFSET] = f"{client.offset_s:.3f}"
+    device.state.put_many(facts)
     return answer

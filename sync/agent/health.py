@@ -6,18 +6,15 @@ import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pydantic import ValidationError
-
 from kiosk import __version__, state
-from kiosk.services import Services
 from sync import protocol
 from sync.agent.client import SyncClient
-from sync.agent.errors import E_BAD_RESPONSE, SyncError
+from sync.agent.device import Device
 
 
-def printer_state(services: Services) -> tuple[protocol.PrinterState, str]:
+def printer_state(device: Device) -> tuple[protocol.PrinterState, str]:
     """The printer's state and fault for the report, from the faults the printer keeps in device_state."""
-    printer = services.printer
+    printer = device.printer
     if not printer.enabled:
         return "none", ""
     fault = printer.fault()
@@ -26,43 +23,38 @@ def printer_state(services: Services) -> tuple[protocol.PrinterState, str]:
     return "fault", f"{fault.since}: {fault.vi} / {fault.en}"[:500]
 
 
-def catalog_version(services: Services) -> str:
+def catalog_version(device: Device) -> str:
     """The server's version of the catalog in use, else the local import it came from."""
-    pulled = services.state.get(state.CATALOG_VERSION)
+    pulled = device.state.get(state.CATALOG_VERSION)
     if pulled:
         return pulled
-    local = services.catalog.version()
+    local = device.catalog.version()
     return f"local:{local.id}" if local else ""
 
 
-def build_report(services: Services, device_time: datetime, last_error: str = "") -> protocol.HealthReport:
+def build_report(device: Device, device_time: datetime, last_error: str = "") -> protocol.HealthReport:
     """The health report as of now; `device_time` is the device's own clock, uncorrected."""
-    with services.database.reading() as con:
-        head = int(state.get(con, state.HEAD_SEQ) or 0)
-        head_hash = state.get(con, state.HEAD_HASH) or ""
-        acked = int(state.get(con, state.ACKED_SEQ) or 0)
-    printer, fault = printer_state(services)
+    stored = device.state.get_many(state.HEAD_SEQ, state.HEAD_HASH, state.ACKED_SEQ, state.SETTINGS_VERSION)
+    head = int(stored[state.HEAD_SEQ] or 0)
+    head_hash = stored[state.HEAD_HASH] or ""
+    acked = int(stored[state.ACKED_SEQ] or 0)
+    printer, fault = printer_state(device)
     return protocol.HealthReport(
         app_version=__version__, queue_depth=max(head - acked, 0), head_seq=head, head_hash=head_hash,
-        acked_seq=acked, disk_free_bytes=shutil.disk_usage(services.data_dir).free,
+        acked_seq=acked, disk_free_bytes=shutil.disk_usage(device.data_dir).free,
         printer_state=printer, printer_fault=fault, device_time=device_time,
-        catalog_version=catalog_version(services), settings_version=services.state.get(state.SETTINGS_VERSION) or "",
+        catalog_version=catalog_version(device), settings_version=stored[state.SETTINGS_VERSION] or "",
         last_error=last_error[:500])
 
 
-def report_health(client: SyncClient, services: Services, last_error: str = "",
+def report_health(client: SyncClient, device: Device, last_error: str = "",
                   clock: Callable[[], float] | None = None) -> protocol.HealthResponse:
     """Send the report and keep the drift the server measured (shown by status and staff mode)."""
     device_clock = clock or client.clock
-    report = build_report(services, datetime.fromtimestamp(device_clock(), UTC), last_error)
-    response = client.request("POST", protocol.HEALTH_PATH, body=report.model_dump_json().encode("utf-8"),
-                              headers={"Content-Type": "application/json"})
-    try:
-        answer = protocol.HealthResponse.model_validate_json(response.content)
-    except ValidationError as exc:
-        raise SyncError(E_BAD_RESPONSE, f"Câu trả lời của máy chủ cho báo cáo tình trạng không đúng giao thức: {exc}",
-                        f"The server's answer to the health report is outside the protocol: {exc}") from exc
-    with services.database.writing() as con:
-        state.put(con, state.CLOCK_DRIFT, f"{answer.clock_drift_s:.1f}")
-        state.put(con, state.CLOCK_FLAGGED, "1" if answer.clock_flagged else "0")
+    report = build_report(device, datetime.fromtimestamp(device_clock(), UTC), last_error)
+    answer = client.post_json(protocol.HEALTH_PATH, report, protocol.HealthResponse,
+                              "Câu trả lời của máy chủ cho báo cáo tình trạng không đúng giao thức",
+                              "The server's answer to the health report is outside the protocol")
+    device.state.put_many({state.CLOCK_DRIFT: f"{answer.clock_drift_s:.1f}",
+                           state.CLOCK_FLAGGED: "1" if answer.clock_flagged else "0"})
     return answer

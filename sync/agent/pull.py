@@ -25,10 +25,10 @@ from pydantic import ValidationError
 from kiosk import state
 from kiosk.domain.catalog_import import CatalogError, load_file
 from kiosk.domain.settings_file import SettingsError
-from kiosk.services import Services
 from kiosk.settings import apply_server_settings
 from sync import protocol
 from sync.agent.client import SyncClient, error_body, read_capped
+from sync.agent.device import Device
 from sync.agent.errors import E_BAD_DOWNLOAD, E_BAD_RESPONSE, E_CATALOG, E_SETTINGS, SyncError
 
 _ETAG = re.compile(r'^(?:W/)?"?([^"]*)"?$')
@@ -56,9 +56,9 @@ def etag_value(header: str | None) -> str:
     return match.group(1) if match else ""
 
 
-def pull_settings(client: SyncClient, services: Services) -> bool:
+def pull_settings(client: SyncClient, device: Device) -> bool:
     """Fetch this device's settings if their version changed and store them; True when new ones were stored."""
-    version = services.state.get(state.SETTINGS_VERSION)
+    version = device.state.get(state.SETTINGS_VERSION)
     headers = {"If-None-Match": quoted(version)} if version else {}
     response = client.request("GET", protocol.SETTINGS_PATH, headers=headers, ok=(200, 304))
     if response.status_code == 304:
@@ -70,24 +70,23 @@ def pull_settings(client: SyncClient, services: Services) -> bool:
                         f"The settings the server sent are invalid; the old ones stay: {_first(exc)}") from exc
     data = pulled.model_dump(mode="json")
     try:  # the same check the app makes when it applies them, so what is stored can always be applied
-        apply_server_settings(services.file_settings or services.settings, data, Path(protocol.SETTINGS_PATH))
+        apply_server_settings(device.file_settings or device.settings, data, Path(protocol.SETTINGS_PATH))
     except SettingsError as exc:
         raise SyncError(E_SETTINGS, f"Máy này không dùng được cài đặt máy chủ gửi về; giữ cài đặt cũ: {exc.vi}",
                         f"This kiosk cannot use the settings the server sent; the old ones stay: {exc.en}") from exc
-    with services.database.writing() as con:
-        state.put(con, state.SERVER_SETTINGS, json.dumps(data, ensure_ascii=False, sort_keys=True))
-        state.put(con, state.SETTINGS_VERSION, pulled.version)
+    device.state.put_many({state.SERVER_SETTINGS: json.dumps(data, ensure_ascii=False, sort_keys=True),
+                           state.SETTINGS_VERSION: pulled.version})
     return True
 
 
-def pull_catalog(client: SyncClient, services: Services) -> CatalogPull:
+def pull_catalog(client: SyncClient, device: Device) -> CatalogPull:
     """Fetch the catalog if its ETag changed, check it and import it all or nothing."""
-    etag = services.state.get(state.CATALOG_ETAG)
+    etag = device.state.get(state.CATALOG_ETAG)
     headers = {"If-None-Match": quoted(etag)} if etag else {}
     response = client.request("GET", protocol.CATALOG_PATH, headers=headers, ok=(200, 304, 404), stream=True)
     try:
         if response.status_code == 304:
-            return CatalogPull(False, services.state.get(state.CATALOG_VERSION) or "")
+            return CatalogPull(False, device.state.get(state.CATALOG_VERSION) or "")
         if response.status_code == 404:
             return _no_catalog(response)
         expected = etag_value(response.headers.get("ETag"))
@@ -95,13 +94,13 @@ def pull_catalog(client: SyncClient, services: Services) -> CatalogPull:
             raise SyncError(E_BAD_RESPONSE, f"Máy chủ gửi danh mục không kèm ETag SHA-256 hợp lệ ({expected!r})",
                             f"The server sent a catalog without a valid SHA-256 ETag ({expected!r})")
         version = response.headers.get(protocol.H_CATALOG_VERSION, "")[:80]
-        path = _download(response, expected, services.data_dir)
+        path = _download(response, expected, device.data_dir)
     finally:
         response.close()
     try:
         try:
             procedures = load_file(path)
-            report = services.catalog.import_procedures(procedures, f"{client.base_url}{protocol.CATALOG_PATH} "
+            report = device.catalog.import_procedures(procedures, f"{client.base_url}{protocol.CATALOG_PATH} "
                                                         f"(v{version or '?'}, {expected[:12]})")
         except CatalogError as exc:
             raise SyncError(E_CATALOG, f"Danh mục thủ tục tải từ máy chủ (phiên bản {version}) bị từ chối, "
@@ -110,9 +109,7 @@ def pull_catalog(client: SyncClient, services: Services) -> CatalogPull:
                             f"stays: {exc.en}") from exc
     finally:
         path.unlink(missing_ok=True)
-    with services.database.writing() as con:
-        state.put(con, state.CATALOG_ETAG, expected)
-        state.put(con, state.CATALOG_VERSION, version)
+    device.state.put_many({state.CATALOG_ETAG: expected, state.CATALOG_VERSION: version})
     return CatalogPull(True, version, report.count)
 
 

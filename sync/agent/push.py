@@ -9,7 +9,6 @@ restarted from a backup then all end the same way: the next batch begins where t
 from __future__ import annotations
 
 import gzip
-import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,10 +17,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from kiosk import state
-from kiosk.services import Services
 from sync import protocol
-from sync.agent.client import SyncClient
-from sync.agent.errors import E_BAD_RESPONSE, E_LOCAL_RECORD, E_SERVER_AHEAD, E_STUCK, SyncError
+from sync.agent.client import SyncClient, parse_answer
+from sync.agent.device import Device
+from sync.agent.errors import E_LOCAL_RECORD, E_SERVER_AHEAD, E_STUCK, SyncError
 from sync.agent.progress import Progress, QuietProgress
 
 BATCH_RECORDS = 500  # a few hundred: one request stays well under a second even on a slow line
@@ -46,31 +45,30 @@ class PushResult:
         return max(self.head_seq - self.acked_seq, 0)
 
 
-def acked_seq(services: Services) -> int:
+def acked_seq(device: Device) -> int:
     """The last sequence number the server acknowledged, as stored on the device."""
-    return int(services.state.get(state.ACKED_SEQ) or 0)
+    return int(device.state.get(state.ACKED_SEQ) or 0)
 
 
-def head_seq(services: Services) -> int:
+def head_seq(device: Device) -> int:
     """The newest record's sequence number on the device."""
-    return int(services.state.get(state.HEAD_SEQ) or 0)
+    return int(device.state.get(state.HEAD_SEQ) or 0)
 
 
-def read_batch(services: Services, after: int, limit: int) -> list[protocol.Record]:
-    """Up to `limit` records after `after`, straight from the device database, as wire records.
+def read_batch(device: Device, after: int, limit: int) -> list[protocol.Record]:
+    """Up to `limit` records after `after`, from the rating log, as wire records.
 
     A record that does not fit the wire format ends the batch before it; when it is the first one the push
     cannot go on, and the error names it.
     """
     batch: list[protocol.Record] = []
-    with services.database.reading() as con:
-        for raw in itertools.islice(services.ratings.records(con, after), limit):
-            try:
-                batch.append(protocol.Record.model_validate(raw))
-            except ValidationError as exc:
-                if batch:
-                    break
-                raise _bad_record(raw, exc) from exc
+    for raw in device.ratings.records_after(after, limit):
+        try:
+            batch.append(protocol.Record.model_validate(raw))
+        except ValidationError as exc:
+            if batch:
+                break
+            raise _bad_record(raw, exc) from exc
     return batch
 
 
@@ -104,11 +102,9 @@ def send_batch(client: SyncClient, body: bytes) -> protocol.PushResponse:
     """POST one encoded batch and read the server's answer."""
     response = client.request("POST", protocol.PUSH_PATH, body=body,
                               headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
-    try:
-        return protocol.PushResponse.model_validate_json(response.content)
-    except ValidationError as exc:
-        raise SyncError(E_BAD_RESPONSE, f"Câu trả lời của máy chủ cho lô bản ghi không đúng giao thức: {exc}",
-                        f"The server's answer to a batch is outside the protocol: {exc}") from exc
+    return parse_answer(response.content, protocol.PushResponse,
+                        "Câu trả lời của máy chủ cho lô bản ghi không đúng giao thức",
+                        "The server's answer to a batch is outside the protocol")
 
 
 @dataclass(frozen=True)
@@ -120,8 +116,8 @@ class _Batch:
     last_seq: int
 
 
-def _prepare(services: Services, client: SyncClient, after: int, limit: int) -> _Batch | None:
-    records = read_batch(services, after, limit)
+def _prepare(device: Device, client: SyncClient, after: int, limit: int) -> _Batch | None:
+    records = read_batch(device, after, limit)
     if not records:
         return None
     # Made while the previous batch is answered, a moment before it is sent: well within the clock tolerance.
@@ -129,12 +125,12 @@ def _prepare(services: Services, client: SyncClient, after: int, limit: int) -> 
     return _Batch(body, count, records[count - 1].seq)
 
 
-def push(client: SyncClient, services: Services, progress: Progress | None = None,
+def push(client: SyncClient, device: Device, progress: Progress | None = None,
          batch_records: int = BATCH_RECORDS) -> PushResult:
     """Send every record the server lacks; the server's acked_seq is stored after every answer."""
     progress = progress or QuietProgress()
     batch_records = max(1, min(batch_records, protocol.MAX_BATCH_RECORDS))
-    acked, head = acked_seq(services), head_seq(services)
+    acked, head = acked_seq(device), head_seq(device)
     result = PushResult(acked, acked, head)
     progress.start(max(head - acked, 0))
     stalls = 0
@@ -142,9 +138,9 @@ def push(client: SyncClient, services: Services, progress: Progress | None = Non
     # answer is the number it starts from, so a gap or a lower number costs nothing but the work.
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-ahead")
     try:
-        batch = _prepare(services, client, acked, batch_records)
+        batch = _prepare(device, client, acked, batch_records)
         while batch is not None:
-            upcoming = ahead.submit(_prepare, services, client, batch.last_seq, batch_records)
+            upcoming = ahead.submit(_prepare, device, client, batch.last_seq, batch_records)
             result.sent += batch.count
             result.batches += 1
             try:
@@ -155,12 +151,12 @@ def push(client: SyncClient, services: Services, progress: Progress | None = Non
             except SyncError as exc:
                 if exc.acked_seq is not None and exc.code in (protocol.E_GAP, protocol.E_CHAIN):
                     # The server's number is the truth, also when it is lower than ours.
-                    _store_acked(services, exc.acked_seq)
+                    _store_acked(device, exc.acked_seq)
                     result.acked_seq = exc.acked_seq
                 if exc.code != protocol.E_GAP or exc.acked_seq is None:
                     raise
                 new_acked = exc.acked_seq
-            _store_acked(services, new_acked)
+            _store_acked(device, new_acked)
             stalls = stalls + 1 if new_acked <= acked else 0
             if new_acked > acked:
                 progress.advance(new_acked - acked)
@@ -169,11 +165,11 @@ def push(client: SyncClient, services: Services, progress: Progress | None = Non
                 raise SyncError(E_STUCK, f"Máy chủ nhiều lần liền vẫn chỉ xác nhận tới số {acked}; dừng gửi",
                                 f"The server keeps acknowledging only up to {acked}; stopped sending")
             batch = (upcoming.result() if acked == batch.last_seq
-                     else _prepare(services, client, acked, batch_records))
+                     else _prepare(device, client, acked, batch_records))
     finally:
         ahead.shutdown(wait=True, cancel_futures=True)
         progress.finish()
-    result.head_seq = head_seq(services)
+    result.head_seq = head_seq(device)
     if acked > result.head_seq:
         raise SyncError(E_SERVER_AHEAD,
                         f"Máy chủ đã có tới bản ghi số {acked} nhưng máy này chỉ có tới số {result.head_seq}: "
@@ -183,5 +179,5 @@ def push(client: SyncClient, services: Services, progress: Progress | None = Non
     return result
 
 
-def _store_acked(services: Services, value: int) -> None:
-    services.state.put(state.ACKED_SEQ, str(value))
+def _store_acked(device: Device, value: int) -> None:
+    device.state.put(state.ACKED_SEQ, str(value))

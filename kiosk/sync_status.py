@@ -1,14 +1,17 @@
-"""Where this device stands with its server, read from device_state alone (no network, no Kivy)."""
+"""Where this device stands with its server, read from device_state alone (no network, no Kivy).
+
+The sync agent writes these facts; staff mode, `kiosk doctor` and `kiosk-sync status` read them here.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from kiosk import i18n, state
-from kiosk.services import Services
 
 
 @dataclass(frozen=True)
@@ -50,30 +53,50 @@ class SyncStatus:
         return data
 
 
+def last_error_value(at: str, vi: str, en: str) -> str:
+    """How the first error of a pass is stored: a JSON object, each sentence on one line as status shows it."""
+    return json.dumps({"at": at, "vi": vi.replace("\n", " "), "en": en.replace("\n", " ")}, ensure_ascii=False)
+
+
 def parse_last_error(raw: str | None) -> LastError | None:
-    """The stored "when|vi|en" of the last error, or None when the last pass succeeded."""
+    """The stored last error, or None when the last pass succeeded.
+
+    Kiosks upgraded in place may still hold the older form, "when|vi|en", which is read too.
+    """
     if not raw:
         return None
+    if raw.startswith("{"):
+        try:
+            stored = json.loads(raw)
+        except ValueError:
+            stored = None
+        if isinstance(stored, dict):
+            return LastError(*(str(stored.get(name, "")) for name in ("at", "vi", "en")))
     at, vi, en = [*raw.split("|", 2), "", ""][:3]
     return LastError(at, vi, en)
 
 
-def read_status(services: Services) -> SyncStatus:
-    """The device's sync status as stored."""
-    with services.database.reading() as con:
-        def get(key: str) -> str:
-            return state.get(con, key) or ""
+_STATUS_KEYS = (state.SERVER_URL, state.SERVER_DEVICE_ID, state.HEAD_SEQ, state.ACKED_SEQ, state.LAST_ATTEMPT,
+                state.LAST_SUCCESS, state.LAST_ERROR, state.CLOCK_DRIFT, state.CLOCK_FLAGGED, state.SETTINGS_VERSION,
+                state.CATALOG_VERSION)
 
-        drift = get(state.CLOCK_DRIFT)
-        return SyncStatus(
-            enrolled=bool(get(state.SERVER_URL) and get(state.SERVER_DEVICE_ID)),
-            server_url=get(state.SERVER_URL), device_id=get(state.SERVER_DEVICE_ID),
-            device_uuid=services.ratings.device_uuid,
-            head_seq=int(get(state.HEAD_SEQ) or 0), acked_seq=int(get(state.ACKED_SEQ) or 0),
-            last_attempt=get(state.LAST_ATTEMPT), last_success=get(state.LAST_SUCCESS),
-            last_error=parse_last_error(get(state.LAST_ERROR)),
-            clock_drift_s=float(drift) if drift else None, clock_flagged=get(state.CLOCK_FLAGGED) == "1",
-            settings_version=get(state.SETTINGS_VERSION), catalog_version=get(state.CATALOG_VERSION))
+
+def read_status(device_state: state.DeviceState, device_uuid: str) -> SyncStatus:
+    """The sync status of the device `device_uuid` as stored in its device_state."""
+    stored = device_state.get_many(*_STATUS_KEYS)
+
+    def get(key: str) -> str:
+        return stored[key] or ""
+
+    drift = get(state.CLOCK_DRIFT)
+    return SyncStatus(
+        enrolled=bool(get(state.SERVER_URL) and get(state.SERVER_DEVICE_ID)),
+        server_url=get(state.SERVER_URL), device_id=get(state.SERVER_DEVICE_ID), device_uuid=device_uuid,
+        head_seq=int(get(state.HEAD_SEQ) or 0), acked_seq=int(get(state.ACKED_SEQ) or 0),
+        last_attempt=get(state.LAST_ATTEMPT), last_success=get(state.LAST_SUCCESS),
+        last_error=parse_last_error(get(state.LAST_ERROR)),
+        clock_drift_s=float(drift) if drift else None, clock_flagged=get(state.CLOCK_FLAGGED) == "1",
+        settings_version=get(state.SETTINGS_VERSION), catalog_version=get(state.CATALOG_VERSION))
 
 
 def local_time(iso_utc: str) -> str:
