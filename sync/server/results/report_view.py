@@ -14,19 +14,10 @@ from typing import Any
 from markupsafe import Markup
 
 from kiosk.domain.levels import LEVELS, QUESTIONS
-from sync.server import charts
-from sync.server.charts import TrendValue, percent
-from sync.server.reports import (
-    TOO_FEW_EN,
-    TOO_FEW_VI,
-    Comment,
-    Figures,
-    Period,
-    Report,
-    Row,
-    TrendPoint,
-    default_bucket,
-)
+from sync.server.results import charts
+from sync.server.results.charts import TrendValue, percent
+from sync.server.results.figures import TOO_FEW_EN, TOO_FEW_VI, Comment, Figures, Report, Row, TrendPoint
+from sync.server.results.periods import Period, default_bucket
 
 GROUP_NAMES: dict[str, tuple[str, str]] = {
     "agency": ("Cơ quan", "Agency"),
@@ -126,7 +117,7 @@ def next_period(period: Period) -> Period:
 
 
 def trend_span(period: Period) -> tuple[Period, str]:
-    """The span the trend chart covers and its bucket (reports.default_bucket: by day for a month, by month for
+    """The span the trend chart covers and its bucket (periods.default_bucket: by day for a month, by month for
     a year). A single day has no trend of its own, so its chart shows the 30 days up to it, by day.
     """
     if period.kind == "day":
