@@ -24,7 +24,7 @@ import requests
 from openpyxl import load_workbook
 from sqlalchemy import func, insert, select
 
-from kiosk.domain.levels import SCALE_KEYS
+from kiosk.domain.levels import LEVELS, SCALE_KEYS
 from sync.server.admin import accounts
 from sync.server.alerts import checker
 from sync.server.models import AGENCY, ALERT_EVENT, ALERT_RULE, DEVICE, PUBLICATION, RATING
@@ -763,6 +763,26 @@ def test_no_results_page_needs_the_internet(module_server: ServerHandle, staff: 
         css = requests.get(f"{module_server.url}/static/{sheet}", timeout=10)
         assert css.status_code == 200 and "url(" not in css.text and "@import" not in css.text
     assert "@page" in requests.get(module_server.url + "/static/print.css", timeout=10).text
+
+
+def test_the_level_colours_come_from_their_one_owner(module_server: ServerHandle, staff: requests.Session) -> None:
+    levels_css = requests.get(module_server.url + "/levels.css", timeout=10)
+    assert levels_css.status_code == 200 and levels_css.headers["content-type"].startswith("text/css")
+    assert "url(" not in levels_css.text and "@import" not in levels_css.text
+    for level in LEVELS:
+        assert f"--level-{level.value}: {level.colour};" in levels_css.text
+    pages = [staff.get(module_server.url + "/dashboard", params={"agency": MAIN}, timeout=30).text,
+             public_page(module_server, "/ket-qua").text, public_page(module_server, f"/ket-qua/{MAIN}").text,
+             public_page(module_server, "/ket-qua/KHONG-CO").text]
+    for html in pages:
+        sheets = [n.attrs.get("href") for n in parse(html).all("link") if n.attrs.get("rel") == "stylesheet"]
+        assert sheets.index("/levels.css") < sheets.index("/static/results.css")
+    # No stylesheet keeps a copy of a level's colour: the results pages name them as var(--level-N).
+    for sheet in ("results.css", "print.css", "style.css"):
+        css = requests.get(f"{module_server.url}/static/{sheet}", timeout=10).text.upper()
+        assert not [level.colour for level in LEVELS if level.colour.upper() in css], sheet
+    results_css = requests.get(module_server.url + "/static/results.css", timeout=10).text
+    assert "var(--level-4)" in results_css and "var(--level-1)" in results_css
 
 
 def test_ratings_pushed_by_a_real_kiosk_appear_on_the_dashboard(module_server: ServerHandle,

@@ -155,6 +155,7 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, *, databa
     app.include_router(pages.router)
     app.include_router(dashboard.router)
     app.include_router(public.router)
+    app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Registered through the decorator, which takes each handler typed for the exception it handles.
     app.exception_handler(ApiError)(_on_api_error)

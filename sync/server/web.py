@@ -1,5 +1,5 @@
 """What every page of the server uses: the templates, the signed-in user and the posted form as FastAPI
-dependencies, and an answer a dependency gives in the handler's place."""
+dependencies, an answer a dependency gives in the handler's place, and the level colours' stylesheet."""
 
 from __future__ import annotations
 
@@ -8,21 +8,24 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qs
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
+from kiosk.domain.levels import LEVELS
 from sync.server.admin import accounts
 from sync.server.context import context
 from sync.server.devices.body import read_body
 from sync.server.errors import ApiError
 
+router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 # The templates ship with the server and never change under it: no file check on every page.
 templates.env.auto_reload = False
 SESSION_COOKIE = "kiosk_session"
 FORM_LIMIT = 16 * 1024
 FORM_FIELDS = 20
+LEVELS_CSS = "/levels.css"
 
 
 class EarlyResponse(Exception):
@@ -71,3 +74,18 @@ async def posted_form(request: Request) -> PostedForm:
 
 SignedIn = Annotated[accounts.Session | None, Depends(signed_in)]
 Form = Annotated[PostedForm, Depends(posted_form)]
+
+
+def _levels_css() -> str:
+    """The five levels' colours as CSS custom properties (--level-1 … --level-5), from kiosk.domain.levels."""
+    colours = " ".join(f"--level-{level.value}: {level.colour};" for level in sorted(LEVELS, key=lambda lv: lv.value))
+    return f"/* The five satisfaction levels' colours (kiosk.domain.levels). */\n:root {{ {colours} }}\n"
+
+
+_LEVELS_CSS = _levels_css()
+
+
+@router.get(LEVELS_CSS)
+def levels_css() -> Response:
+    """The stylesheet that names the level colours the results pages use (var(--level-N))."""
+    return Response(_LEVELS_CSS, media_type="text/css; charset=utf-8", headers={"Cache-Control": "no-cache"})
