@@ -47,9 +47,12 @@ from sqlalchemy import Engine, event  # noqa: E402
 from bench import dashboard_load  # noqa: E402
 from bench.common import BenchError, ScratchDatabase, percentile, positive_int, say, scratch_postgres  # noqa: E402
 from kiosk.domain.errors import BilingualError  # noqa: E402
-from sync.server import admin, dashboard, dashboard_query, report_view, reports  # noqa: E402
+from sync.server.admin import accounts  # noqa: E402
 from sync.server.context import AppContext  # noqa: E402
 from sync.server.db import open_database, reading  # noqa: E402
+from sync.server.results import dashboard, dashboard_query, report_view, reports  # noqa: E402
+from sync.server.results.figures import ReportQuery  # noqa: E402
+from sync.server.results.periods import Period  # noqa: E402
 from sync.server.settings import ServerSettings  # noqa: E402
 from tests.sync_harness import ServerHandle, start_server  # noqa: E402
 
@@ -132,9 +135,9 @@ class Page:
     all_s: list[float] = field(default_factory=list)
 
     @property
-    def query(self) -> reports.ReportQuery:
+    def query(self) -> ReportQuery:
         """The report query the page's URL asks for."""
-        return reports.ReportQuery(reports.Period.of(self.kind, self.anchor), self.group, self.agency)
+        return ReportQuery(Period.of(self.kind, self.anchor), self.group, self.agency)
 
     @property
     def params(self) -> dict[str, str]:
@@ -175,7 +178,7 @@ def capture(engine: Engine, page: Page, token: str) -> None:
         aggregation = list(sent)
         sent.clear()
         with reading(engine) as conn:
-            session = admin.session_on(conn, token)
+            session = accounts.session_on(conn, token)
             assert session is not None
             dashboard._dashboard_values(conn, conn_context(engine), session, page.params)
     finally:
@@ -349,8 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(line)
             engine = _load(db, options, first, last)
             try:
-                admin.add_user(engine, USER, PASSWORD)
-                token = admin.login(engine, USER, PASSWORD, timedelta(hours=1), free_attempts=5,
+                accounts.add_user(engine, USER, PASSWORD)
+                token = accounts.login(engine, USER, PASSWORD, timedelta(hours=1), free_attempts=5,
                                     max_delay_s=60).token
                 assert token is not None
                 for page in pages:

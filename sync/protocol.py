@@ -165,7 +165,7 @@ class PushRequest(Message):
 
     `device_time` is the device's own clock, uncorrected, when the batch was made: with the moment the server
     receives it, it measures how far the device's clock is off, which decides where the records' times fall
-    (see sync.server.clock). Optional for agents that predate it; they are measured by their health reports.
+    (see sync.server.devices.clock). Optional for agents that predate it; they are measured by their health reports.
     """
 
     device_id: Uuid

@@ -144,19 +144,21 @@ def report_example() -> dict[str, Any]:
 
     After the push of the three records: one rating at level 4, its officer element answered 5.
     """
-    from sync.server import exports, reports
+    from kiosk.domain.levels import SCALE_KEYS
+    from sync.server.results import exports
+    from sync.server.results.figures import Element, Figures, Report, ReportQuery, Row
+    from sync.server.results.periods import Period
     from sync.server.settings import ServerSettings
 
     defaults = ServerSettings()
-    elements = {key: reports.Element.of(1, 1) if key == "officer" else reports.Element.of(0, 0)
-                for key in reports.SCALE_ELEMENTS}
-    figures = reports.Figures(1, (0, 0, 0, 1, 0), elements, 0)
-    row = reports.Row(OFFICER["code"], OFFICER["name"], figures, reports.Figures.empty(), flagged=False,
-                      too_few=defaults.reports.flag_min_ratings > 1)
-    query = reports.ReportQuery(reports.Period.of("day", REPORT_DAY), "officer", AGENCY["code"])
-    report = reports.Report(query, figures, reports.Figures.empty(), [row], defaults.reports.flag_share,
-                            defaults.reports.flag_min_ratings, reports.Figures.empty(), 0,
-                            timezone="Asia/Ho_Chi_Minh", agency_name=AGENCY["name"])
+    elements = {key: Element.of(1, 1) if key == "officer" else Element.of(0, 0) for key in SCALE_KEYS}
+    figures = Figures(1, (0, 0, 0, 1, 0), elements, 0)
+    row = Row(OFFICER["code"], OFFICER["name"], figures, Figures.empty(), flagged=False,
+              too_few=defaults.reports.flag_min_ratings > 1)
+    query = ReportQuery(Period.of("day", REPORT_DAY), "officer", AGENCY["code"])
+    report = Report(query, figures, Figures.empty(), [row], defaults.reports.flag_share,
+                    defaults.reports.flag_min_ratings, Figures.empty(), 0,
+                    timezone="Asia/Ho_Chi_Minh", agency_name=AGENCY["name"])
     return exports.report_json(report)
 
 

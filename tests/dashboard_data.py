@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, update
 
-from sync.server import devices, registry
+from sync.server import registry
+from sync.server.devices import enrolment
 from sync.server.models import DEVICE, PROCEDURE_INFO, RATING
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -80,7 +81,7 @@ def _moment(day: date, minutes: int) -> datetime:
 
 
 def _add_device(engine: Engine, agency: str, counter: str, chain_state: str = "intact") -> str:
-    made = devices.add_device(engine, agency, counter, timedelta(hours=1))
+    made = enrolment.add_device(engine, agency, counter, timedelta(hours=1))
     now = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(update(DEVICE).where(DEVICE.c.id == made.device_id).values(

@@ -63,7 +63,8 @@ def seed(engine: Engine) -> Hostile:
     # The server's code is loaded only here, so the device's tests can use the checks without it.
     from sqlalchemy import insert, update
 
-    from sync.server import db, devices, registry
+    from sync.server import db, registry
+    from sync.server.devices import enrolment
     from sync.server.models import AGENCY, COUNTER, OFFICER, PROCEDURE_INFO
     from tests.test_server_reports import add_rating
 
@@ -81,7 +82,7 @@ def seed(engine: Engine) -> Hostile:
         registry.add_agency(engine, code, {"name": f"Cơ quan {name}", "parent": "Tỉnh Thử nghiệm"})
         registry.add_counter(engine, code, "Q1", f"Quầy {name}", [])
         registry.add_officer(engine, code, "CB1", f"Cán bộ {name}")
-        device_id = devices.add_device(engine, code, "Q1", timedelta(hours=1)).device_id
+        device_id = enrolment.add_device(engine, code, "Q1", timedelta(hours=1)).device_id
         with db.writing(engine) as conn:
             agency_id = conn.execute(AGENCY.select().where(AGENCY.c.code == code)).one().id
             conn.execute(update(AGENCY).where(AGENCY.c.id == agency_id).values(name=text["agency"]))

@@ -31,8 +31,10 @@ from kiosk.domain.chain import GENESIS_HASH, SIGNED_FIELDS, canonical, record_ha
 from kiosk.domain.keys import DeviceKey, public_key_b64
 from kiosk.ratings import RatingLog
 from sync import protocol
-from sync.server import devices, fleet, registry
+from sync.server import registry
+from sync.server.admin import fleet
 from sync.server.db import make_engine, utc_now
+from sync.server.devices import enrolment
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 40.0
@@ -190,7 +192,7 @@ class ServerHandle:
                                                   "parent": "Tỉnh Thử nghiệm", "hotline": "1900 0000"},
                             exist_ok=True)
         registry.add_counter(engine, agency_code, counter_code, f"Quầy {counter_code}", [], exist_ok=True)
-        return devices.add_device(engine, agency_code, counter_code, timedelta(hours=1)).as_json()
+        return enrolment.add_device(engine, agency_code, counter_code, timedelta(hours=1)).as_json()
 
     def enrolled_device(self, directory: Path, agency_code: str = "HK",
                         counter_code: str = "Q01") -> tuple[Device, str]:

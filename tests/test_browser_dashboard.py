@@ -26,9 +26,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from openpyxl import load_workbook
 
-from sync.server import admin, reports
+from sync.server.admin import accounts
 from sync.server.db import open_database
-from sync.server.report_view import RANKING_PAGE_ROWS
+from sync.server.results import reports
+from sync.server.results.figures import Report, ReportQuery
+from sync.server.results.periods import Period
+from sync.server.results.report_view import RANKING_PAGE_ROWS
 from sync.server.settings import ServerSettings
 from tests.dashboard_data import MAIN, OTHER, ZONE, seed
 from tests.page_reader import close, number, share
@@ -61,7 +64,7 @@ class Site:
 
     server: ServerHandle
     today: date
-    paged: reports.ReportQuery   # a month whose ranking runs to three pages
+    paged: ReportQuery   # a month whose ranking runs to three pages
 
 
 def start_site(directory: Path) -> Site:
@@ -73,7 +76,7 @@ def start_site(directory: Path) -> Site:
     try:
         seeded = seed(engine, today)
         paged = add_many_officers(engine, seeded.devices[(OTHER, "Q01")])
-        admin.add_user(engine, USER, PASSWORD)
+        accounts.add_user(engine, USER, PASSWORD)
     finally:
         engine.dispose()
     return Site(start_server(url, directory / "data"), today, paged)
@@ -158,7 +161,7 @@ def read(page: Page) -> Shown:
                  share(kpi("dissatisfied")), number(kpi("harassment")), rows, order)
 
 
-def assert_shows(shown: Shown, report: reports.Report) -> None:
+def assert_shows(shown: Shown, report: Report) -> None:
     """What was read off the page is the report's figures."""
     assert shown.label == report.query.period.label()
     assert shown.ratings == report.total.ratings and shown.harassment == report.total.harassment_reports
@@ -251,12 +254,12 @@ def test_a_person_reads_downloads_publishes_and_prints_the_results(site: Site, b
     sign_in(page, base)
 
     # This month, every agency, by counter: the defaults.
-    default = reports.ReportQuery(reports.Period.of("month", site.today), "counter")
+    default = ReportQuery(Period.of("month", site.today), "counter")
     assert_shows(read(page), reports.build(engine, default, SETTINGS))
 
     # One agency, last month, by officer.
     choose(page, agency=MAIN, period="month", day=last_month, group="officer")
-    by_officer = reports.ReportQuery(reports.Period.of("month", last_month), "officer", MAIN)
+    by_officer = ReportQuery(Period.of("month", last_month), "officer", MAIN)
     report = reports.build(engine, by_officer, SETTINGS)
     shown = read(page)
     assert_shows(shown, report)
@@ -284,13 +287,13 @@ def test_a_person_reads_downloads_publishes_and_prints_the_results(site: Site, b
     choose(page, group="counter")
     page.click("a[rel=prev]")
     page.wait_for_load_state()
-    before = reports.ReportQuery(reports.Period.of("month", last_month).previous(), "counter", MAIN)
+    before = ReportQuery(Period.of("month", last_month).previous(), "counter", MAIN)
     assert_shows(read(page), reports.build(engine, before, SETTINGS))
     choose(page, period="month", day=last_month)  # back to last month, by counter
 
     # Flags are words as well as colour, with the threshold beside them.
-    flagged = [row.key for row in reports.build(engine, reports.ReportQuery(
-        reports.Period.of("month", last_month), "counter", MAIN), SETTINGS).rows if row.flagged]
+    flagged = [row.key for row in reports.build(engine, ReportQuery(
+        Period.of("month", last_month), "counter", MAIN), SETTINGS).rows if row.flagged]
     assert flagged
     for key in flagged:
         assert "CẢNH BÁO" in page.inner_text(f'tr[data-key="{key}"] [data-col="flag"]')
@@ -300,7 +303,7 @@ def test_a_person_reads_downloads_publishes_and_prints_the_results(site: Site, b
     with page.expect_navigation():
         page.click("#publish button.primary")
     assert "Đã công bố" in page.inner_text(".done")
-    published = reports.build(engine, reports.ReportQuery(reports.Period.of("month", last_month), "counter", MAIN),
+    published = reports.build(engine, ReportQuery(Period.of("month", last_month), "counter", MAIN),
                               SETTINGS)
     number_ = re.search(r"published=(\d+)", page.url)
     assert number_

@@ -35,8 +35,9 @@ from kiosk.domain.levels import COMMENT_KEY, QUESTIONS, SCALE_KEYS
 from kiosk.ratings import RatingLog
 from sync import protocol
 from sync import protocol_vectors as vectors
-from sync.server import auth, body, devices, registry
+from sync.server import registry
 from sync.server.db import utc_now, writing
+from sync.server.devices import auth, body, enrolment
 from sync.server.errors import ApiError
 from sync.server.models import DEVICE, RECORD
 from tests.sync_harness import Device, ServerHandle, push, sign_headers, signed_request
@@ -283,7 +284,7 @@ def vector_server(module_server: ServerHandle) -> ServerHandle:
         conn.execute(insert(DEVICE).values(id=V["device_id"], agency_id=owner.id, status="pending",
                                            counter_id=registry.counter_id(conn, owner, place["counter"]["code"]),
                                            created_at=utc_now()))
-    code, _ = devices.reissue_code(engine, V["device_id"], timedelta(hours=1))
+    code, _ = enrolment.reissue_code(engine, V["device_id"], timedelta(hours=1))
     payload = {**json.loads(REQUESTS["enroll"]["body_decoded_utf8"]), "code": code}
     answer = signed_request(module_server.url, vector_key(), V["device_uuid"], "POST", protocol.ENROLL_PATH,
                             payload)
@@ -420,7 +421,7 @@ def test_the_position_is_refused_to_a_revoked_unsigned_forged_or_replayed_reques
     assert acked(module_server, device, device_id, nonce="same-nonce-twice").status_code == 200
     replayed = acked(module_server, device, device_id, nonce="same-nonce-twice")
     assert replayed.status_code == 409 and replayed.json()["code"] == protocol.E_REPLAY
-    devices.revoke(module_server.engine(), device_id)
+    enrolment.revoke(module_server.engine(), device_id)
     revoked = acked(module_server, device, device_id)
     assert revoked.status_code == 403 and revoked.json()["code"] == protocol.E_REVOKED
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
-from sync.server import alerts
+from sync.server.alerts import checker, findings, rules
 from sync.server.db import open_database, utc_now
 from sync.server.models import ALERT_RULE, RATING
 from tests import test_server_alerts_helpers as helpers
@@ -35,17 +35,17 @@ def _local(moment: datetime) -> str:
 def test_a_dissatisfied_breach_is_mailed_once_naming_place_officer_figures_and_time(
         server_engine: Engine, smtp: MailCatcher) -> None:
     place = make_place(server_engine)
-    rule = alerts.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=0.5, window_h=24, min_ratings=4,
+    rule = rules.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=0.5, window_h=24, min_ratings=4,
                            email_to=OFFICE)
     now = utc_now()
     place.rate("Q01", [1, 2], at=now - timedelta(hours=3), officer="CB001")
     place.rate("Q01", [2, 5], at=now - timedelta(hours=2), officer="CB002")
     settings = mail_settings(smtp)
 
-    first = alerts.check(server_engine, settings, now=now)
+    first = checker.check(server_engine, settings, now=now)
     assert (first.raised, first.sent, first.failed) == (1, 1, 0)
     for later in (now, now + timedelta(minutes=5), now + timedelta(hours=6)):
-        again = alerts.check(server_engine, settings, now=later)
+        again = checker.check(server_engine, settings, now=later)
         assert (again.raised, again.sent) == (0, 0)
 
     (received,) = smtp.messages
@@ -71,10 +71,10 @@ def test_a_dissatisfied_breach_is_mailed_once_naming_place_officer_figures_and_t
 def test_mail_is_encoded_for_any_smtp_server_and_decodes_with_diacritics_intact(
         server_engine: Engine, smtp: MailCatcher) -> None:
     place = make_place(server_engine)
-    alerts.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
+    rules.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
     place.rate("Q01", [1], at=utc_now() - timedelta(minutes=5), harassment=True,
                comment="Cán bộ đòi “bồi dưỡng” mới giải quyết hồ sơ; gọi lại cho tôi số 0912 345 678")
-    assert alerts.check(server_engine, mail_settings(smtp)).sent == 1
+    assert checker.check(server_engine, mail_settings(smtp)).sent == 1
     (received,) = smtp.messages
     assert received.raw.isascii()  # RFC 2047 subject and quoted-printable body: no 8-bit data on the wire
     assert received.message.get_content_charset() == "utf-8"
@@ -94,24 +94,24 @@ def test_no_alert_at_or_below_the_threshold_or_below_min_ratings(server_engine: 
                                                                  levels: list[int], share: float,
                                                                  min_ratings: int) -> None:
     place = make_place(server_engine)
-    alerts.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=share, window_h=24, min_ratings=min_ratings,
+    rules.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=share, window_h=24, min_ratings=min_ratings,
                     email_to=OFFICE)
     now = utc_now()
     place.rate("Q01", levels, at=now - timedelta(hours=1))
-    result = alerts.check(server_engine, mail_settings(smtp), now=now)
+    result = checker.check(server_engine, mail_settings(smtp), now=now)
     assert (result.raised, result.sent) == (0, 0)
     assert smtp.messages == [] and events(server_engine) == []
 
 
 def test_one_more_bad_rating_over_min_ratings_fires(server_engine: Engine, smtp: MailCatcher) -> None:
     place = make_place(server_engine)
-    alerts.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=0.5, window_h=24, min_ratings=4,
+    rules.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=0.5, window_h=24, min_ratings=4,
                     email_to=OFFICE)
     now = utc_now()
     place.rate("Q01", [1, 1, 1], at=now - timedelta(hours=2))
-    assert alerts.check(server_engine, mail_settings(smtp), now=now).raised == 0
+    assert checker.check(server_engine, mail_settings(smtp), now=now).raised == 0
     place.rate("Q01", [2], at=now - timedelta(hours=1))
-    assert alerts.check(server_engine, mail_settings(smtp), now=now).sent == 1
+    assert checker.check(server_engine, mail_settings(smtp), now=now).sent == 1
     assert "4/4" in smtp.messages[0].body and "100%" in smtp.messages[0].subject
 
 
@@ -124,16 +124,16 @@ def test_test_ratings_suspected_repeats_other_counters_and_old_ratings_do_not_co
     place.rate("Q01", [1], at=now - timedelta(hours=2), repeat=True)
     place.rate("Q02", [1, 1, 1, 1], at=now - timedelta(hours=2))          # another counter
     place.rate("Q01", [1, 1, 1, 1], at=now - timedelta(hours=25))         # before the 24-hour window
-    alerts.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=0.5, window_h=24, min_ratings=4,
+    rules.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=0.5, window_h=24, min_ratings=4,
                     email_to=OFFICE)
-    assert alerts.check(server_engine, mail_settings(smtp), now=now).raised == 0
+    assert checker.check(server_engine, mail_settings(smtp), now=now).raised == 0
     # A lower threshold shows which ratings were counted: the four real ones at Q01 in the window.
-    alerts.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=0.4, window_h=24, min_ratings=4,
+    rules.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=0.4, window_h=24, min_ratings=4,
                     email_to="lanh.dao@tinh.gov.vn")
     # The whole agency counts both counters: 6 of 8.
-    alerts.add_rule(server_engine, "HK", None, "dissatisfied", share=0.5, window_h=24, min_ratings=4,
+    rules.add_rule(server_engine, "HK", None, "dissatisfied", share=0.5, window_h=24, min_ratings=4,
                     email_to="ubnd@tinh.gov.vn")
-    result = alerts.check(server_engine, mail_settings(smtp), now=now)
+    result = checker.check(server_engine, mail_settings(smtp), now=now)
     assert (result.raised, result.sent) == (2, 2)
     (counter_mail,) = smtp.to("lanh.dao@tinh.gov.vn")
     assert "2/4 lượt" in counter_mail.body
@@ -144,19 +144,19 @@ def test_test_ratings_suspected_repeats_other_counters_and_old_ratings_do_not_co
 def test_the_same_breach_never_sends_twice_and_a_new_breach_in_a_later_window_does(
         server_engine: Engine, smtp: MailCatcher) -> None:
     place = make_place(server_engine)
-    alerts.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=0.5, window_h=24, min_ratings=4,
+    rules.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=0.5, window_h=24, min_ratings=4,
                     email_to=OFFICE)
     settings = mail_settings(smtp)
     t0 = utc_now()
     place.rate("Q01", [1, 1, 1, 1], at=t0 - timedelta(hours=1))
-    assert alerts.check(server_engine, settings, now=t0).sent == 1
+    assert checker.check(server_engine, settings, now=t0).sent == 1
     # The same four ratings stay in the window for another 23 hours: no second mail about them.
-    assert alerts.check(server_engine, settings, now=t0 + timedelta(hours=2)).raised == 0
+    assert checker.check(server_engine, settings, now=t0 + timedelta(hours=2)).raised == 0
     place.rate("Q01", [1, 2, 1], at=t0 + timedelta(hours=3))
-    assert alerts.check(server_engine, settings, now=t0 + timedelta(hours=4)).raised == 0  # 3 new: too few
+    assert checker.check(server_engine, settings, now=t0 + timedelta(hours=4)).raised == 0  # 3 new: too few
     place.rate("Q01", [2], at=t0 + timedelta(hours=5))
-    assert alerts.check(server_engine, settings, now=t0 + timedelta(hours=6)).sent == 1     # 4 new: a new breach
-    assert alerts.check(server_engine, settings, now=t0 + timedelta(hours=40)).raised == 0
+    assert checker.check(server_engine, settings, now=t0 + timedelta(hours=6)).sent == 1     # 4 new: a new breach
+    assert checker.check(server_engine, settings, now=t0 + timedelta(hours=40)).raised == 0
     assert len(smtp.messages) == 2 and "4/4" in smtp.messages[1].body
     keys = [e.occurrence for e in events(server_engine)]
     assert keys[0].startswith("window:") and keys[1] == f"after:{events(server_engine)[0].id}"
@@ -168,14 +168,14 @@ def test_each_harassment_report_is_mailed_once_with_officer_and_masked_comment(
     now = utc_now()
     # Received long before the rule existed: a new rule does not mail the past.
     place.rate("Q01", [1], at=now - timedelta(days=3), harassment=True, received_at=now - timedelta(days=3))
-    alerts.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
+    rules.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
     first, second = place.rate("Q02", [2, 1], at=now - timedelta(minutes=30), officer="CB002", harassment=True,
                                comment="Liên hệ tôi qua email dan@example.com")
     place.rate("Q02", [5], at=now - timedelta(minutes=20), harassment=False)
     place.rate("Q02", [1], at=now - timedelta(minutes=10), harassment=True, is_test=True)
     settings = mail_settings(smtp)
-    assert alerts.check(server_engine, settings, now=now).sent == 2
-    assert alerts.check(server_engine, settings, now=now + timedelta(minutes=1)).raised == 0
+    assert checker.check(server_engine, settings, now=now).sent == 2
+    assert checker.check(server_engine, settings, now=now + timedelta(minutes=1)).raised == 0
     assert sorted(e.occurrence for e in events(server_engine)) == sorted([first, second])
     mail = next(m for m in smtp.messages if first in m.body)
     assert "Quầy Tư pháp – Hộ tịch Q02" in mail.subject
@@ -184,7 +184,7 @@ def test_each_harassment_report_is_mailed_once_with_officer_and_masked_comment(
     assert f"{_local(now - timedelta(minutes=30))} (giờ Việt Nam)" in mail.body
     assert "dan@example.com" not in mail.body and "•••" in mail.body
     (third,) = place.rate("Q01", [3], at=now + timedelta(minutes=2), harassment=True, officer=None)
-    assert alerts.check(server_engine, settings, now=now + timedelta(minutes=3)).sent == 1
+    assert checker.check(server_engine, settings, now=now + timedelta(minutes=3)).sent == 1
     assert third in smtp.messages[-1].body and "(không ghi cán bộ)" in smtp.messages[-1].body
     assert len(smtp.messages) == 3
 
@@ -195,11 +195,11 @@ def test_a_silent_device_is_mailed_once_per_silence(server_engine: Engine, smtp:
     quiet = place.contact("Q01", now - timedelta(hours=30))
     place.contact("Q02", now - timedelta(hours=1))
     # Q03's device is still pending (never enrolled): not a silent kiosk.
-    alerts.add_rule(server_engine, "HK", None, "silent", email_to=OFFICE)
-    alerts.add_rule(server_engine, "HK", None, "silent", window_h=48, email_to="it@tinh.gov.vn")
+    rules.add_rule(server_engine, "HK", None, "silent", email_to=OFFICE)
+    rules.add_rule(server_engine, "HK", None, "silent", window_h=48, email_to="it@tinh.gov.vn")
     settings = mail_settings(smtp)
-    assert alerts.check(server_engine, settings, now=now).sent == 1
-    assert alerts.check(server_engine, settings, now=now + timedelta(hours=2)).raised == 0
+    assert checker.check(server_engine, settings, now=now).sent == 1
+    assert checker.check(server_engine, settings, now=now + timedelta(hours=2)).raised == 0
     (mail,) = smtp.messages
     assert mail.rcpt_tos == [OFFICE]
     assert "kiosk-q01" in mail.subject and "im lặng 30 giờ" in mail.subject and "silent for 30 h" in mail.subject
@@ -207,9 +207,9 @@ def test_a_silent_device_is_mailed_once_per_silence(server_engine: Engine, smtp:
     assert "/fleet" in mail.body
     # It calls again, then falls silent again: a new silence, a new mail (and the 48-hour rule's first).
     place.contact("Q01", now + timedelta(hours=3))
-    assert alerts.check(server_engine, settings, now=now + timedelta(hours=4)).raised == 0
+    assert checker.check(server_engine, settings, now=now + timedelta(hours=4)).raised == 0
     place.contact("Q02", now + timedelta(hours=51))  # Q02 keeps calling
-    assert alerts.check(server_engine, settings, now=now + timedelta(hours=3 + 49)).sent == 2
+    assert checker.check(server_engine, settings, now=now + timedelta(hours=3 + 49)).sent == 2
     assert len(smtp.to(OFFICE)) == 2 and len(smtp.to("it@tinh.gov.vn")) == 1
 
 
@@ -217,22 +217,22 @@ def test_concurrent_checkers_send_each_alert_once(server_db_url: str, server_eng
                                                   smtp: MailCatcher) -> None:
     place = make_place(server_engine)
     now = utc_now()
-    alerts.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=0.5, window_h=24, min_ratings=4,
+    rules.add_rule(server_engine, "HK", "Q01", "dissatisfied", share=0.5, window_h=24, min_ratings=4,
                     email_to=OFFICE)
-    alerts.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
-    alerts.add_rule(server_engine, "HK", None, "silent", email_to=OFFICE)
+    rules.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
+    rules.add_rule(server_engine, "HK", None, "silent", email_to=OFFICE)
     place.rate("Q01", [1, 1, 2, 2], at=now - timedelta(hours=1), harassment=True)
     place.contact("Q02", now - timedelta(days=2))
     settings = mail_settings(smtp)
     engines = [open_database(server_db_url) for _ in range(4)]
     start = threading.Barrier(len(engines))
-    results: list[alerts.CheckResult] = []
+    results: list[checker.CheckResult] = []
 
-    def checker(engine: Engine) -> None:
+    def check(engine: Engine) -> None:
         start.wait()
-        results.append(alerts.check(engine, settings, now=now))
+        results.append(checker.check(engine, settings, now=now))
 
-    threads = [threading.Thread(target=checker, args=(e,)) for e in engines]
+    threads = [threading.Thread(target=check, args=(e,)) for e in engines]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -250,9 +250,9 @@ def test_the_unique_claim_alone_lets_one_of_two_racing_claims_win(server_db_url:
                                                                   smtp: MailCatcher) -> None:
     place = make_place(server_engine)
     now = utc_now()
-    rule = alerts.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
+    rule = rules.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
     place.rate("Q01", [1, 2, 3], at=now - timedelta(minutes=5), harassment=True)
-    found = alerts.evaluate(server_engine, mail_settings(smtp), rule.id, now)
+    found = findings.evaluate(server_engine, mail_settings(smtp), rule.id, now)
     assert len(found) == 3
     engines = [open_database(server_db_url) for _ in range(2)]
     start = threading.Barrier(2)
@@ -260,7 +260,7 @@ def test_the_unique_claim_alone_lets_one_of_two_racing_claims_win(server_db_url:
 
     def racer(engine: Engine) -> None:
         start.wait()
-        claimed.append(alerts.claim(engine, rule.id, found, now))
+        claimed.append(checker.claim(engine, rule.id, found, now))
 
     threads = [threading.Thread(target=racer, args=(e,)) for e in engines]
     for thread in threads:
@@ -270,21 +270,21 @@ def test_the_unique_claim_alone_lets_one_of_two_racing_claims_win(server_db_url:
     for engine in engines:
         engine.dispose()
     assert sorted(claimed) == [0, 3] and len(events(server_engine)) == 3
-    assert alerts.evaluate(server_engine, mail_settings(smtp), rule.id, now) == []
+    assert findings.evaluate(server_engine, mail_settings(smtp), rule.id, now) == []
 
 
 def test_smtp_down_is_logged_changes_nothing_else_and_the_alert_is_sent_once_later(
         server_engine: Engine, smtp: MailCatcher, caplog: pytest.LogCaptureFixture) -> None:
     place = make_place(server_engine)
-    alerts.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
+    rules.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
     now = utc_now()
     place.rate("Q01", [1, 1], at=now - timedelta(minutes=5), harassment=True)
     settings = mail_settings(smtp)
     smtp.stop()
     before = snapshot(server_engine)
-    with caplog.at_level(logging.ERROR, logger="sync.server.alerts"):
-        down = alerts.check(server_engine, settings, now=now)
-        again = alerts.check(server_engine, settings, now=now + timedelta(minutes=5))
+    with caplog.at_level(logging.ERROR, logger="sync.server.alerts.checker"):
+        down = checker.check(server_engine, settings, now=now)
+        again = checker.check(server_engine, settings, now=now + timedelta(minutes=5))
     assert snapshot(server_engine) == before
     assert (down.raised, down.sent, down.failed) == (2, 0, 1) and (again.raised, again.sent) == (0, 0)
     (vi, en), = down.errors
@@ -294,9 +294,9 @@ def test_smtp_down_is_logged_changes_nothing_else_and_the_alert_is_sent_once_lat
     assert all(e.sent_at is None and e.attempts == 2 and "Không kết nối được" in e.last_error
                for e in events(server_engine))
     smtp.start()
-    up = alerts.check(server_engine, settings, now=now + timedelta(minutes=10))
+    up = checker.check(server_engine, settings, now=now + timedelta(minutes=10))
     assert (up.raised, up.sent, up.failed) == (0, 2, 0)
-    assert alerts.check(server_engine, settings, now=now + timedelta(minutes=15)).sent == 0
+    assert checker.check(server_engine, settings, now=now + timedelta(minutes=15)).sent == 0
     assert len(smtp.messages) == 2
     assert all(e.sent_at is not None and e.attempts == 3 and e.last_error == "" for e in events(server_engine))
 
@@ -311,29 +311,29 @@ def snapshot(engine: Engine) -> list[object]:
 def test_without_a_mail_server_alerts_are_recorded_with_the_reason_and_sent_once_one_is_set(
         server_engine: Engine, smtp: MailCatcher) -> None:
     place = make_place(server_engine)
-    alerts.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
+    rules.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
     now = utc_now()
     place.rate("Q01", [2], at=now - timedelta(minutes=5), harassment=True)
     unset = mail_settings(smtp, smtp_host="")
-    result = alerts.check(server_engine, unset, now=now)
+    result = checker.check(server_engine, unset, now=now)
     assert (result.raised, result.sent, result.failed) == (1, 0, 0)
     (event,) = events(server_engine)
     assert event.attempts == 0 and "Chưa cấu hình máy chủ thư" in event.last_error and "smtp_host" in event.last_error
-    assert alerts.check(server_engine, mail_settings(smtp), now=now + timedelta(minutes=1)).sent == 1
+    assert checker.check(server_engine, mail_settings(smtp), now=now + timedelta(minutes=1)).sent == 1
     assert len(smtp.messages) == 1
 
 
 def test_an_alert_unsent_for_longer_than_retry_for_h_is_left_alone(server_engine: Engine,
                                                                     smtp: MailCatcher) -> None:
     place = make_place(server_engine)
-    alerts.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
+    rules.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
     now = utc_now()
     place.rate("Q01", [1], at=now - timedelta(minutes=5), harassment=True)
     smtp.stop()
     settings = mail_settings(smtp, retry_for_h=2.0)
-    assert alerts.check(server_engine, settings, now=now).failed == 1
+    assert checker.check(server_engine, settings, now=now).failed == 1
     smtp.start()
-    assert alerts.check(server_engine, settings, now=now + timedelta(hours=3)).sent == 0
+    assert checker.check(server_engine, settings, now=now + timedelta(hours=3)).sent == 0
     (event,) = events(server_engine)
     assert event.sent_at is None and event.attempts == 1 and smtp.messages == []
 
@@ -341,15 +341,15 @@ def test_an_alert_unsent_for_longer_than_retry_for_h_is_left_alone(server_engine
 def test_a_removed_rule_stops_raising_and_its_unsent_alerts_are_not_sent(server_engine: Engine,
                                                                          smtp: MailCatcher) -> None:
     place = make_place(server_engine)
-    rule = alerts.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
+    rule = rules.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
     now = utc_now()
     place.rate("Q01", [1], at=now - timedelta(minutes=5), harassment=True)
     smtp.stop()
-    assert alerts.check(server_engine, mail_settings(smtp), now=now).raised == 1
-    alerts.remove_rule(server_engine, rule.id)
+    assert checker.check(server_engine, mail_settings(smtp), now=now).raised == 1
+    rules.remove_rule(server_engine, rule.id)
     smtp.start()
     place.rate("Q01", [1], at=now, harassment=True)
-    result = alerts.check(server_engine, mail_settings(smtp), now=now + timedelta(minutes=1))
+    result = checker.check(server_engine, mail_settings(smtp), now=now + timedelta(minutes=1))
     assert (result.raised, result.sent) == (0, 0) and smtp.messages == []
     assert len(events(server_engine)) == 1  # the past alert stays on record
 
@@ -357,12 +357,12 @@ def test_a_removed_rule_stops_raising_and_its_unsent_alerts_are_not_sent(server_
 def test_a_refused_recipient_does_not_stop_the_others_and_all_refused_is_retried(server_engine: Engine,
                                                                                  smtp: MailCatcher) -> None:
     place = make_place(server_engine)
-    alerts.add_rule(server_engine, "HK", "Q01", "harassment", email_to="refuse@tinh.gov.vn,noivu@tinh.gov.vn")
-    alerts.add_rule(server_engine, "HK", "Q02", "harassment", email_to="refuse.me@tinh.gov.vn")
+    rules.add_rule(server_engine, "HK", "Q01", "harassment", email_to="refuse@tinh.gov.vn,noivu@tinh.gov.vn")
+    rules.add_rule(server_engine, "HK", "Q02", "harassment", email_to="refuse.me@tinh.gov.vn")
     now = utc_now()
     place.rate("Q01", [1], at=now - timedelta(minutes=5), harassment=True)
     place.rate("Q02", [1], at=now - timedelta(minutes=5), harassment=True)
-    result = alerts.check(server_engine, mail_settings(smtp), now=now)
+    result = checker.check(server_engine, mail_settings(smtp), now=now)
     assert (result.raised, result.sent, result.failed) == (2, 1, 1)
     (delivered,) = smtp.messages
     assert delivered.rcpt_tos == ["noivu@tinh.gov.vn"]
@@ -376,18 +376,18 @@ def test_a_refused_recipient_does_not_stop_the_others_and_all_refused_is_retried
 def test_active_alerts_lists_what_the_dashboard_shows(server_engine: Engine, smtp: MailCatcher) -> None:
     place = make_place(server_engine)
     other = make_place(server_engine, agency="XT", counters=("Q09",))
-    alerts.add_rule(server_engine, "HK", "Q01", "harassment", email_to=OFFICE)
-    alerts.add_rule(server_engine, "XT", None, "silent", email_to=OFFICE)
+    rules.add_rule(server_engine, "HK", "Q01", "harassment", email_to=OFFICE)
+    rules.add_rule(server_engine, "XT", None, "silent", email_to=OFFICE)
     now = utc_now()
     place.rate("Q01", [1], at=now - timedelta(minutes=5), harassment=True)
     other.contact("Q09", now - timedelta(days=3))
     smtp.stop()
-    alerts.check(server_engine, mail_settings(smtp, smtp_timeout_s=1.0), now=now)
+    checker.check(server_engine, mail_settings(smtp, smtp_timeout_s=1.0), now=now)
     smtp.start()
     place.rate("Q01", [2], at=now + timedelta(minutes=1), harassment=True)
-    alerts.check(server_engine, mail_settings(smtp), now=now + timedelta(minutes=2))
+    checker.check(server_engine, mail_settings(smtp), now=now + timedelta(minutes=2))
 
-    shown = alerts.active_alerts(server_engine)
+    shown = checker.active_alerts(server_engine)
     assert [a.kind for a in shown] == ["harassment", "silent", "harassment"]  # newest first
     newest = shown[0]
     assert (newest.agency_code, newest.counter_code, newest.counter_name) == ("HK", "Q01",
@@ -398,35 +398,35 @@ def test_active_alerts_lists_what_the_dashboard_shows(server_engine: Engine, smt
     silent = shown[1]
     assert silent.counter_code is None and silent.kind_label("en") == "Silent device"
     assert all(a.sent_at is not None for a in shown)  # the first round failed; the second sent all three
-    assert [a.kind for a in alerts.active_alerts(server_engine, "XT")] == ["silent"]
-    assert alerts.active_alerts(server_engine, since=now + timedelta(minutes=1)) == shown[:1]
+    assert [a.kind for a in checker.active_alerts(server_engine, "XT")] == ["silent"]
+    assert checker.active_alerts(server_engine, since=now + timedelta(minutes=1)) == shown[:1]
     assert datetime.fromisoformat(newest.as_json()["created_at"]) == newest.created_at == now + timedelta(minutes=2)
 
 
 def test_a_checker_finding_another_at_work_says_busy_and_touches_nothing(server_engine: Engine,
                                                                           smtp: MailCatcher) -> None:
     place = make_place(server_engine)
-    alerts.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
+    rules.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
     place.rate("Q01", [1], at=utc_now() - timedelta(minutes=5), harassment=True)
     settings = mail_settings(smtp)
-    with alerts._exclusive(server_engine, 0) as mine:  # another server process, mid-check
+    with checker._exclusive(server_engine, 0) as mine:  # another server process, mid-check
         assert mine
-        busy = alerts.check(server_engine, settings, wait_s=0.3)
+        busy = checker.check(server_engine, settings, wait_s=0.3)
     assert busy.busy and (busy.raised, busy.sent) == (0, 0) and events(server_engine) == []
-    assert alerts.check(server_engine, settings, wait_s=0.3).sent == 1
+    assert checker.check(server_engine, settings, wait_s=0.3).sent == 1
 
 
 def test_the_background_checker_sends_on_its_own_and_stops(server_engine: Engine, smtp: MailCatcher) -> None:
     place = make_place(server_engine)
-    alerts.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
-    off = alerts.BackgroundChecker(server_engine, mail_settings(smtp, check_interval_s=0.0))
+    rules.add_rule(server_engine, "HK", None, "harassment", email_to=OFFICE)
+    off = checker.BackgroundChecker(server_engine, mail_settings(smtp, check_interval_s=0.0))
     off.start()
     assert not any(t.name == "alert-checker" for t in threading.enumerate())
-    checker = alerts.BackgroundChecker(server_engine, mail_settings(smtp, check_interval_s=1.0))
-    checker.start()
+    background = checker.BackgroundChecker(server_engine, mail_settings(smtp, check_interval_s=1.0))
+    background.start()
     try:
         place.rate("Q01", [2], at=utc_now(), harassment=True)
         assert len(smtp.wait_for(1)) == 1
     finally:
-        checker.stop()
+        background.stop()
     assert not any(t.name == "alert-checker" for t in threading.enumerate())

@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import Engine
 
 from kiosk.domain.settings_file import SettingsError
-from sync.server import alerts, cli
+from sync.server import cli
+from sync.server.alerts import rules
 from sync.server.db import open_database, utc_now
 from sync.server.settings import Alerts, load, parse
 from tests import test_server_alerts_helpers as helpers
@@ -145,14 +146,14 @@ def test_bad_alert_commands_are_refused_in_both_languages_and_change_nothing(
         capsys: pytest.CaptureFixture[str], site: Site, args: list[str], vi: str,
         en: str) -> None:
     base, engine = site.base, site.engine
-    alerts.add_rule(engine, "HK", None, "silent", email_to="it@tinh.gov.vn")
-    before = alerts.list_rules(engine, include_removed=True)
+    rules.add_rule(engine, "HK", None, "silent", email_to="it@tinh.gov.vn")
+    before = rules.list_rules(engine, include_removed=True)
     code, out, err = run(capsys, *base, "alert", *args)
     assert code == 2 and out == ""
     first, second = err.splitlines()
     assert first.startswith("Lỗi: ") and vi in first
     assert second.strip().startswith("Error: ") and en in second
-    assert alerts.list_rules(engine, include_removed=True) == before
+    assert rules.list_rules(engine, include_removed=True) == before
 
 
 def test_an_identical_rule_and_a_second_removal_are_refused(capsys: pytest.CaptureFixture[str],
@@ -165,7 +166,7 @@ def test_an_identical_rule_and_a_second_removal_are_refused(capsys: pytest.Captu
     assert run(capsys, *base, "alert", "remove", "1")[0] == 0
     code, _, err = run(capsys, *base, "alert", "remove", "1")
     assert code == 2 and "đã bị gỡ từ trước" in err and "was already removed" in err
-    assert len(alerts.list_rules(engine, include_removed=True)) == 1
+    assert len(rules.list_rules(engine, include_removed=True)) == 1
 
 
 def test_alert_check_sends_then_reports_a_dead_mail_server_with_exit_1(
@@ -174,7 +175,7 @@ def test_alert_check_sends_then_reports_a_dead_mail_server_with_exit_1(
     base, engine = site.base, site.engine
     settings_file = config(tmp_path, smtp.port)
     place = site.place
-    alerts.add_rule(engine, "HK", None, "harassment", email_to="thanh.tra@tinh.gov.vn")
+    rules.add_rule(engine, "HK", None, "harassment", email_to="thanh.tra@tinh.gov.vn")
     place.rate("Q01", [1], at=utc_now() - timedelta(minutes=3), harassment=True)
     code, out, err = run(capsys, *base, "--config", str(settings_file), "alert", "check")
     assert code == 0 and err == ""
@@ -239,8 +240,8 @@ def test_alerts_settings_are_read_and_typed(tmp_path: Path) -> None:
     cfg = settings.alerts
     assert (cfg.smtp_host, cfg.smtp_port, cfg.smtp_user, cfg.smtp_tls) == ("mail.tinh.gov.vn", 587, "kiosk", "tls")
     assert cfg.check_interval_s == 60.0 and isinstance(cfg.check_interval_s, float)
-    assert alerts.silent_after_h(settings) == 6.0 and alerts.silent_after_h(settings, 2.0) == 2.0
-    assert alerts.silent_after_h(parse("[fleet]\nsilent_after_h = 12\n")) == 12.0  # the fleet's by default
+    assert rules.silent_after_h(settings) == 6.0 and rules.silent_after_h(settings, 2.0) == 2.0
+    assert rules.silent_after_h(parse("[fleet]\nsilent_after_h = 12\n")) == 12.0  # the fleet's by default
     from sync.server.settings import alerts_password_path
 
     assert alerts_password_path(settings) == secret  # relative to the settings file's folder
@@ -285,7 +286,7 @@ def test_a_wrong_settings_file_stops_the_alert_commands(capsys: pytest.CaptureFi
                          "harassment", "--email", "a@tinh.gov.vn")
     assert code == 2 and out == ""
     assert f"Lỗi: {bad}: khoá «alerts.smtp_password»" in err and f"Error: {bad}: key 'alerts.smtp_password'" in err
-    assert alerts.list_rules(engine) == []
+    assert rules.list_rules(engine) == []
 
 
 # ---- the checker inside `kiosk-server run` ---------------------------------------------------------------------
@@ -302,7 +303,7 @@ def test_two_running_servers_mail_a_pushed_harassment_report_once(server_db_url:
         second = start_server(server_db_url, tmp_path / "data", config=settings_file)
         kiosk, device_id = first.enrolled_device(tmp_path / "kiosk", "HK", "Q01")
         device = kiosk
-        alerts.add_rule(first.engine(), "HK", None, "harassment", email_to="thanh.tra@tinh.gov.vn")
+        rules.add_rule(first.engine(), "HK", None, "harassment", email_to="thanh.tra@tinh.gov.vn")
         receipt = kiosk.log.record_rating(1, counter_id="Q01", officer_id="CB001", language="vi")
         kiosk.log.record_answer(receipt.uuid, "harassment", 1)
         kiosk.log.record_comment(receipt.uuid, "Bị đòi tiền “cà phê” mới nhận hồ sơ")

@@ -27,8 +27,9 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy import Engine, insert, select, update
 
-from sync.server import devices, registry
+from sync.server import registry
 from sync.server.db import open_database, utc_now, writing
+from sync.server.devices import enrolment
 from sync.server.models import ALERT_EVENT, DEVICE, RATING
 from sync.server.settings import Alerts, ServerSettings
 from tests.sync_harness import free_port
@@ -219,7 +220,7 @@ def make_place(engine: Engine, agency: str = "HK", counters: tuple[str, ...] = (
     place = Place(engine, agency)
     for code in counters:
         registry.add_counter(engine, agency, code, f"Quầy Tư pháp – Hộ tịch {code}", [], exist_ok=True)
-        place.devices[code] = devices.add_device(engine, agency, code, timedelta(hours=1)).device_id
+        place.devices[code] = enrolment.add_device(engine, agency, code, timedelta(hours=1)).device_id
     registry.add_officer(engine, agency, "CB001", "Nguyễn Thị Hồng Nhung", "Công chức Tư pháp")
     registry.add_officer(engine, agency, "CB002", "Trần Văn Đức")
     return place

@@ -18,7 +18,7 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy import Engine
 
-from sync.server import alerts, mail
+from sync.server.alerts import checker, mail, rules
 from sync.server.db import make_engine, utc_now
 from sync.server.settings import ServerSettings, parse
 from tests import test_server_alerts_helpers as helpers
@@ -130,9 +130,9 @@ def test_starttls_is_the_default_and_the_password_from_its_file_goes_encrypted(
     settings = settings_for(catcher.port, tmp_path, **LOGIN)  # no smtp_tls: the default
     assert settings.alerts.smtp_tls == "starttls"
     place = make_place(server_engine)
-    alerts.add_rule(server_engine, "HK", None, "harassment", email_to="noivu@tinh.gov.vn")
+    rules.add_rule(server_engine, "HK", None, "harassment", email_to="noivu@tinh.gov.vn")
     place.rate("Q01", [1], at=utc_now() - timedelta(minutes=1), harassment=True)
-    assert alerts.check(server_engine, settings).sent == 1
+    assert checker.check(server_engine, settings).sent == 1
     # The file's trailing newline is not part of the password; it went over the encrypted connection.
     assert logins.seen == [("kiosk", PASSWORD, True)]
     (received,) = catcher.messages
@@ -202,9 +202,9 @@ def test_no_encryption_refuses_to_send_the_password_unless_explicitly_allowed(tm
         assert "not sent" in en and "unencrypted connection" in en
         # Through the alert checker: nothing is sent, the alert waits with the reason on it.
         place = make_place(server_engine)
-        alerts.add_rule(server_engine, "HK", None, "harassment", email_to="noivu@tinh.gov.vn")
+        rules.add_rule(server_engine, "HK", None, "harassment", email_to="noivu@tinh.gov.vn")
         place.rate("Q01", [1], at=utc_now() - timedelta(minutes=1), harassment=True)
-        result = alerts.check(server_engine, settings)
+        result = checker.check(server_engine, settings)
         assert (result.raised, result.sent, result.failed) == (1, 0, 1)
         (event,) = events(server_engine)
         assert event.sent_at is None and "smtp_allow_unencrypted_login" in event.last_error
@@ -213,7 +213,7 @@ def test_no_encryption_refuses_to_send_the_password_unless_explicitly_allowed(tm
         # IT accepts the risk, in so many words: the password goes in clear and the alert is sent.
         allowed = settings_for(plain.catcher.port, tmp_path, smtp_tls="none", smtp_allow_unencrypted_login=True,
                                **LOGIN)
-        assert alerts.check(server_engine, allowed).sent == 1
+        assert checker.check(server_engine, allowed).sent == 1
         assert plain.logins.seen == [("kiosk", PASSWORD, False)]
         assert len(plain.catcher.messages) == 1
     finally:
@@ -267,10 +267,10 @@ def test_the_server_warns_at_start_and_the_alert_commands_say_it(secure_smtp: tu
     settings = settings_for(catcher.port, tmp_path, **LOGIN)
     (tmp_path / "smtp-password").chmod(0o604)
     engine = make_engine(sqlite_url(tmp_path / "checker.db"))
-    checker = alerts.BackgroundChecker(engine, settings)
+    background = checker.BackgroundChecker(engine, settings)
     with caplog.at_level(logging.WARNING, logger="sync.server"):
-        checker.start()
-        checker.stop()
+        background.start()
+        background.stop()
     engine.dispose()
     assert any("readable by group or others (mode 0604)" in r.getMessage() for r in ours(caplog))
     # `alert send-test`, the way IT checks the mail settings, says it on stderr (a real process: no test logging).
@@ -291,9 +291,9 @@ def test_a_wrong_password_is_a_clear_error_and_the_alert_waits(secure_smtp: tupl
     settings = settings_for(catcher.port, tmp_path, **LOGIN)
     (tmp_path / "smtp-password").write_text("sai mật khẩu", encoding="utf-8")  # changed after the settings load
     place = make_place(server_engine)
-    alerts.add_rule(server_engine, "HK", None, "harassment", email_to="noivu@tinh.gov.vn")
+    rules.add_rule(server_engine, "HK", None, "harassment", email_to="noivu@tinh.gov.vn")
     place.rate("Q01", [1], at=utc_now() - timedelta(minutes=1), harassment=True)
-    result = alerts.check(server_engine, settings)
+    result = checker.check(server_engine, settings)
     assert (result.raised, result.sent, result.failed) == (1, 0, 1)
     (vi, en), = result.errors
     assert f"Máy chủ thư {HOST}:{catcher.port} từ chối bước đăng nhập với tên kiosk: 535" in vi
@@ -301,7 +301,7 @@ def test_a_wrong_password_is_a_clear_error_and_the_alert_waits(secure_smtp: tupl
     (event,) = events(server_engine)
     assert event.sent_at is None and event.attempts == 1 and "535" in event.last_error
     (tmp_path / "smtp-password").write_text(PASSWORD, encoding="utf-8")  # IT fixes the file: no restart needed
-    assert alerts.check(server_engine, settings).sent == 1
+    assert checker.check(server_engine, settings).sent == 1
     assert len(catcher.messages) == 1
 
 

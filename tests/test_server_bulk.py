@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, exc, insert, select
 
-from sync.server import bulk, db, devices, registry
+from sync.server import bulk, db, registry
+from sync.server.devices import enrolment
 from sync.server.models import DEVICE, RATING, RECORD
 from tests.test_server_reports_totals import assert_totals_exact
 
@@ -45,7 +46,7 @@ def _stored(engine: Engine, first: int) -> list[dict[str, Any]]:
 
 
 def _device(engine: Engine) -> tuple[str, int, int]:
-    made = devices.add_device(engine, "HK", "Q01", timedelta(hours=1))
+    made = enrolment.add_device(engine, "HK", "Q01", timedelta(hours=1))
     with engine.connect() as conn:
         agency_id, counter_id = conn.execute(select(DEVICE.c.agency_id, DEVICE.c.counter_id)
                                              .where(DEVICE.c.id == made.device_id)).one()

@@ -20,11 +20,17 @@ from alembic.config import Config
 from sqlalchemy import Engine, insert, select
 
 from kiosk.domain.levels import CALLBACK_KEY
-from sync.server import admin, db, devices, publications, registry, report_view, reports
+from sync.server import db, registry
+from sync.server.admin import accounts
+from sync.server.devices import enrolment
 from sync.server.models import DEVICE, RATING, RECORD
-from sync.server.pages import templates
-from sync.server.report_view import Column, Table
+from sync.server.results import publications, report_view, reports
+from sync.server.results.comments import harassment_reports, latest_comments
+from sync.server.results.figures import ReportQuery
+from sync.server.results.periods import Period
+from sync.server.results.report_view import Column, Table
 from sync.server.settings import ServerSettings, report_timezone
+from sync.server.web import templates
 from tests.page_reader import Node, parse
 from tests.sync_harness import Device, ServerHandle, push, times_as_before_0006, wire_record
 
@@ -41,7 +47,7 @@ CONTACTS_NOT_ASKED = ("0987", "654.321", "binh.tran", "@example.vn, ")
 @pytest.fixture(scope="module")
 def staff(module_server: ServerHandle) -> Iterator[requests.Session]:
     """A browser session signed in as an IT user."""
-    admin.add_user(module_server.engine(), "gop.y", PASSWORD)
+    accounts.add_user(module_server.engine(), "gop.y", PASSWORD)
     session = requests.Session()
     page = session.get(module_server.url + "/login", timeout=10)
     token = re.search(r'name="csrf" value="([^"]+)"', page.text)
@@ -81,9 +87,9 @@ def day_of(recorded_at: str) -> date:
     return datetime.fromisoformat(recorded_at).astimezone(ZONE).date()
 
 
-def day_query(agency: str, day: date) -> reports.ReportQuery:
+def day_query(agency: str, day: date) -> ReportQuery:
     """That agency's report for one day."""
-    return reports.ReportQuery(reports.Period.of("day", day), "agency", agency)
+    return ReportQuery(Period.of("day", day), "agency", agency)
 
 
 def dashboard(session: requests.Session, server: ServerHandle, agency: str, day: date) -> Node:
@@ -121,10 +127,10 @@ def test_a_comment_is_shown_unmasked_only_when_the_citizen_asked_for_a_callback(
     engine = module_server.engine()
     assert stored_callbacks(engine, kiosk.device_id) == {2: True, 4: None}
     day = day_of(asked.recorded_at)
-    found = {c.level: c for c in reports.latest_comments(engine, day_query(kiosk.agency, day), SETTINGS)}
+    found = {c.level: c for c in latest_comments(engine, day_query(kiosk.agency, day), SETTINGS)}
     assert (found[2].text, found[2].callback) == (ASKED, True)
     assert (found[4].text, found[4].callback) == (NOT_ASKED_MASKED, False)
-    (harassment,) = reports.harassment_reports(engine, day_query(kiosk.agency, day), SETTINGS)
+    (harassment,) = harassment_reports(engine, day_query(kiosk.agency, day), SETTINGS)
     assert (harassment.text, harassment.callback) == (ASKED, True)
 
     page = dashboard(staff, module_server, kiosk.agency, day)
@@ -146,13 +152,13 @@ def test_a_callback_pushed_after_its_rating_unmasks_the_comment_then(
     comment_seq = log.record_comment(receipt.uuid, ASKED)
     assert kiosk.push_new(module_server)["acked_seq"] == comment_seq  # a sync pass ran in between
     engine, query = module_server.engine(), day_query(kiosk.agency, day_of(receipt.recorded_at))
-    (before,) = reports.latest_comments(engine, query, SETTINGS)
+    (before,) = latest_comments(engine, query, SETTINGS)
     assert (before.text, before.callback) == ("Xin gọi lại cho tôi: ••• hoặc •••", False)
 
     log.record_callback(receipt.uuid)
     assert kiosk.push_new(module_server, comment_seq)["stored"] == 1
     assert stored_callbacks(engine, kiosk.device_id) == {3: True}
-    (after,) = reports.latest_comments(engine, query, SETTINGS)
+    (after,) = latest_comments(engine, query, SETTINGS)
     assert (after.text, after.callback) == (ASKED, True)
     # The same batch again changes nothing: the record is a duplicate.
     again = push(module_server.url, kiosk.device, kiosk.device_id, kiosk.device.records(comment_seq))
@@ -216,7 +222,7 @@ def test_upgrading_from_0002_folds_callback_answers_already_received(server_db_u
     old = db.make_engine(server_db_url)
     registry.add_agency(old, "CBD", {"name": "Trung tâm CBD"})
     registry.add_counter(old, "CBD", "Q01", "Quầy 1", [])
-    made = devices.add_device(old, "CBD", "Q01", timedelta(hours=1))
+    made = enrolment.add_device(old, "CBD", "Q01", timedelta(hours=1))
     now = db.utc_now()
     with db.writing(old) as conn:
         place = conn.execute(select(DEVICE.c.agency_id, DEVICE.c.counter_id)

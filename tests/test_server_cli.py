@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.server.admin import verify_password
+from sync.server.admin.accounts import verify_password
 from sync.server.models import ADMIN_USER, CATALOG
 from tests.sync_harness import ServerHandle, free_port
 

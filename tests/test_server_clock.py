@@ -18,10 +18,11 @@ from sqlalchemy import select
 
 from kiosk.ratings import RatingLog
 from sync.agent.enroll import enroll
-from sync.server import reports
-from sync.server.clock import EARLIEST, Placed, place
+from sync.server.devices.clock import EARLIEST, Placed, place
 from sync.server.models import AGENCY, RATING
-from sync.server.reports import Period, ReportQuery
+from sync.server.results import reports
+from sync.server.results.figures import ReportQuery
+from sync.server.results.periods import Period
 from sync.server.settings import ServerSettings
 from tests.sync_harness import ServerHandle
 from tests.test_sync_agent_support import FAST, Kiosk, kiosk

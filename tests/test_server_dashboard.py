@@ -24,10 +24,15 @@ import requests
 from openpyxl import load_workbook
 from sqlalchemy import func, insert, select
 
-from kiosk.domain.levels import SCALE_KEYS
-from sync.server import admin, alerts, exports, publications, reports
+from kiosk.domain.levels import LEVELS, SCALE_KEYS
+from sync.server.admin import accounts
+from sync.server.alerts import checker
 from sync.server.models import AGENCY, ALERT_EVENT, ALERT_RULE, DEVICE, PUBLICATION, RATING
-from sync.server.report_view import RANKING_PAGE_ROWS
+from sync.server.results import exports, publications, reports
+from sync.server.results.comments import harassment_reports, latest_comments
+from sync.server.results.figures import Report, ReportQuery, Row
+from sync.server.results.periods import Period
+from sync.server.results.report_view import RANKING_PAGE_ROWS
 from sync.server.settings import ServerSettings
 from tests.dashboard_data import MAIN, OTHER, ZONE, Seeded, seed
 from tests.page_reader import Node, close, number, parse, share
@@ -50,7 +55,7 @@ def seeded(module_server: ServerHandle) -> Seeded:
 @pytest.fixture(scope="module")
 def staff(module_server: ServerHandle, seeded: Seeded) -> Iterator[requests.Session]:
     """A browser session signed in as an IT user."""
-    admin.add_user(module_server.engine(), "ket.qua", PASSWORD)
+    accounts.add_user(module_server.engine(), "ket.qua", PASSWORD)
     session = requests.Session()
     page = session.get(module_server.url + "/login", timeout=10)
     token = re.search(r'name="csrf" value="([^"]+)"', page.text)
@@ -64,21 +69,21 @@ def staff(module_server: ServerHandle, seeded: Seeded) -> Iterator[requests.Sess
 
 
 def query(kind: str, anchor: date, group: str, agency: str | None = None, repeats: bool = False,
-          last: date | None = None) -> tuple[dict[str, str], reports.ReportQuery]:
+          last: date | None = None) -> tuple[dict[str, str], ReportQuery]:
     """The URL parameters a person's choices make, written by hand, and the same query for reports.build."""
     params = {"period": kind, "group": group}
     if kind == "range":
         assert last is not None
         params |= {"from": anchor.isoformat(), "to": last.isoformat()}
-        period = reports.Period.between(anchor, last)
+        period = Period.between(anchor, last)
     else:
         params["date"] = anchor.isoformat()
-        period = reports.Period.of(kind, anchor)
+        period = Period.of(kind, anchor)
     if agency:
         params["agency"] = agency
     if repeats:
         params["repeats"] = "1"
-    return params, reports.ReportQuery(period, group, agency, None, repeats)
+    return params, ReportQuery(period, group, agency, None, repeats)
 
 
 # A month long ago in which the other agency's counter was served by many officers: a ranking of several pages.
@@ -86,7 +91,7 @@ PAGED_MONTH = date(2016, 3, 1)
 PAGED_OFFICERS = 2 * RANKING_PAGE_ROWS + 5
 
 
-def add_many_officers(engine: Any, device_id: str) -> reports.ReportQuery:
+def add_many_officers(engine: Any, device_id: str) -> ReportQuery:
     """Ratings of PAGED_OFFICERS officers at the device's counter in PAGED_MONTH (a few flagged, most with too
     few ratings to judge); the query of that month's ranking by officer."""
     pick = random.Random(2016)
@@ -107,7 +112,7 @@ def add_many_officers(engine: Any, device_id: str) -> reports.ReportQuery:
                     "is_test": False, "q_access": None, "q_procedure": None, "q_officer": None, "q_result": None,
                     "q_feedback": None, "harassment": None, "comment": None})
         conn.execute(insert(RATING), rows)
-    return reports.ReportQuery(reports.Period.of("month", PAGED_MONTH), "officer", OTHER)
+    return ReportQuery(Period.of("month", PAGED_MONTH), "officer", OTHER)
 
 
 def get_page(session: requests.Session, server: ServerHandle, params: dict[str, str]) -> Node:
@@ -131,13 +136,13 @@ def kpi(page: Node, name: str) -> str:
     return page.one(data_kpi=name).one("div", **{"class": "kpi-value"}).text()
 
 
-def expected_flag(row: reports.Row) -> str:
+def expected_flag(row: Row) -> str:
     if row.figures.ratings == 0:
         return "empty"
     return "too_few" if row.too_few else "flagged" if row.flagged else "ok"
 
 
-def assert_figures_shown(page: Node, report: reports.Report, *, staff_view: bool = True) -> None:
+def assert_figures_shown(page: Node, report: Report, *, staff_view: bool = True) -> None:
     """The key figures, the five levels, the elements and the ranking on the page are the report's."""
     total, before = report.total, report.previous_total
     assert number(kpi(page, "ratings")) == total.ratings
@@ -243,7 +248,7 @@ def test_previous_and_next_lead_to_the_neighbouring_periods(module_server: Serve
                                                             staff: requests.Session) -> None:
     params, q = query("month", LAST_MONTH, "counter", MAIN)
     page = get_page(staff, module_server, params)
-    for rel, expected in (("prev", q.period.previous()), ("next", reports.Period.of("month", TODAY))):
+    for rel, expected in (("prev", q.period.previous()), ("next", Period.of("month", TODAY))):
         link = page.one("a", rel=rel).attrs["href"]
         neighbour = staff.get(module_server.url + link, timeout=30)
         assert neighbour.status_code == 200
@@ -301,8 +306,8 @@ def test_comments_and_harassment_reports_are_listed_masked(module_server: Server
     # The last 60 days, not "this quarter": on a quarter's first days that would hold a day or two of ratings.
     params, q = query("range", TODAY - timedelta(days=60), "counter", MAIN, last=TODAY)
     engine = module_server.engine()
-    comments = reports.latest_comments(engine, q, SETTINGS, limit=20)
-    harassment = reports.harassment_reports(engine, q, SETTINGS, limit=50)
+    comments = latest_comments(engine, q, SETTINGS, limit=20)
+    harassment = harassment_reports(engine, q, SETTINGS, limit=50)
     assert comments and harassment
     page = get_page(staff, module_server, params)
     shown = page.one("table", data_table="comments").all("tr")[1:]
@@ -324,7 +329,7 @@ def test_active_alerts_are_shown(module_server: ServerHandle, staff: requests.Se
                             .returning(ALERT_RULE.c.id)).scalar_one()
         conn.execute(insert(ALERT_EVENT).values(rule_id=rule, occurrence="test:1", created_at=now,
                                                 subject="Tỷ lệ không hài lòng 60% trong 24 giờ", body="…"))
-    raised = alerts.active_alerts(engine, agency_code=MAIN)
+    raised = checker.active_alerts(engine, agency_code=MAIN)
     page = get_page(staff, module_server, {"agency": MAIN})
     items = page.one("section", id="alerts").all("li", data_alert="*")
     assert len(items) == len(raised) >= 1
@@ -344,7 +349,7 @@ def test_an_empty_period_shows_dashes_not_zero(module_server: ServerHandle, staf
 # ---- the ranking, a page at a time ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def paged(module_server: ServerHandle, seeded: Seeded) -> reports.Report:
+def paged(module_server: ServerHandle, seeded: Seeded) -> Report:
     """A month whose ranking by officer runs to three pages (50, 50 and 5 rows), a few of them flagged."""
     q = add_many_officers(module_server.engine(), seeded.devices[(OTHER, "Q01")])
     report = reports.build(module_server.engine(), q, SETTINGS)
@@ -370,7 +375,7 @@ def pager_links(page: Node) -> dict[str, str]:
 
 
 def test_the_ranking_is_shown_fifty_rows_a_page_and_page_two_holds_the_next_fifty(
-        module_server: ServerHandle, staff: requests.Session, paged: reports.Report) -> None:
+        module_server: ServerHandle, staff: requests.Session, paged: Report) -> None:
     everyone = [(position, row.key) for position, row in enumerate(paged.rows, start=1)]
     first = get_page(staff, module_server, paged_params())
     assert ranking_rows(first) == everyone[:RANKING_PAGE_ROWS]
@@ -406,7 +411,7 @@ def test_the_ranking_is_shown_fifty_rows_a_page_and_page_two_holds_the_next_fift
 
 
 def test_the_flagged_ones_can_be_shown_alone_with_their_place_in_the_whole_ranking(
-        module_server: ServerHandle, staff: requests.Session, paged: reports.Report) -> None:
+        module_server: ServerHandle, staff: requests.Session, paged: Report) -> None:
     page = get_page(staff, module_server, paged_params())
     views = page.one("nav", **{"class": "ranking-views no-print"})
     flagged_link = views.one("a", data_view="flagged").attrs["href"]
@@ -428,7 +433,7 @@ def test_the_flagged_ones_can_be_shown_alone_with_their_place_in_the_whole_ranki
 
 
 def test_a_ranking_page_past_the_last_says_so_and_still_shows_the_figures(
-        module_server: ServerHandle, staff: requests.Session, paged: reports.Report) -> None:
+        module_server: ServerHandle, staff: requests.Session, paged: Report) -> None:
     answer = staff.get(module_server.url + "/dashboard", params=paged_params(page="9"), timeout=30)
     assert answer.status_code == 404
     page = parse(answer.text)
@@ -449,7 +454,7 @@ def test_a_ranking_page_past_the_last_says_so_and_still_shows_the_figures(
     ({"show": "worst"}, "show", "không có cách xem 'worst'"),
 ])
 def test_a_malformed_ranking_page_is_refused_in_words(module_server: ServerHandle, staff: requests.Session,
-                                                      paged: reports.Report, extra: dict[str, str], field: str,
+                                                      paged: Report, extra: dict[str, str], field: str,
                                                       words: str) -> None:
     answer = staff.get(module_server.url + "/dashboard", params=paged_params(**extra), timeout=10)
     assert answer.status_code == 400
@@ -758,6 +763,26 @@ def test_no_results_page_needs_the_internet(module_server: ServerHandle, staff: 
         css = requests.get(f"{module_server.url}/static/{sheet}", timeout=10)
         assert css.status_code == 200 and "url(" not in css.text and "@import" not in css.text
     assert "@page" in requests.get(module_server.url + "/static/print.css", timeout=10).text
+
+
+def test_the_level_colours_come_from_their_one_owner(module_server: ServerHandle, staff: requests.Session) -> None:
+    levels_css = requests.get(module_server.url + "/levels.css", timeout=10)
+    assert levels_css.status_code == 200 and levels_css.headers["content-type"].startswith("text/css")
+    assert "url(" not in levels_css.text and "@import" not in levels_css.text
+    for level in LEVELS:
+        assert f"--level-{level.value}: {level.colour};" in levels_css.text
+    pages = [staff.get(module_server.url + "/dashboard", params={"agency": MAIN}, timeout=30).text,
+             public_page(module_server, "/ket-qua").text, public_page(module_server, f"/ket-qua/{MAIN}").text,
+             public_page(module_server, "/ket-qua/KHONG-CO").text]
+    for html in pages:
+        sheets = [n.attrs.get("href") for n in parse(html).all("link") if n.attrs.get("rel") == "stylesheet"]
+        assert sheets.index("/levels.css") < sheets.index("/static/results.css")
+    # No stylesheet keeps a copy of a level's colour: the results pages name them as var(--level-N).
+    for sheet in ("results.css", "print.css", "style.css"):
+        css = requests.get(f"{module_server.url}/static/{sheet}", timeout=10).text.upper()
+        assert not [level.colour for level in LEVELS if level.colour.upper() in css], sheet
+    results_css = requests.get(module_server.url + "/static/results.css", timeout=10).text
+    assert "var(--level-4)" in results_css and "var(--level-1)" in results_css
 
 
 def test_ratings_pushed_by_a_real_kiosk_appear_on_the_dashboard(module_server: ServerHandle,

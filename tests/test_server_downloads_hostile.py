@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time
 import requests
 from openpyxl import load_workbook
 
-from sync.server import admin
+from sync.server.admin import accounts
 from tests import hostile_data
 from tests.sync_harness import ServerHandle
 from tests.test_server_reports import add_rating
@@ -26,7 +26,7 @@ COMMENTED = ("agency", "counter", "officer", "comment")
 
 def signed_in(server: ServerHandle) -> requests.Session:
     """A browser session signed in as an IT user."""
-    admin.add_user(server.engine(), "tai.ve", PASSWORD)
+    accounts.add_user(server.engine(), "tai.ve", PASSWORD)
     session = requests.Session()
     token = re.search(r'name="csrf" value="([^"]+)"', session.get(server.url + "/login", timeout=10).text)
     assert token

@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 
 from kiosk.domain.keys import DeviceKey, public_key_b64
 from sync import protocol
-from sync.server import devices
 from sync.server.db import utc_now
+from sync.server.devices import enrolment
 from sync.server.models import DEVICE, ENROLMENT_CODE
 from tests.sync_harness import Device, ServerHandle, enroll, signed_request
 
@@ -87,14 +87,14 @@ def test_an_expired_code_is_refused(module_server: ServerHandle, kiosk: Device) 
 
 def test_a_reissued_code_replaces_the_old_one(module_server: ServerHandle, kiosk: Device) -> None:
     made = module_server.register_device()
-    new_code, _ = devices.reissue_code(module_server.engine(), made["device_id"], timedelta(hours=1))
+    new_code, _ = enrolment.reissue_code(module_server.engine(), made["device_id"], timedelta(hours=1))
     refused(enroll(module_server.url, kiosk, made["code"]), 403, protocol.E_BAD_CODE)
     assert enroll(module_server.url, kiosk, new_code).status_code == 200
 
 
 def test_a_revoked_device_code_is_refused(module_server: ServerHandle, kiosk: Device) -> None:
     made = module_server.register_device()
-    devices.revoke(module_server.engine(), made["device_id"])
+    enrolment.revoke(module_server.engine(), made["device_id"])
     refused(enroll(module_server.url, kiosk, made["code"]), 403, protocol.E_BAD_CODE)
 
 

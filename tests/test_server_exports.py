@@ -15,9 +15,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
-from kiosk.domain.levels import LEVELS, QUESTIONS
-from sync.server import db, exports, reports
-from sync.server.reports import Figures, Period, Report, ReportQuery
+from kiosk.domain.levels import LEVELS, QUESTIONS, SCALE_KEYS
+from sync.server import db
+from sync.server.results import exports, reports
+from sync.server.results.figures import Figures, Report, ReportQuery
+from sync.server.results.periods import Period
 from sync.server.settings import Reports, ServerSettings
 from tests import hostile_data
 from tests.test_server_reports import HK_NAME, HK_NOVEMBER, NOVEMBER, Seeded, seed
@@ -65,7 +67,7 @@ def expected_group_cells(figures: Figures) -> list[Any]:
     for value in (5, 4, 3, 2, 1):
         cells += [figures.levels[value - 1], figures.share(value)]
     cells += [figures.satisfaction_index, figures.dissatisfied_share]
-    for key in reports.SCALE_ELEMENTS:
+    for key in SCALE_KEYS:
         cells += [figures.elements[key].index, figures.elements[key].answered]
     return [*cells, figures.harassment_reports]
 

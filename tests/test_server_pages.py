@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 
 from kiosk.domain.scrypt_hash import needs_rehash, verify_secret
 from sync import protocol
-from sync.server import admin
+from sync.server.admin import accounts
 from sync.server.models import ADMIN_USER, DEVICE
 from tests.sync_harness import ServerHandle, push, signed_request
 
@@ -33,7 +33,7 @@ PASSWORD = "một mật khẩu đủ dài"
 @pytest.fixture(scope="module")
 def it_user(module_server: ServerHandle) -> str:
     """An IT account on the shared server."""
-    admin.add_user(module_server.engine(), "it.tinh", PASSWORD)
+    accounts.add_user(module_server.engine(), "it.tinh", PASSWORD)
     return "it.tinh"
 
 
@@ -142,7 +142,7 @@ def test_a_wrong_password_or_a_missing_form_token_does_not_sign_in(module_server
 
 
 def test_repeated_failures_slow_down_sign_in(module_server: ServerHandle) -> None:
-    admin.add_user(module_server.engine(), "it.cham", PASSWORD)
+    accounts.add_user(module_server.engine(), "it.cham", PASSWORD)
     answers = [sign_in(module_server.url, "it.cham", "sai mật khẩu rồi")[1] for _ in range(3)]
     assert [a.status_code for a in answers] == [401, 401, 401]  # each was checked, and was wrong
     assert "chờ" not in answers[1].text
@@ -175,7 +175,7 @@ def stored_hash(server: ServerHandle, username: str) -> str:
 def test_a_hash_made_with_older_scrypt_settings_is_replaced_at_the_next_correct_sign_in(
         module_server: ServerHandle) -> None:
     engine = module_server.engine()
-    admin.add_user(engine, "it.cu", PASSWORD)
+    accounts.add_user(engine, "it.cu", PASSWORD)
     assert stored_hash(module_server, "it.cu").startswith("scrypt$16384$8$5$")  # today's settings
     old = old_scrypt_hash(PASSWORD)
     with engine.begin() as conn:  # as an account made before the change holds it
@@ -194,7 +194,7 @@ def test_a_hash_made_with_older_scrypt_settings_is_replaced_at_the_next_correct_
     assert sign_in(module_server.url, "it.cu")[1].status_code == 303
     assert stored_hash(module_server, "it.cu") == new
     # An unknown name is still checked against a hash of today's cost, so it answers no faster.
-    assert not needs_rehash(admin._DUMMY_HASH)
+    assert not needs_rehash(accounts._DUMMY_HASH)
 
 
 def test_the_fleet_page_makes_problems_stand_out_in_words(module_server: ServerHandle, it_user: str,

@@ -16,9 +16,12 @@ from sqlalchemy import Engine, select
 
 from kiosk.domain.keys import DeviceKey, public_key_b64
 from sync import protocol
-from sync.server import db, devices, ingest, registry, reports
+from sync.server import db, registry
+from sync.server.devices import enrolment, ingest
 from sync.server.models import RATING
-from sync.server.reports import Period, ReportQuery
+from sync.server.results import reports
+from sync.server.results.figures import ReportQuery
+from sync.server.results.periods import Period, bucket_start
 from sync.server.settings import ServerSettings
 from tests.sync_harness import signed_chain
 
@@ -70,8 +73,8 @@ def seeded(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     registry.add_agency(engine, "HK", {"name": "Trung tâm Phục vụ hành chính công xã Hòa Khánh"})
     registry.add_counter(engine, "HK", "Q01", "Quầy 1", [])
     key = DeviceKey.load_or_create(tmp_path_factory.mktemp("kiosk") / "device_key.pem")
-    made = devices.add_device(engine, "HK", "Q01", timedelta(hours=1))
-    devices.enrol(engine, protocol.EnrollRequest(code=made.code, public_key=public_key_b64(key.public_key),
+    made = enrolment.add_device(engine, "HK", "Q01", timedelta(hours=1))
+    enrolment.enrol(engine, protocol.EnrollRequest(code=made.code, public_key=public_key_b64(key.public_key),
                                                  device_uuid="6f1d3a52-8c4e-4b7a-9d2f-0e5c1b7a3f90"), db.utc_now())
     texts = [text for day in MIDNIGHTS for text in spellings(day)]
     records = signed_chain(key, [{"kind": "rating", "recorded_at": text, "level": 1 + i % 5, "counter_id": "Q01",
@@ -125,7 +128,7 @@ def test_the_trend_puts_each_rating_in_its_local_bucket(seeded: Seeded, from_tot
     got = {p.first: p.figures.ratings for p in points if p.figures.ratings}
     expected: dict[date, int] = {}
     for day in seeded.local_days:
-        first = max(reports.bucket_start(day, bucket), span.first)
+        first = max(bucket_start(day, bucket), span.first)
         expected[first] = expected.get(first, 0) + 1
     assert got == expected
 
@@ -140,8 +143,8 @@ def test_a_time_without_an_offset_or_naming_no_instant_is_refused(module_db_url:
                                   "2026-12-01T00:00:00Z\n")):
             (tmp_path / str(n)).mkdir()
             key = DeviceKey.load_or_create(tmp_path / str(n) / "key.pem")
-            made = devices.add_device(engine, "NT", "Q01", timedelta(hours=1))
-            devices.enrol(engine, protocol.EnrollRequest(code=made.code, public_key=public_key_b64(key.public_key),
+            made = enrolment.add_device(engine, "NT", "Q01", timedelta(hours=1))
+            enrolment.enrol(engine, protocol.EnrollRequest(code=made.code, public_key=public_key_b64(key.public_key),
                                                          device_uuid=str(uuid.uuid4())), db.utc_now())
             good = {"kind": "rating", "recorded_at": "2026-11-30T16:59:59.999Z", "level": 4, "language": "vi"}
             records = signed_chain(key, [good, good | {"recorded_at": text}])

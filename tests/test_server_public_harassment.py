@@ -15,7 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import requests
 
-from sync.server import admin, publications, reports
+from sync.server.admin import accounts
+from sync.server.results import publications, reports
+from sync.server.results.figures import ReportQuery
+from sync.server.results.periods import Period
 from sync.server.settings import ServerSettings
 from tests.page_reader import Node, number, parse
 from tests.sync_harness import ServerHandle
@@ -42,9 +45,9 @@ def seeded(module_server: ServerHandle) -> dict[str, int]:
     return {"CB001": 3, "CB002": 0, "Q01": 3, "Q02": 0}
 
 
-def query(group: str) -> reports.ReportQuery:
+def query(group: str) -> ReportQuery:
     """MONTH of the agency, grouped by `group`."""
-    return reports.ReportQuery(reports.Period.of("month", MONTH), group, AGENCY)
+    return ReportQuery(Period.of("month", MONTH), group, AGENCY)
 
 
 def publish(server: ServerHandle, group: str) -> int:
@@ -95,7 +98,7 @@ def test_the_public_page_and_its_variants_show_harassment_only_as_the_agency_tot
 
 def test_the_signed_in_dashboard_keeps_the_counts_per_officer(module_server: ServerHandle,
                                                               seeded: dict[str, int]) -> None:
-    admin.add_user(module_server.engine(), "noi.vu", PASSWORD)
+    accounts.add_user(module_server.engine(), "noi.vu", PASSWORD)
     with requests.Session() as staff:
         form = staff.get(module_server.url + "/login", timeout=10)
         token = re.search(r'name="csrf" value="([^"]+)"', form.text)

@@ -40,10 +40,26 @@ from alembic.config import Config
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from kiosk.domain.catalog_import import load_file
+from kiosk.domain.levels import SCALE_KEYS
 from kiosk.domain.settings_file import SettingsError
-from sync.server import catalog, db, devices, registry, reports
+from sync.server import db, registry
+from sync.server.devices import catalog, enrolment
+from sync.server.devices.review import review_device
+from sync.server.errors import ReportError
 from sync.server.models import CATALOG, DEVICE, PROCEDURE_INFO, RATING
-from sync.server.reports import Figures, Period, ReportError, ReportQuery
+from sync.server.results import reports
+from sync.server.results.comments import harassment_reports, latest_comments, mask
+from sync.server.results.figures import (
+    NO_OFFICER,
+    NO_PROCEDURE,
+    OTHER_FIELD,
+    Element,
+    Figures,
+    Report,
+    ReportQuery,
+    add_figures,
+)
+from sync.server.results.periods import Period, default_bucket
 from sync.server.settings import Reports, ServerSettings, load, parse, report_timezone
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -99,10 +115,10 @@ def seed(engine: Engine, url: str) -> Seeded:
     registry.add_officer(engine, "HK", "CB002", "Trần Thị Bình")
     registry.add_officer(engine, "LC", "CB001", "Lê Văn Cường")
     lifetime = timedelta(hours=1)
-    made = {"D1": devices.add_device(engine, "HK", "Q01", lifetime).device_id,
-            "D2": devices.add_device(engine, "HK", "Q02", lifetime).device_id,
-            "D3": devices.add_device(engine, "LC", "Q01", lifetime).device_id,
-            "D4": devices.add_device(engine, "HK", "Q01", lifetime).device_id}
+    made = {"D1": enrolment.add_device(engine, "HK", "Q01", lifetime).device_id,
+            "D2": enrolment.add_device(engine, "HK", "Q02", lifetime).device_id,
+            "D3": enrolment.add_device(engine, "LC", "Q01", lifetime).device_id,
+            "D4": enrolment.add_device(engine, "HK", "Q01", lifetime).device_id}
     with db.writing(engine) as conn:
         conn.execute(update(DEVICE).where(DEVICE.c.id == made["D4"]).values(
             chain_state="broken", first_bad_seq=3, problem_vi="nội dung bản ghi đã bị sửa",
@@ -149,7 +165,7 @@ def fresh(server_db_url: str) -> Iterator[Seeded]:
 
 
 def build(target: Seeded, group_by: str = "agency", agency: str | None = "HK", *, period: Period = NOVEMBER,
-          settings: ServerSettings = SETTINGS, **options: Any) -> reports.Report:
+          settings: ServerSettings = SETTINGS, **options: Any) -> Report:
     """The report for one query over the seeded data."""
     return reports.build(target.engine, ReportQuery(period, group_by, agency, **options), settings)
 
@@ -157,8 +173,8 @@ def build(target: Seeded, group_by: str = "agency", agency: str | None = "HK", *
 def fig(ratings: int, levels: tuple[int, int, int, int, int], harassment: int = 0,
         **elements: tuple[int, int]) -> Figures:
     """Figures as worked out by hand: elements as (answered, answers at 4–5), the rest none answered."""
-    return Figures(ratings, levels, {key: reports.Element.of(*elements.get(key, (0, 0)))
-                                     for key in reports.SCALE_ELEMENTS}, harassment)
+    return Figures(ratings, levels, {key: Element.of(*elements.get(key, (0, 0)))
+                                     for key in SCALE_KEYS}, harassment)
 
 
 # The hand-worked figures of agency HK, November, repeats left out: #1 #2 #3 #5 #8 #9 #10.
@@ -265,7 +281,7 @@ def test_empty_figures_have_no_shares_at_all() -> None:
     ("hồ sơ 000.00.22.H19-251110-0001", "hồ sơ 000.00.22.H19-251110-0001"),
 ])
 def test_comments_have_phone_numbers_and_email_addresses_masked(text: str, masked: str) -> None:
-    assert reports.mask(text) == masked
+    assert mask(text) == masked
 
 
 # ---- the numbers --------------------------------------------------------------------------------------------
@@ -277,7 +293,7 @@ def test_one_agency_for_a_month_every_number(seeded: Seeded) -> None:
     assert report.total.dissatisfied_share == pytest.approx(2 / 7)
     assert [report.total.share(v) for v in range(1, 6)] == pytest.approx([1 / 7, 1 / 7, 2 / 7, 2 / 7, 1 / 7])
     elements = report.total.elements
-    assert [(elements[k].answered, elements[k].index) for k in reports.SCALE_ELEMENTS] == [
+    assert [(elements[k].answered, elements[k].index) for k in SCALE_KEYS] == [
         (3, pytest.approx(2 / 3)), (1, 0.0), (2, 0.5), (2, 1.0), (1, 0.0)]
     assert report.total.harassment_reports == 1
     assert report.previous_total == HK_OCTOBER and report.previous_total.satisfaction_index == 0.5
@@ -310,7 +326,7 @@ def test_by_counter_best_first_with_the_previous_period(seeded: Seeded) -> None:
     assert q01.previous == HK_OCTOBER
     # Five and two ratings are under the default minimum of 30: no flag either way.
     assert [(r.flagged, r.too_few) for r in report.rows] == [(False, True), (False, True)]
-    assert reports.add_figures(r.figures for r in report.rows) == report.total == HK_NOVEMBER
+    assert add_figures(r.figures for r in report.rows) == report.total == HK_NOVEMBER
 
 
 @pytest.mark.parametrize(("flag_share", "minimum", "q01"), [
@@ -335,7 +351,7 @@ def test_by_officer_names_from_the_register_and_codes_it_does_not_know(seeded: S
     assert got == [
         ("CB001", "Nguyễn Văn An", 3, pytest.approx(2 / 3), 1),
         ("CB002", "Trần Thị Bình", 2, 0.5, 1),
-        ("", reports.NO_OFFICER, 1, 0.0, 0),           # #8: no officer on duty was set
+        ("", NO_OFFICER, 1, 0.0, 0),           # #8: no officer on duty was set
         ("CB009", "CB009", 1, 0.0, 0),                 # #9: a code the server has no officer for
     ]
 
@@ -345,7 +361,7 @@ def test_by_procedure_and_by_field_through_the_catalog(seeded: Seeded) -> None:
     assert [(r.key, r.label, r.figures.ratings, r.figures.satisfaction_index) for r in by_procedure.rows] == [
         ("1.001193", "Đăng ký khai sinh", 2, 1.0),
         ("1.003003", "Cấp Giấy chứng nhận quyền sử dụng đất lần đầu", 2, 0.5),
-        ("", reports.NO_PROCEDURE, 1, 0.0),
+        ("", NO_PROCEDURE, 1, 0.0),
         ("1.000894", "Đăng ký kết hôn", 1, 0.0),
         ("2.000111", "2.000111", 1, 0.0),              # not in the catalog: its code
     ]
@@ -355,7 +371,7 @@ def test_by_procedure_and_by_field_through_the_catalog(seeded: Seeded) -> None:
     assert [(r.key, r.figures.levels, r.previous.ratings) for r in by_field.rows] == [
         ("Hộ tịch", (1, 0, 0, 1, 1), 2),
         ("Đất đai", (0, 0, 1, 1, 0), 0),
-        (reports.OTHER_FIELD, (0, 1, 1, 0, 0), 0),      # #5 (unknown procedure) and #8 (none)
+        (OTHER_FIELD, (0, 1, 1, 0, 0), 0),      # #5 (unknown procedure) and #8 (none)
     ]
     assert by_field.total == by_procedure.total == HK_NOVEMBER
 
@@ -439,7 +455,7 @@ def test_trend_by_day_week_and_month(seeded: Seeded) -> None:
     assert [(p.first, p.figures.ratings) for p in weeks] == [
         (date(2025, 11, 1), 1), (date(2025, 11, 3), 3), (date(2025, 11, 10), 2), (date(2025, 11, 17), 0),
         (date(2025, 11, 24), 1)]
-    assert reports.add_figures(p.figures for p in weeks) == HK_NOVEMBER
+    assert add_figures(p.figures for p in weeks) == HK_NOVEMBER
     year = ReportQuery(Period.of("year", date(2025, 6, 1)), "agency", "HK", include_repeats=True)
     months = reports.trend(seeded.engine, year, SETTINGS, "month")
     assert [p.first.month for p in months] == list(range(1, 13))
@@ -450,7 +466,7 @@ def test_trend_by_day_week_and_month(seeded: Seeded) -> None:
 
 def test_comments_and_harassment_reports_newest_first_and_masked(seeded: Seeded) -> None:
     query = ReportQuery(NOVEMBER, "agency", "HK")
-    comments = reports.latest_comments(seeded.engine, query, SETTINGS)
+    comments = latest_comments(seeded.engine, query, SETTINGS)
     assert [(c.recorded_at_local, c.counter, c.officer, c.level, c.text) for c in comments] == [
         ("30/11/2025 23:30", "Quầy 1 — Tư pháp, hộ tịch", "Trần Thị Bình", 2, "Chờ quá lâu"),
         ("10/11/2025 15:00", "Quầy 2 — Đất đai", "Trần Thị Bình", 4, "Cán bộ tận tình. Email tôi: •••"),
@@ -458,8 +474,8 @@ def test_comments_and_harassment_reports_newest_first_and_masked(seeded: Seeded)
          "Bị đòi 200.000 đồng ngoài quy định. Gọi lại cho tôi: •••"),
     ]   # not the test rating's, nor the unverified device's
     assert comments[2].harassment and comments[0].agency == HK_NAME
-    assert [c.text for c in reports.latest_comments(seeded.engine, query, SETTINGS, limit=1)] == ["Chờ quá lâu"]
-    (report,) = reports.harassment_reports(seeded.engine, query, SETTINGS)
+    assert [c.text for c in latest_comments(seeded.engine, query, SETTINGS, limit=1)] == ["Chờ quá lâu"]
+    (report,) = harassment_reports(seeded.engine, query, SETTINGS)
     assert (report.recorded_at_local, report.level, report.harassment) == ("04/11/2025 10:00", 1, True)
     assert "0912" not in report.text
 
@@ -468,10 +484,10 @@ def test_the_dashboard_puts_the_same_numbers_together(seeded: Seeded) -> None:
     query = ReportQuery(NOVEMBER, "counter", "HK")
     board = reports.dashboard(seeded.engine, query, SETTINGS)
     assert board.report == reports.build(seeded.engine, query, SETTINGS)
-    assert len(board.trend) == 30 and reports.add_figures(p.figures for p in board.trend) == board.report.total
+    assert len(board.trend) == 30 and add_figures(p.figures for p in board.trend) == board.report.total
     assert len(board.harassment) == 1 and len(board.comments) == 3
-    assert reports.default_bucket(Period.of("quarter", date(2025, 11, 1))) == "week"
-    assert reports.default_bucket(Period.of("year", date(2025, 11, 1))) == "month"
+    assert default_bucket(Period.of("quarter", date(2025, 11, 1))) == "week"
+    assert default_bucket(Period.of("year", date(2025, 11, 1))) == "month"
 
 
 @pytest.mark.parametrize(("query", "words"), [
@@ -497,13 +513,13 @@ def test_a_query_that_cannot_be_answered_is_refused_clearly(seeded: Seeded, quer
 def test_a_broken_device_counts_apart_until_reviewed_then_again(fresh: Seeded) -> None:
     broken = fresh.device["D4"]
     assert build(fresh).unverified.ratings == 2
-    done = reports.review_device(fresh.engine, broken, "it.tinh")
+    done = review_device(fresh.engine, broken, "it.tinh")
     assert (done.chain_state, done.reviewed_by) == ("broken", "it.tinh")
     after = build(fresh)
     assert after.unverified == Figures.empty()
     assert after.total == fig(9, (2, 2, 2, 2, 1), 2, access=(3, 2), procedure=(1, 0), officer=(2, 1),
                               result=(2, 2), feedback=(1, 0))
-    assert {c.text for c in reports.harassment_reports(fresh.engine, ReportQuery(NOVEMBER, "agency", "HK"),
+    assert {c.text for c in harassment_reports(fresh.engine, ReportQuery(NOVEMBER, "agency", "HK"),
                                                        SETTINGS)} >= {"máy bị sửa?"}
     # A rating received after the review waits for the next one.
     add_rating(fresh.engine, broken, vn(11, 20), 5, "CB001", received_at=done.reviewed_at + timedelta(seconds=1))
@@ -517,10 +533,10 @@ def test_a_broken_device_counts_apart_until_reviewed_then_again(fresh: Seeded) -
 def test_review_refuses_an_intact_or_unknown_device_and_changes_nothing(fresh: Seeded) -> None:
     for device_id, word in ((fresh.device["D1"], "nguyên vẹn"), (str(uuid.uuid4()), "Không có thiết bị")):
         with pytest.raises(ReportError) as refused:
-            reports.review_device(fresh.engine, device_id, "it.tinh")
+            review_device(fresh.engine, device_id, "it.tinh")
         assert word in refused.value.vi
     with pytest.raises(ReportError):
-        reports.review_device(fresh.engine, fresh.device["D4"], "   ")
+        review_device(fresh.engine, fresh.device["D4"], "   ")
     with fresh.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(DEVICE)
                             .where(DEVICE.c.chain_reviewed_at.is_not(None))).scalar_one() == 0

@@ -14,9 +14,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from sync.server import cli, db, exports, reports
+from sync.server import cli, db
 from sync.server.models import DEVICE
-from sync.server.reports import Period, ReportQuery
+from sync.server.results import exports, reports
+from sync.server.results.figures import ReportQuery
+from sync.server.results.periods import Period
 from sync.server.settings import ServerSettings
 from tests import hostile_data
 from tests.sync_harness import ServerHandle, free_port

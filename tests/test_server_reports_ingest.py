@@ -26,9 +26,14 @@ from kiosk.db import prepare
 from kiosk.domain.keys import DeviceKey
 from kiosk.ratings import RatingLog
 from sync import protocol
-from sync.server import db, devices, ingest, registry, reports
+from sync.server import db, registry
+from sync.server.devices import enrolment, ingest
+from sync.server.devices.review import review_device
 from sync.server.models import RATING
-from sync.server.reports import Figures, Period, ReportQuery
+from sync.server.results import reports
+from sync.server.results.comments import latest_comments
+from sync.server.results.figures import Figures, ReportQuery
+from sync.server.results.periods import Period
 from sync.server.settings import ServerSettings
 from tests.sync_harness import Device
 from tests.test_server_reports import VN, fig, vn
@@ -63,9 +68,9 @@ def kiosk(directory: Path, clock: Clock) -> Device:
 
 def enrolled(engine: Engine, device: Device) -> str:
     """Register and enrol the kiosk at HK/Q01; its server id."""
-    made = devices.add_device(engine, "HK", "Q01", timedelta(hours=1))
+    made = enrolment.add_device(engine, "HK", "Q01", timedelta(hours=1))
     request = protocol.EnrollRequest(code=made.code, public_key=device.public_key, device_uuid=device.local_uuid)
-    devices.enrol(engine, request, db.utc_now())
+    enrolment.enrol(engine, request, db.utc_now())
     return made.device_id
 
 
@@ -121,7 +126,7 @@ def test_ratings_pushed_from_a_real_kiosk_log_are_counted_as_worked_out(engine: 
     assert last_day.total.levels == (0, 0, 0, 0, 1)
     december = reports.build(engine, ReportQuery(Period.of("month", date(2025, 12, 1)), "agency", "HK"), SETTINGS)
     assert december.total == fig(1, (1, 0, 0, 0, 0), 1) and december.previous_total.ratings == 2
-    (comment,) = reports.latest_comments(engine, ReportQuery(NOVEMBER, "agency", "HK"), SETTINGS)
+    (comment,) = latest_comments(engine, ReportQuery(NOVEMBER, "agency", "HK"), SETTINGS)
     assert comment.text == "Cán bộ nhiệt tình. Cần gì gọi tôi •••"
     assert (comment.recorded_at_local, comment.officer, comment.level) == ("30/11/2025 23:30", "Nguyễn Văn An", 5)
     device.close()
@@ -150,7 +155,7 @@ def test_a_tampered_kiosk_is_shown_apart_until_it_is_reviewed(engine: Engine, tm
     assert before.unverified == fig(1, (0, 0, 0, 1, 0))       # the tampered kiosk's first, good record
     assert reports.trend(engine, query, SETTINGS, "week")[3].figures.ratings == 1  # 17–23 Nov: the honest one
 
-    reports.review_device(engine, tampered_id, "it.tinh")
+    review_device(engine, tampered_id, "it.tinh")
     after = reports.build(engine, query, SETTINGS)
     assert after.total == fig(2, (0, 0, 0, 1, 1)) and after.unverified == Figures.empty()
     # The device stays broken: a later push stores nothing, and the figures do not move.

@@ -23,7 +23,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, delete, event, insert, inspect, select, text, update
 
-from sync.server import db, devices, rating_totals, registry, report_view, reports
+from sync.server import db, registry
+from sync.server.devices import enrolment
+from sync.server.devices.review import review_device
+from sync.server.errors import ReportError
 from sync.server.models import (
     DAY_TOTALS,
     DEVICE,
@@ -33,7 +36,10 @@ from sync.server.models import (
     RATING,
     TOTAL_COUNTS,
 )
-from sync.server.reports import Period, ReportQuery
+from sync.server.results import report_view, reports, totals
+from sync.server.results.comments import harassment_reports, latest_comments
+from sync.server.results.figures import GROUPINGS, ReportQuery
+from sync.server.results.periods import Period
 from sync.server.settings import ServerSettings, parse
 from tests.sync_harness import times_as_before_0006
 from tests.test_server_reports import PROCEDURES, VN, vn
@@ -104,7 +110,7 @@ def seed(engine: Engine, url: str) -> Data:
     registry.add_officer(engine, "HK", "CB002", "Trần Thị Bình")
     places = {"D1": ("HK", "Q01"), "D2": ("HK", "Q02"), "D3": ("LC", "Q01"), "D4": ("HK", "Q01"),
               "D5": ("HK", "Q02")}
-    made = {name: devices.add_device(engine, *place, timedelta(hours=1)).device_id for name, place in places.items()}
+    made = {name: enrolment.add_device(engine, *place, timedelta(hours=1)).device_id for name, place in places.items()}
     rng = random.Random(2026)
     rows: list[dict[str, Any]] = []
     with db.writing(engine) as conn:
@@ -211,7 +217,7 @@ def reads_totals(statements: list[str], table: str = "rating_month_") -> bool:
 def assert_same_reports(data: Data, period: Period, *, settings: ServerSettings = SETTINGS,
                         totals_expected: bool | None = None) -> None:
     """Every grouping, every agency and one, repeats in and out: the fast report equals the slow one."""
-    for group in reports.GROUPINGS:
+    for group in GROUPINGS:
         for agency in (None, "HK"):
             for repeats in (False, True):
                 query = ReportQuery(period, group, agency, include_repeats=repeats)
@@ -394,14 +400,14 @@ def test_reports_leave_a_broken_kiosk_apart_and_count_it_again_after_review(fres
             RATING.c.device_id == device["D4"], RATING.c.recorded_at >= start, RATING.c.recorded_at < end,
             RATING.c.is_test.is_(False), RATING.c.suspected_repeat.is_(False))).all()
     moment = d5[len(d5) // 2].received_at   # IT looks while D5's ratings are still arriving
-    reports.review_device(engine, device["D5"], "it01", now=moment)
+    review_device(engine, device["D5"], "it01", now=moment)
     query = ReportQuery(period, "counter", "HK")
     report = reports.build(engine, query, SETTINGS)
     assert report == reports.build(engine, query, SETTINGS, from_totals=False)
     later = sum(1 for row in d5 if row.received_at > moment)
     assert 0 < later < len(d5)
     assert report.unverified.ratings == len(d4) + later
-    reports.review_device(engine, device["D4"], "it01")
+    review_device(engine, device["D4"], "it01")
     again = reports.build(engine, query, SETTINGS)
     assert again == reports.build(engine, query, SETTINGS, from_totals=False)
     assert again.unverified.ratings == later
@@ -446,17 +452,17 @@ def test_the_totals_serve_only_a_report_zone_at_their_offset(shared: Data, zone:
 
 
 def test_a_period_is_cut_into_whole_months_and_loose_days() -> None:
-    split = rating_totals.split
-    assert split(date(2025, 11, 1), date(2025, 11, 30)) == rating_totals.Split(
+    split = totals.split
+    assert split(date(2025, 11, 1), date(2025, 11, 30)) == totals.Split(
         (date(2025, 11, 1), date(2025, 11, 1)), ())
-    assert split(date(2025, 10, 15), date(2026, 1, 20)) == rating_totals.Split(
+    assert split(date(2025, 10, 15), date(2026, 1, 20)) == totals.Split(
         (date(2025, 11, 1), date(2025, 12, 1)), ((date(2025, 10, 15), date(2025, 10, 31)),
                                                  (date(2026, 1, 1), date(2026, 1, 20))))
-    assert split(date(2025, 12, 1), date(2026, 12, 31)) == rating_totals.Split(
+    assert split(date(2025, 12, 1), date(2026, 12, 31)) == totals.Split(
         (date(2025, 12, 1), date(2026, 12, 1)), ())
-    assert split(date(2025, 11, 24), date(2025, 11, 30)) == rating_totals.Split(
+    assert split(date(2025, 11, 24), date(2025, 11, 30)) == totals.Split(
         None, ((date(2025, 11, 24), date(2025, 11, 30)),))
-    assert split(date(2025, 11, 2), date(2025, 12, 30)) == rating_totals.Split(
+    assert split(date(2025, 11, 2), date(2025, 12, 30)) == totals.Split(
         None, ((date(2025, 11, 2), date(2025, 12, 30)),))
     assert split(date(2024, 2, 1), date(2024, 2, 29)).months == (date(2024, 2, 1), date(2024, 2, 1))
     assert split(date(2024, 2, 1), date(2024, 2, 28)).months is None
@@ -472,17 +478,17 @@ def test_the_dashboard_read_in_one_transaction_equals_its_four_parts(shared: Dat
                                   comments_limit=6)
         assert found.report == reports.build(engine, query, SETTINGS)
         assert found.trend == reports.trend(engine, ReportQuery(span, "counter", agency), SETTINGS, bucket)
-        assert found.harassment == reports.harassment_reports(engine, query, SETTINGS, limit=4)
-        assert found.comments == reports.latest_comments(engine, query, SETTINGS, limit=6)
+        assert found.harassment == harassment_reports(engine, query, SETTINGS, limit=4)
+        assert found.comments == latest_comments(engine, query, SETTINGS, limit=6)
         if name != "day-first-of-month":
             assert (len(found.harassment), len(found.comments)) == (4, 6)
 
 
 def test_the_dashboard_refuses_an_unknown_bucket_or_agency_in_words(shared: Data) -> None:
     query = ReportQuery(PERIODS["month"], "counter", "HK")
-    with pytest.raises(reports.ReportError) as bucket:
+    with pytest.raises(ReportError) as bucket:
         reports.dashboard(shared.engine, query, SETTINGS, bucket="hour")
     assert "không hợp lệ" in bucket.value.vi and "invalid trend bucket" in bucket.value.en
-    with pytest.raises(reports.ReportError) as agency:
+    with pytest.raises(ReportError) as agency:
         reports.dashboard(shared.engine, ReportQuery(PERIODS["month"], "counter", "XX"), SETTINGS)
     assert "Không có cơ quan" in agency.value.vi and "no agency" in agency.value.en

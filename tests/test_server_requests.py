@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from kiosk.domain.keys import DeviceKey
 from sync import protocol
-from sync.server import devices
+from sync.server.devices import enrolment
 from sync.server.models import HEALTH, NONCE, RECORD
 from tests.sync_harness import Device, ServerHandle, push, sign_headers, signed_request
 
@@ -140,7 +140,7 @@ def test_a_registered_but_not_enrolled_device_is_unknown(module_server: ServerHa
 def test_a_revoked_device_is_refused(module_server: ServerHandle, waiting_kiosk: tuple[Device, str]) -> None:
     device, device_id = waiting_kiosk
     assert push(module_server.url, device, device_id, device.records()[:1]).status_code == 200
-    assert devices.revoke(module_server.engine(), device_id)
+    assert enrolment.revoke(module_server.engine(), device_id)
     refused(push(module_server.url, device, device_id, device.records()), 403, protocol.E_REVOKED)
     refused(signed_request(module_server.url, device.key, device_id, "POST", protocol.HEALTH_PATH, health_report()),
             403, protocol.E_REVOKED)

@@ -19,8 +19,9 @@ from sqlalchemy import Engine, func, inspect, select
 
 from kiosk.domain.catalog_import import load_file, parse_national
 from sync import protocol
-from sync.server import catalog, db, devices, ingest, registry
-from sync.server.body import decode, inflate
+from sync.server import db, registry
+from sync.server.devices import catalog, enrolment, ingest
+from sync.server.devices.body import decode, inflate
 from sync.server.errors import ApiError, ServerError
 from sync.server.models import RATING, RECORD, metadata
 from tests.sync_harness import Device, sqlite_url
@@ -55,10 +56,10 @@ def test_migrations_build_exactly_the_models_and_stamp_the_head(engine: Engine) 
 def test_ingest_can_be_called_directly_and_refuses_a_broken_link(engine: Engine, tmp_path: Path) -> None:
     registry.add_agency(engine, "HK", {"name": "Trung tâm HK"})
     registry.add_counter(engine, "HK", "Q01", "Quầy 1", [])
-    made = devices.add_device(engine, "HK", "Q01", timedelta(hours=1))
+    made = enrolment.add_device(engine, "HK", "Q01", timedelta(hours=1))
     kiosk = Device.create(tmp_path / "kiosk")
     request = protocol.EnrollRequest(code=made.code, public_key=kiosk.public_key, device_uuid=kiosk.local_uuid)
-    devices.enrol(engine, request, db.utc_now())
+    enrolment.enrol(engine, request, db.utc_now())
     kiosk.rate(10, with_answers=True)
     records = [protocol.Record.model_validate(r) for r in kiosk.records()]
     result = ingest.push(engine, made.device_id, records[:25])

@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 from sqlalchemy import insert, select
 
-from sync.server import admin
+from sync.server.admin import accounts
 from sync.server.db import utc_now
 from sync.server.models import LOGIN_THROTTLE
 from sync.server.settings import Admin
@@ -72,7 +72,7 @@ def test_fifty_wrong_passwords_at_once_on_two_processes_get_only_the_free_tries_
     with ThreadPoolExecutor(2) as pool:
         servers = list(pool.map(start_server, (server_db_url, server_db_url), (tmp_path / "1", tmp_path / "2")))
     try:
-        admin.add_user(servers[0].engine(), "it.tinh", PASSWORD)
+        accounts.add_user(servers[0].engine(), "it.tinh", PASSWORD)
         answers, seconds = burst(servers, "it.tinh", "một mật khẩu đoán sai")
         statuses = Counter(answer.status_code for answer in answers)
         assert set(statuses) <= {401, 429}, [a.text[:300] for a in answers if a.status_code not in (401, 429)]
@@ -98,7 +98,7 @@ def test_fifty_wrong_passwords_at_once_on_two_processes_get_only_the_free_tries_
 
         # Long past its free tries, the account's wait after one more failure is a minute: of a burst, one
         # try is checked (unless the burst outlasts that minute).
-        admin.add_user(servers[0].engine(), "it.xa", PASSWORD)
+        accounts.add_user(servers[0].engine(), "it.xa", PASSWORD)
         with servers[0].engine().begin() as conn:
             conn.execute(insert(LOGIN_THROTTLE).values(username="it.xa", failures=FREE + 6,
                                                        last_failure_at=utc_now() - timedelta(hours=1)))

@@ -18,11 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk import __version__
 from sync import protocol
-from sync.server import api, dashboard, pages
 from sync.server import settings as server_settings
+from sync.server import web
+from sync.server.admin import pages
 from sync.server.context import AppContext
 from sync.server.db import open_database, utc_now
+from sync.server.devices import api
 from sync.server.errors import ApiError
+from sync.server.results import dashboard, public
 from sync.server.settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,7 @@ class ServerTimeHeaders:
                 headers = list(message.get("headers", []))
                 headers.append((protocol.H_SERVER_TIME.lower().encode(), utc_now().isoformat().encode()))
                 # A response that says who may frame it (CSP frame-ancestors: the embeddable public results
-                # page) keeps that choice; every other response refuses framing (issue 6, pages).
+                # page) keeps that choice; every other response refuses framing.
                 framing_set = any(name.lower() == b"content-security-policy" and b"frame-ancestors" in value
                                   for name, value in headers)
                 headers.extend(h for h in _SECURITY_HEADERS if not (framing_set and h[0] == b"x-frame-options"))
@@ -69,13 +72,15 @@ def _api_error(error: ApiError) -> JSONResponse:
     return JSONResponse(error.json(), status_code=error.status, headers=error.headers)
 
 
-async def _on_api_error(_request: Request, error: Exception) -> Response:
-    assert isinstance(error, ApiError)
+async def _on_api_error(_request: Request, error: ApiError) -> Response:
     return _api_error(error)
 
 
-async def _on_validation(_request: Request, error: Exception) -> Response:
-    assert isinstance(error, RequestValidationError)
+async def _on_early_response(_request: Request, early: web.EarlyResponse) -> Response:
+    return early.response
+
+
+async def _on_validation(_request: Request, error: RequestValidationError) -> Response:
     first = error.errors()[0] if error.errors() else {"loc": (), "msg": ""}
     where = ".".join(str(part) for part in first.get("loc", ()))
     return _error(422, protocol.E_MALFORMED, f"Yêu cầu sai dạng tại «{where}»: {first.get('msg', '')}",
@@ -92,8 +97,7 @@ def _allowed_methods(request: Request) -> str:
                      if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes))
 
 
-async def _on_http(request: Request, error: Exception) -> Response:
-    assert isinstance(error, StarletteHTTPException)
+async def _on_http(request: Request, error: StarletteHTTPException) -> Response:
     if error.status_code == 404:
         return _error(404, protocol.E_NOT_FOUND, "Không có địa chỉ này trên máy chủ", "no such path on this server")
     if error.status_code == 405:
@@ -149,11 +153,15 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, *, databa
     app.state.context = AppContext(settings, engine)
     app.include_router(api.router)
     app.include_router(pages.router)
-    app.include_router(dashboard.router)  # issue 6: results dashboard, downloads, publishing, /ket-qua
+    app.include_router(dashboard.router)
+    app.include_router(public.router)
+    app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_exception_handler(ApiError, _on_api_error)
-    app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(StarletteHTTPException, _on_http)
+    # Registered through the decorator, which takes each handler typed for the exception it handles.
+    app.exception_handler(ApiError)(_on_api_error)
+    app.exception_handler(web.EarlyResponse)(_on_early_response)
+    app.exception_handler(RequestValidationError)(_on_validation)
+    app.exception_handler(StarletteHTTPException)(_on_http)
     for database_error in (exc.OperationalError, exc.InterfaceError, exc.TimeoutError):
         app.add_exception_handler(database_error, _on_database)
     app.add_exception_handler(Exception, _on_anything)

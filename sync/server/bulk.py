@@ -57,7 +57,8 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         return
     statement = f"COPY {table.name} ({columns}) FROM STDIN"
     driver = conn.connection.driver_connection
-    assert driver is not None
+    if driver is None:
+        raise RuntimeError("the connection has no driver connection to COPY with (it was closed or invalidated)")
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for row in values:

@@ -21,5 +21,6 @@ class AppContext:
 def context(request: Request) -> AppContext:
     """The context of the application serving this request."""
     ctx = request.app.state.context
-    assert isinstance(ctx, AppContext)
+    if not isinstance(ctx, AppContext):
+        raise RuntimeError("the application was not made by sync.server.app.create_app: it has no AppContext")
     return ctx

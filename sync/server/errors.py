@@ -1,4 +1,4 @@
-"""The two kinds of refusal the server makes: a device request's 4xx answer, and a command's error."""
+"""The refusals the server makes: a device request's 4xx answer, and a command's or a page's error."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from sync import protocol
 
 class ServerError(BilingualError):
     """A failure an IT person must read: Vietnamese first, English second (CLI exit code 2)."""
+
+
+class ReportError(ServerError, ValueError):
+    """A report that cannot be made as asked (bad period, grouping, agency), or a device review refused."""
 
 
 class ApiError(Exception):

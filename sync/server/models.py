@@ -39,6 +39,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator
 
 from kiosk.domain.chain import GENESIS_HASH
+from kiosk.domain.levels import CALLBACK_KEY, HARASSMENT_KEY, LEVELS, SCALE_KEYS
 
 # Stable constraint names, so migrations can name what they alter on both databases.
 metadata = MetaData(naming_convention={
@@ -271,7 +272,7 @@ RATING = Table(
     Column("procedure_code", String(64)),        # given with the rating, or chosen after it
     Column("language", String(8)),
     Column("level", SmallInteger, nullable=False),
-    # When the rating happened as best known (sync.server.clock): the device's own time (the signed text is in
+    # When the rating happened as best known (sync.server.devices.clock): the device's own time (the signed text is in
     # `record`) moved by `clock_offset_s` when the device's clock was found off. A rating whose time cannot be
     # trusted (time_trusted false) keeps its device time and counts in no period.
     Column("recorded_at", UtcDateTime, nullable=False),
@@ -281,15 +282,11 @@ RATING = Table(
     Column("suspected_repeat", Boolean, nullable=False),
     Column("is_test", Boolean, nullable=False),
     # The five SIPAS elements (1-5), harassment (yes/no) and the comment, NULL until answered.
-    Column("q_access", SmallInteger),
-    Column("q_procedure", SmallInteger),
-    Column("q_officer", SmallInteger),
-    Column("q_result", SmallInteger),
-    Column("q_feedback", SmallInteger),
-    Column("harassment", Boolean),
+    *(Column(f"q_{key}", SmallInteger) for key in SCALE_KEYS),
+    Column(HARASSMENT_KEY, Boolean),
     Column("comment", Text),
     # The citizen asked to be contacted about the comment (migration 0003): its contact is then shown unmasked.
-    Column("callback", Boolean),
+    Column(CALLBACK_KEY, Boolean),
     PrimaryKeyConstraint("device_id", "uuid"),
     Index(None, "recorded_at"),   # reports over every agency (migration 0002)
     Index(None, "agency_id", "recorded_at"),
@@ -300,8 +297,8 @@ RATING = Table(
 # The dashboard's newest comments and harassment reports, of every agency or one, read newest first from these
 # small indexes instead of every rating of the period (migration 0004).
 COMMENTED = and_(RATING.c.comment.is_not(None), RATING.c.comment != "")
-HARASSMENT_REPORTED = RATING.c.harassment.is_(true())
-for _what, _where in (("commented", COMMENTED), ("harassment", HARASSMENT_REPORTED)):
+HARASSMENT_REPORTED = RATING.c[HARASSMENT_KEY].is_(true())
+for _what, _where in (("commented", COMMENTED), (HARASSMENT_KEY, HARASSMENT_REPORTED)):
     Index(f"ix_rating_recorded_at_{_what}", RATING.c.recorded_at, postgresql_where=_where, sqlite_where=_where)
     Index(f"ix_rating_agency_id_recorded_at_{_what}", RATING.c.agency_id, RATING.c.recorded_at,
           postgresql_where=_where, sqlite_where=_where)
@@ -413,10 +410,12 @@ ALERT_EVENT = Table(
 # The totals count days and months in this fixed offset from UTC (Vietnam time, which has no daylight saving):
 # reports use them only where the report time zone has this offset over the whole span asked for.
 TOTALS_OFFSET_S = 7 * 3600
+# The level values, lowest first.
+LEVEL_VALUES = tuple(sorted(level.value for level in LEVELS))
 # The counts a total holds, named as the reports' aggregation names them: ratings, each level, each element's
-# answers and answers at 4–5, harassment reports.
-TOTAL_COUNTS = ("n", "l1", "l2", "l3", "l4", "l5", "a_access", "s_access", "a_procedure", "s_procedure",
-                "a_officer", "s_officer", "a_result", "s_result", "a_feedback", "s_feedback", "harassment")
+# answers ("a_") and answers at 4–5 ("s_"), harassment reports.
+TOTAL_COUNTS = ("n", *(f"l{value}" for value in LEVEL_VALUES),
+                *(f"{kind}_{key}" for key in SCALE_KEYS for kind in "as"), HARASSMENT_KEY)
 
 
 def _totals(name: str, period: str, code: str | None) -> Table:
@@ -453,7 +452,7 @@ MONTH_BY_PROCEDURE = _totals("rating_month_procedure", "month", "procedure_code"
 DAY_TOTALS = _totals("rating_day", "day", None)
 
 # While it holds its one row, SQLite's insert trigger leaves the counting to the push, which adds its batch to
-# the totals grouped by key (rating_totals.insert_ratings; migration 0005). Set and cleared inside one
+# the totals grouped by key (results.totals.insert_ratings; migration 0005). Set and cleared inside one
 # transaction, so no other connection ever sees it set. PostgreSQL's statement trigger needs no such help.
 TOTALS_DEFERRED = Table(
     "rating_totals_deferred", metadata,
@@ -461,13 +460,10 @@ TOTALS_DEFERRED = Table(
 )
 
 # Answer question keys (kiosk.domain.levels) and the rating column each is folded into.
-ANSWER_COLUMNS = {
-    "access": "q_access", "procedure": "q_procedure", "officer": "q_officer", "result": "q_result",
-    "feedback": "q_feedback", "harassment": "harassment", "callback": "callback",
-}
+ANSWER_COLUMNS = {**{key: f"q_{key}" for key in SCALE_KEYS}, HARASSMENT_KEY: HARASSMENT_KEY, CALLBACK_KEY: CALLBACK_KEY}
 
 __all__ = ["ADMIN_SESSION", "ADMIN_USER", "AGENCY", "ALERT_EVENT", "ALERT_RULE", "ANSWER_COLUMNS", "CATALOG",
            "COMMENTED", "COUNTER", "DAY_TOTALS", "DEVICE", "ENROLMENT_CODE", "HARASSMENT_REPORTED", "HEALTH",
-           "LOGIN_THROTTLE", "MONTH_BY_OFFICER", "MONTH_BY_PROCEDURE", "NONCE", "OFFICER", "PROCEDURE_INFO",
-           "PUBLICATION", "RATING", "RECORD", "TIME_UNTRUSTED", "TOTALS_DEFERRED", "TOTALS_OFFSET_S", "TOTAL_COUNTS",
-           "metadata", "text"]
+           "LEVEL_VALUES", "LOGIN_THROTTLE", "MONTH_BY_OFFICER", "MONTH_BY_PROCEDURE", "NONCE", "OFFICER",
+           "PROCEDURE_INFO", "PUBLICATION", "RATING", "RECORD", "TIME_UNTRUSTED", "TOTALS_DEFERRED", "TOTALS_OFFSET_S",
+           "TOTAL_COUNTS", "metadata", "text"]

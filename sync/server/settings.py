@@ -70,7 +70,7 @@ class Admin:
     max_delay_s: int = 60
 
 
-# ---- [reports] (issue 6, reports) ----------------------------------------------------------------------------
+# ---- [reports] (sync/server/results) ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Reports:
@@ -86,7 +86,7 @@ def report_timezone(settings: ServerSettings) -> str:
     return settings.reports.timezone or settings.fleet.timezone
 
 
-# ---- [alerts] (issue 6, alerts: sync/server/alerts.py, sync/server/mail.py) ------------------------------------
+# ---- [alerts] (sync/server/alerts) --------------------------------------------------------------------------
 
 # How the connection to the mail server is encrypted: upgraded with STARTTLS (ports 25 and 587), TLS from the
 # first byte (SMTPS, port 465), or not at all. The server's certificate is always verified when encrypted.

@@ -1,4 +1,4 @@
-"""Issue 6: reports, publications and alerts.
+"""Reports, publications and alerts.
 
 Devices gain a chain review mark; ratings an index on recorded_at alone (reports over every agency). New tables:
 procedure_info (the catalog's procedures and fields, for grouping; filled from the newest catalog already

@@ -1,4 +1,4 @@
-"""Issue 6: the citizen's request to be contacted about a comment, folded into rating.callback.
+"""The citizen's request to be contacted about a comment, folded into rating.callback.
 
 NULL where the kiosk sent no callback answer (every rating stored before this revision); the answers already
 stored in `record` are folded in, so a request made before the upgrade is not lost."""

@@ -1,4 +1,4 @@
-"""Issue 6, speed: day and month totals of the ratings, kept by triggers, so a month's, quarter's or year's
+"""Day and month totals of the ratings, kept by triggers, so a month's, quarter's or year's
 results read thousands of rows instead of hundreds of thousands; and small partial indexes for the dashboard's
 newest comments and harassment reports.
 

@@ -1,4 +1,4 @@
-"""Issue 5, speed: on PostgreSQL the rating totals of 0004 are kept once per statement instead of once per row.
+"""On PostgreSQL the rating totals of 0004 are kept once per statement instead of once per row.
 
 Revision 0004's row trigger ran three upserts for every rating, so a push of 500 ratings rewrote the same few day
 and month rows 1,500 times. Statement-level triggers see every row a statement wrote at once (its transition
@@ -8,8 +8,8 @@ test suite's executemany, an administrator's UPDATE) costs about what the row tr
 
 SQLite has no statement-level triggers. There the insert trigger of 0004 now stands aside while the table
 `rating_totals_deferred` holds a row: the push sets it inside its own transaction, inserts the batch, adds the
-batch's ratings to the totals grouped by key (rating_totals.fold_inserted) and clears it before it commits, so
-no other connection ever sees it set. Every other writer is counted row by row, as before.
+batch's ratings to the totals grouped by key (sync.server.results.totals.insert_ratings) and clears it before it
+commits, so no other connection ever sees it set. Every other writer is counted row by row, as before.
 """
 
 from __future__ import annotations

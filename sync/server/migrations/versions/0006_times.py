@@ -6,11 +6,11 @@ counted on the day before. Every time column on SQLite now holds whole microseco
 column is still declared DATETIME, which SQLite reads as a numeric affinity), compared as numbers. PostgreSQL
 already keeps timestamptz.
 
-Ratings gain `clock_offset_s` (how far the server moved the device's time because the device's clock was off)
-and `time_trusted` (false: no consistent reading of the device's clock, left out of every period); devices gain
-`clock_drift_at` and `last_record_at` (sync.server.clock). The totals count only ratings whose time is trusted:
-SQLite's triggers are made again (they read the new form of the time), PostgreSQL's statement functions replaced.
-The totals are filled again on SQLite, where the triggers were away while the times were converted.
+Ratings gain `clock_offset_s` (how far the server moved the device's time because the device's clock was off) and
+`time_trusted` (false: no consistent reading of the device's clock, left out of every period); devices gain
+`clock_drift_at` and `last_record_at` (sync.server.devices.clock). The totals count only ratings whose time is
+trusted: SQLite's triggers are made again (they read the new form of the time), PostgreSQL's statement functions
+replaced. The totals are filled again on SQLite, where the triggers were away while the times were converted.
 
 The SQL is written out here (the 0004 helpers give the counts and keys), so this revision stays what it is when
 later ones change the models.

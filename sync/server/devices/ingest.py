@@ -1,7 +1,7 @@
 """The push: check a batch of signed records against the device's chain and store each record exactly once.
 
 One transaction per batch, one lock on the device row (SELECT … FOR UPDATE on PostgreSQL; SQLite has one
-writer at a time), one query for what is already stored, and bulk inserts (bulk.py). Hashes are checked before
+writer at a time), one query for what is already stored, and bulk inserts (sync.server.bulk). Hashes are checked before
 the lock is taken; signatures are checked on worker threads while the batch is walked and inserted, and the
 transaction commits only if every signature it assumed good is (otherwise the batch is judged again).
 
@@ -30,12 +30,14 @@ from sqlalchemy import Connection, Engine, bindparam, exc, func, select, update
 
 from kiosk.domain import chain
 from kiosk.domain.keys import load_public_key, verify_signature
-from kiosk.domain.levels import COMMENT_KEY, PROCEDURE_KEY, answer_problem, rating_problem
+from kiosk.domain.levels import CALLBACK_KEY, COMMENT_KEY, PROCEDURE_KEY, YESNO_KEYS, answer_problem, rating_problem
 from sync import protocol
-from sync.server import bulk, clock, rating_totals
+from sync.server import bulk
 from sync.server.db import reading, utc_now, writing
+from sync.server.devices import clock
 from sync.server.errors import ApiError
 from sync.server.models import ANSWER_COLUMNS, DEVICE, RATING, RECORD
+from sync.server.results import totals
 
 log = logging.getLogger(__name__)
 _VERIFY_CHUNK = 64  # signatures per verifier task: a few milliseconds of work against a ~50 µs hand-off
@@ -275,6 +277,8 @@ def _walk(conn: Connection, device_id: str, checked: list[_Checked], acked: int,
     return None, good, duplicates
 
 
+# Answers of 1 (yes) or 0 (no), folded into Boolean columns.
+_YES_NO = (*YESNO_KEYS, CALLBACK_KEY)
 _RATING_ONLY = ("level", "counter_id", "officer_id", "procedure_code", "language")
 _ANSWER_ONLY = ("rating_uuid", "question", "value", "text")
 
@@ -415,7 +419,7 @@ def _fold_ratings(conn: Connection, device_id: str, agency_id: int, counter_id: 
         elif column == "procedure_code" and target["procedure_code"]:
             continue
         target[column] = value
-    rating_totals.insert_ratings(conn, list(ratings.values()))
+    totals.insert_ratings(conn, list(ratings.values()))
     _update_answers(conn, device_id, later)
 
 
@@ -427,7 +431,7 @@ def _answer(record: protocol.Record) -> tuple[str, Any]:
     if question == PROCEDURE_KEY:
         return "procedure_code", record.text
     column = ANSWER_COLUMNS[question]
-    if column in ("harassment", "callback"):  # yes/no answers: Boolean columns
+    if question in _YES_NO:  # Boolean columns
         return column, None if record.value is None else bool(record.value)
     return column, record.value
 

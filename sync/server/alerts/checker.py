@@ -1,4 +1,5 @@
-"""Alert rules and the alerts they raise: too many dissatisfied citizens, a harassment report, a silent kiosk.
+"""Checking the alert rules: the alerts they raise (too many dissatisfied citizens, a harassment report, a silent
+kiosk), claimed once, e-mailed, and listed for the dashboard.
 
 A rule belongs to an agency (or one of its counters). A check evaluates every active rule with SQL on `rating`
 (test ratings and suspected repeats left out) and `device`, and claims each alert it finds by inserting an
@@ -19,8 +20,8 @@ Occurrences, so that each alert is raised once:
 One checker works at a time (a PostgreSQL advisory lock, or a file lock beside a SQLite database), so a retry
 is never sent by two processes at once; the UNIQUE claim makes a repeat harmless even without it.
 
-The rules themselves are in sync.server.alert_rules, what they find and the e-mails' words in
-sync.server.alert_findings, the SMTP session in sync.server.mail; this module raises, sends and lists alerts.
+The rules themselves are in rules.py, what they find and the e-mails' words in findings.py, the SMTP session in
+mail.py; this module raises, sends and lists alerts.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import fcntl
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -39,28 +40,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlalchemy import exc as sa_exc
 
-from sync.server import mail
-from sync.server.alert_findings import Occurrence, evaluate
-from sync.server.alert_rules import (
-    KIND_LABELS,
-    KINDS,
-    Rule,
-    add_rule,
-    list_rules,
-    parse_count,
-    parse_hours,
-    parse_recipients,
-    parse_share,
-    remove_rule,
-    silent_after_h,
-)
+from sync.server.alerts import mail
+from sync.server.alerts.findings import Occurrence, evaluate
+from sync.server.alerts.rules import KIND_LABELS
 from sync.server.db import reading, utc_now, writing
 from sync.server.models import AGENCY, ALERT_EVENT, ALERT_RULE, COUNTER
 from sync.server.settings import ServerSettings
-
-__all__ = ["KINDS", "ActiveAlert", "BackgroundChecker", "CheckResult", "Occurrence", "Rule", "active_alerts",
-           "add_rule", "check", "claim", "evaluate", "list_rules", "parse_count", "parse_hours", "parse_recipients",
-           "parse_share", "remove_rule", "silent_after_h"]
 
 log = logging.getLogger(__name__)
 _LOCK_KEY = 0x6B696F736B0A  # the PostgreSQL advisory lock of the checker (arbitrary, fixed)
@@ -226,6 +211,15 @@ def _send_pending(engine: Engine, settings: ServerSettings, now: datetime) -> tu
     return sent, len(failures), list(dict.fromkeys(failures))
 
 
+def _until(take: Callable[[], bool], deadline: float) -> bool:
+    """Try `take` every tenth of a second until it succeeds (True) or the deadline passes (False)."""
+    while not take():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 @contextmanager
 def _exclusive(engine: Engine, wait_s: float) -> Iterator[bool]:
     """Whether this process may check now: one checker at a time across every server process."""
@@ -233,11 +227,8 @@ def _exclusive(engine: Engine, wait_s: float) -> Iterator[bool]:
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             # A transaction-level lock: released at the rollback below or if this process dies.
-            while not (got := bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
-                                                {"key": _LOCK_KEY}).scalar())):
-                if time.monotonic() >= deadline:
-                    break
-                time.sleep(0.1)
+            got = _until(lambda: bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                                                   {"key": _LOCK_KEY}).scalar()), deadline)
             try:
                 yield got
             finally:
@@ -245,16 +236,15 @@ def _exclusive(engine: Engine, wait_s: float) -> Iterator[bool]:
         return
     database = engine.url.database or "server.db"
     with Path(f"{database}-alerts.lock").open("a+b") as handle:
-        got = False
-        while True:
+
+        def take() -> bool:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                got = True
-                break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    break
-                time.sleep(0.1)
+                return False
+            return True
+
+        got = _until(take, deadline)
         try:
             yield got
         finally:

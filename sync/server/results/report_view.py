@@ -13,20 +13,11 @@ from typing import Any
 
 from markupsafe import Markup
 
-from kiosk.domain.levels import LEVELS, QUESTIONS
-from sync.server import charts
-from sync.server.charts import TrendValue, percent
-from sync.server.reports import (
-    TOO_FEW_EN,
-    TOO_FEW_VI,
-    Comment,
-    Figures,
-    Period,
-    Report,
-    Row,
-    TrendPoint,
-    default_bucket,
-)
+from kiosk.domain.levels import HARASSMENT_KEY, LEVELS, QUESTIONS, SCALE_KEYS
+from sync.server.results import charts
+from sync.server.results.charts import TrendValue, percent
+from sync.server.results.figures import TOO_FEW_EN, TOO_FEW_VI, Comment, Figures, Report, Row, TrendPoint
+from sync.server.results.periods import Period, default_bucket
 
 GROUP_NAMES: dict[str, tuple[str, str]] = {
     "agency": ("Cơ quan", "Agency"),
@@ -43,7 +34,7 @@ PERIOD_NAMES: dict[str, tuple[str, str]] = {
     "year": ("Năm", "Year"),
     "range": ("Khoảng ngày", "Date range"),
 }
-ELEMENTS = tuple(q for q in QUESTIONS if q.kind == "scale")
+ELEMENTS = tuple(q for q in QUESTIONS if q.key in SCALE_KEYS)
 
 
 def count(n: int) -> str:
@@ -126,7 +117,7 @@ def next_period(period: Period) -> Period:
 
 
 def trend_span(period: Period) -> tuple[Period, str]:
-    """The span the trend chart covers and its bucket (reports.default_bucket: by day for a month, by month for
+    """The span the trend chart covers and its bucket (periods.default_bucket: by day for a month, by month for
     a year). A single day has no trend of its own, so its chart shows the 30 days up to it, by day.
     """
     if period.kind == "day":
@@ -213,7 +204,7 @@ def trend_table(points: list[TrendPoint], bucket: str) -> Table:
                  for lv in LEVELS),
                Column("index", "Chỉ số hài lòng", "Satisfaction index", "share"),
                Column("dissatisfied", "Không hài lòng", "Dissatisfied", "share"),
-               Column("harassment", "Sách nhiễu", "Harassment", "count"))
+               Column(HARASSMENT_KEY, "Sách nhiễu", "Harassment", "count"))
     return Table("trend", "Chỉ số hài lòng theo thời gian", "Satisfaction index over time", columns, [
         (day(p.first), p.figures.ratings, *(p.figures.levels[lv.value - 1] for lv in LEVELS),
          p.figures.satisfaction_index, p.figures.dissatisfied_share, p.figures.harassment_reports)
@@ -223,7 +214,7 @@ def trend_table(points: list[TrendPoint], bucket: str) -> Table:
 def comments_table(key: str, comments: list[Comment], *, with_agency: bool = True) -> Table:
     """Comments (or harassment reports), newest first, already masked; the agency column only across agencies."""
     title = (("Phản ánh bị gây phiền hà, sách nhiễu", "Reports of harassment or unofficial payments")
-             if key == "harassment" else ("Ý kiến mới nhất", "Latest comments"))
+             if key == HARASSMENT_KEY else ("Ý kiến mới nhất", "Latest comments"))
     columns = (Column("recorded_at", "Thời điểm", "When"),
                *((Column("agency", "Cơ quan", "Agency"),) if with_agency else ()),
                Column("counter", "Quầy", "Counter"), Column("officer", "Cán bộ", "Officer"),

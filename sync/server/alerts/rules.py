@@ -16,19 +16,21 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
+from kiosk.domain.levels import HARASSMENT_KEY
 from sync.server import registry
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
 from sync.server.models import AGENCY, ALERT_RULE, COUNTER
 from sync.server.settings import ServerSettings
 
-KINDS = ("dissatisfied", "harassment", "silent")
+# The kind that watches the harassment question is named by that question's key.
+KINDS = ("dissatisfied", HARASSMENT_KEY, "silent")
 KIND_LABELS = {
     "dissatisfied": ("Tỷ lệ không hài lòng cao", "High dissatisfied share"),
-    "harassment": ("Phản ánh phiền hà, sách nhiễu", "Harassment report"),
+    HARASSMENT_KEY: ("Phản ánh phiền hà, sách nhiễu", "Harassment report"),
     "silent": ("Thiết bị im lặng", "Silent device"),
 }
-# The example rule: over 50 % dissatisfied within a day, at least 4 ratings.
+# A dissatisfied rule's defaults: over 50 % dissatisfied within a day, at least 4 ratings.
 DEFAULT_SHARE, DEFAULT_WINDOW_H, DEFAULT_MIN_RATINGS = 0.5, 24.0, 4
 MAX_RECIPIENTS = 20
 MAX_WINDOW_H = 24 * 366
@@ -67,7 +69,7 @@ class Rule:
             share, hours, least = pct(self.share or 0), hours_text(self.window_h or 0), self.min_ratings or 0
             return (f"không hài lòng trên {share} trong {hours} giờ (ít nhất {least} lượt)",
                     f"dissatisfied over {share} within {hours} h (at least {least} ratings)")
-        if self.kind == "harassment":
+        if self.kind == HARASSMENT_KEY:
             return "mỗi phản ánh phiền hà, sách nhiễu", "each harassment report"
         hours = hours_text(silent_after_h(settings, self.window_h))
         return f"thiết bị im lặng quá {hours} giờ", f"a device silent for over {hours} h"
@@ -204,7 +206,7 @@ def add_rule(engine: Engine, agency_code: str, counter_code: str | None, kind: s
         for name, value in (("--share", share), ("--min-ratings", min_ratings)):
             if value is not None:
                 raise _refuse_option(kind, name)
-        if kind == "harassment" and window_h is not None:
+        if kind == HARASSMENT_KEY and window_h is not None:
             raise _refuse_option(kind, "--window-h")
     else:
         share = check_share(DEFAULT_SHARE if share is None else share)

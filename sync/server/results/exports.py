@@ -1,6 +1,7 @@
-"""A report as files and text: CSV for Excel, an XLSX workbook, JSON, and an aligned table for the terminal.
+"""A report as files and text: CSV for Excel, an XLSX workbook, JSON, and an aligned table for the terminal; and
+the dashboard's other tables (trend, harassment reports, comments: view.Table) as CSV and XLSX, written the same way.
 
-Every export shows exactly the numbers of the `reports.Report` it is given (nothing is recomputed from ratings
+Every export shows exactly the numbers of the `figures.Report` it is given (nothing is recomputed from ratings
 here). Shares are fractions of 1 in JSON and XLSX (XLSX formats them as percentages) and percentages with two
 decimals in CSV and in the table; an empty group's shares are blank, never 0. Every text cell goes through
 kiosk.domain.spreadsheet, so a name or code that looks like a formula stays text (a leading quote in CSV, a string cell
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -20,25 +21,16 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from kiosk.domain import spreadsheet
-from kiosk.domain.levels import LEVELS, QUESTIONS
-from sync.server.reports import (
-    SCALE_ELEMENTS,
-    TOO_FEW_EN,
-    TOO_FEW_VI,
-    Element,
-    Figures,
-    Period,
-    Report,
-    ReportQuery,
-    Row,
-    TrendPoint,
-)
+from kiosk.domain.levels import LEVELS, QUESTIONS, SCALE_KEYS
+from sync.server.results.figures import TOO_FEW_EN, TOO_FEW_VI, Element, Figures, Report, ReportQuery, Row, TrendPoint
+from sync.server.results.periods import Period
+from sync.server.results.report_view import Table
 
 TABLES = ("groups", "levels", "elements")
 BOM = "\ufeff"
 PERCENT_FORMAT = "0.0%"
 _LEVELS_LOW_FIRST = tuple(sorted(LEVELS, key=lambda level: level.value))
-_ELEMENT_TITLES = {q.key: q for q in QUESTIONS if q.key in SCALE_ELEMENTS}
+_ELEMENT_TITLES = {q.key: q for q in QUESTIONS if q.key in SCALE_KEYS}
 _GROUP_WORDS = {"agency": ("Cơ quan", "Agency"), "counter": ("Quầy", "Counter"), "officer": ("Cán bộ", "Officer"),
                 "procedure": ("Thủ tục", "Procedure"), "field": ("Lĩnh vực", "Field")}
 
@@ -76,7 +68,7 @@ def _groups_columns(report: Report, lang: str) -> list[tuple[str, bool]]:
                     (_t(lang, f"Tỷ lệ mức {level.value}", f"Share at {level.value}"), True)]
     columns += [(_t(lang, "Chỉ số hài lòng (4–5)", "Satisfaction index (4–5)"), True),
                 (_t(lang, "Tỷ lệ không hài lòng (1–2)", "Dissatisfied share (1–2)"), True)]
-    for key in SCALE_ELEMENTS:
+    for key in SCALE_KEYS:
         title = _element_title(key, lang)
         columns += [(_t(lang, f"{title}: chỉ số", f"{title}: index"), True),
                     (_t(lang, f"{title}: số trả lời", f"{title}: answered"), False)]
@@ -92,7 +84,7 @@ def _figure_cells(figures: Figures) -> list[Any]:
     for level in reversed(_LEVELS_LOW_FIRST):
         cells += [figures.levels[level.value - 1], figures.share(level.value)]
     cells += [figures.satisfaction_index, figures.dissatisfied_share]
-    for key in SCALE_ELEMENTS:
+    for key in SCALE_KEYS:
         cells += [figures.elements[key].index, figures.elements[key].answered]
     cells.append(figures.harassment_reports)
     return cells
@@ -131,7 +123,7 @@ def _elements_table(report: Report, lang: str) -> tuple[list[str], list[list[Any
               _t(lang, "Số trả lời kỳ trước", "Answered, previous period"),
               _t(lang, "Chỉ số kỳ trước", "Index, previous period")]
     rows: list[list[Any]] = []
-    for key in SCALE_ELEMENTS:
+    for key in SCALE_KEYS:
         now, before = report.total.elements[key], report.previous_total.elements[key]
         rows.append([key, _element_title(key, lang), now.answered, now.satisfied, now.index, before.answered,
                      before.index])
@@ -189,9 +181,8 @@ def _csv_cell(value: Any, share: bool) -> Any:
     return f"{value * 100:.2f}" if share else value
 
 
-def report_csv(report: Report, lang: str = "vi", table_name: str = "groups") -> str:
-    """One table (groups, levels or elements) as CSV for Excel: UTF-8 with BOM, shares in percent."""
-    header, rows, shares = table(report, table_name, lang)
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]], shares: set[int]) -> str:
+    """A table as CSV for Excel: UTF-8 with BOM, a share's column marked (%) and written in percent."""
     out = io.StringIO()
     writer = spreadsheet.CsvWriter(out, lineterminator="\r\n")
     writer.writerow([f"{name} (%)" if i in shares else name for i, name in enumerate(header)])
@@ -200,21 +191,27 @@ def report_csv(report: Report, lang: str = "vi", table_name: str = "groups") -> 
     return BOM + out.getvalue()
 
 
+def report_csv(report: Report, lang: str = "vi", table_name: str = "groups") -> str:
+    """One table (groups, levels or elements) as CSV for Excel: UTF-8 with BOM, shares in percent."""
+    return _csv(*table(report, table_name, lang))
+
+
+def table_csv(shown: Table) -> str:
+    """One of the page's other tables as CSV, headers "Vietnamese / English", shares in percent."""
+    return _csv(_page_header(shown), shown.rows, _page_shares(shown))
+
+
 def trend_csv(points: Sequence[TrendPoint], lang: str = "vi") -> str:
     """The trend chart's buckets as CSV (UTF-8 with BOM): start date, ratings, levels, index, dissatisfied."""
-    out = io.StringIO()
-    writer = spreadsheet.CsvWriter(out, lineterminator="\r\n")
-    writer.writerow([_t(lang, "Từ ngày", "From"), _t(lang, "Số lượt đánh giá", "Ratings"),
-                     *(f"{level.label(lang)} ({level.value})" for level in LEVELS),
-                     _t(lang, "Chỉ số hài lòng (%)", "Satisfaction index (%)"),
-                     _t(lang, "Tỷ lệ không hài lòng (%)", "Dissatisfied share (%)"),
-                     _t(lang, "Phản ánh sách nhiễu", "Harassment reports")])
-    for point in points:
-        f = point.figures
-        writer.writerow([point.first.isoformat(), f.ratings, *(f.levels[level.value - 1] for level in LEVELS),
-                         _csv_cell(f.satisfaction_index, True), _csv_cell(f.dissatisfied_share, True),
-                         f.harassment_reports])
-    return BOM + out.getvalue()
+    header = [_t(lang, "Từ ngày", "From"), _t(lang, "Số lượt đánh giá", "Ratings"),
+              *(f"{level.label(lang)} ({level.value})" for level in LEVELS),
+              _t(lang, "Chỉ số hài lòng", "Satisfaction index"), _t(lang, "Tỷ lệ không hài lòng", "Dissatisfied share"),
+              _t(lang, "Phản ánh sách nhiễu", "Harassment reports")]
+    index_at = 2 + len(LEVELS)
+    rows = [[point.first.isoformat(), point.figures.ratings,
+             *(point.figures.levels[level.value - 1] for level in LEVELS), point.figures.satisfaction_index,
+             point.figures.dissatisfied_share, point.figures.harassment_reports] for point in points]
+    return _csv(header, rows, {index_at, index_at + 1})
 
 
 # ---- XLSX ---------------------------------------------------------------------------------------------------
@@ -230,7 +227,8 @@ def _display_width(value: Any) -> int:
     return len(unicodedata.normalize("NFC", str(value)))
 
 
-def _write_sheet(sheet: Any, header: list[str], rows: list[list[Any]], shares: set[int]) -> None:
+def _write_sheet(sheet: Any, header: Sequence[str], rows: Sequence[Sequence[Any]], shares: set[int]) -> None:
+    """Bold headers, the rows (text made inert), shares formatted as percentages, columns as wide as they need."""
     spreadsheet.xlsx_append(sheet, header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -245,11 +243,16 @@ def _write_sheet(sheet: Any, header: list[str], rows: list[list[Any]], shares: s
     sheet.freeze_panes = "A2"
 
 
+def _saved(book: Any) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def report_xlsx(report: Report, lang: str = "vi") -> bytes:
     """The report as an Excel workbook: a sheet per table (groups, levels, elements) and one describing it."""
     book = Workbook()
     about = book.active
-    assert about is not None
     about.title = _t(lang, "Thông tin", "About")
     for line in _title_lines(report, lang):
         spreadsheet.xlsx_append(about, [line])
@@ -258,9 +261,24 @@ def report_xlsx(report: Report, lang: str = "vi") -> bytes:
     for name in TABLES:
         vi, en = _SHEETS[name]
         _write_sheet(book.create_sheet(_t(lang, vi, en)), *table(report, name, lang))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return _saved(book)
+
+
+def table_xlsx(shown: Table) -> bytes:
+    """One of the page's other tables as an Excel workbook with one sheet, written as the report's sheets are."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = shown.vi[:31]
+    _write_sheet(sheet, _page_header(shown), shown.rows, _page_shares(shown))
+    return _saved(book)
+
+
+def _page_header(shown: Table) -> list[str]:
+    return [f"{c.vi} / {c.en}" for c in shown.columns]
+
+
+def _page_shares(shown: Table) -> set[int]:
+    return {i for i, c in enumerate(shown.columns) if c.kind == "share"}
 
 
 # ---- JSON ---------------------------------------------------------------------------------------------------
@@ -363,7 +381,7 @@ def report_table(report: Report, lang: str = "vi") -> str:
     lines += ["", "  ".join(f"[{level.value}] {level.label(lang)}" for level in LEVELS), ""]
     element_rows = [[_element_title(key, lang), str(report.total.elements[key].answered),
                      _percent(report.total.elements[key].index), _percent(report.previous_total.elements[key].index)]
-                    for key in SCALE_ELEMENTS]
+                    for key in SCALE_KEYS]
     lines += _aligned([_t(lang, "Yếu tố", "Element"), _t(lang, "Số trả lời", "Answered"), _t(lang, "Chỉ số", "Index"),
                        _t(lang, "Chỉ số kỳ trước", "Previous index")], element_rows, {1, 2, 3})
     return "\n".join(lines) + "\n"

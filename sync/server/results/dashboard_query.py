@@ -11,7 +11,8 @@ from dataclasses import replace
 from datetime import date
 
 from kiosk.domain.errors import BilingualError
-from sync.server.reports import GROUPINGS, PERIOD_KINDS, Period, ReportQuery
+from sync.server.results.figures import GROUPINGS, ReportQuery
+from sync.server.results.periods import PERIOD_KINDS, Period
 
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)

@@ -17,10 +17,11 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from sync import protocol
-from sync.server import auth, catalog, devices, health, ingest, registry
-from sync.server.body import check_bigint, decode, parse, read_body
+from sync.server import registry
 from sync.server.context import AppContext, context
 from sync.server.db import reading, utc_now
+from sync.server.devices import auth, catalog, enrolment, health, ingest
+from sync.server.devices.body import check_bigint, decode, parse, read_body
 from sync.server.errors import ApiError
 from sync.server.models import DEVICE
 
@@ -116,7 +117,7 @@ async def enroll(request: Request, signed: Signed) -> protocol.EnrollResponse:
 
     def work() -> protocol.EnrollResponse:
         auth.authenticate_enrolment(ctx.engine, signed, request.url.path, raw, message, now)
-        return devices.enrol(ctx.engine, message, now)
+        return enrolment.enrol(ctx.engine, message, now)
 
     return await _threaded(work)
 

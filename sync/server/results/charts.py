@@ -14,8 +14,9 @@ from markupsafe import Markup
 
 from kiosk.domain.levels import LEVELS, level
 
-# Dark text on the light faces (yellow, light green), white on the dark ones: both must stay readable.
-_LIGHT_FILLS = {"#7CB342", "#F9A825"}
+# Dark text on a light fill (the yellow and light green faces), white on a dark one: both must stay readable. A
+# fill is light when its relative luminance (WCAG) is above this.
+_LIGHT_LUMINANCE = 0.3
 # Seen on white paper in black and white, neighbouring segments need more than a hue to tell them apart.
 _PATTERNS = {1: "cross", 2: "diagonal", 3: "dots"}
 NO_DATA_FILL = "#e4e4e4"
@@ -35,8 +36,18 @@ def _attr(text: str) -> str:
     return escape(text, quote=True)
 
 
+def _luminance(colour: str) -> float:
+    """The relative luminance (WCAG 2) of a #rrggbb colour: 0 for black, 1 for white."""
+    def linear(channel: int) -> float:
+        value = channel / 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+
+
 def _text_colour(fill: str) -> str:
-    return INK if fill.upper() in _LIGHT_FILLS else "#ffffff"
+    return INK if _luminance(fill) > _LIGHT_LUMINANCE else "#ffffff"
 
 
 def _pattern_defs(prefix: str) -> str:

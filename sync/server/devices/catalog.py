@@ -146,7 +146,7 @@ def import_file(engine: Engine, path: Path) -> CatalogVersion:
 
 
 def refresh_procedure_info(conn: Connection, procedures: list[Procedure]) -> None:
-    """Names and fields of these procedures for reports (issue 6); procedures no longer listed keep theirs.
+    """Names and fields of these procedures for reports; procedures no longer listed keep theirs.
 
     Old entries stay so that ratings of a procedure dropped from the catalog still show its name and field.
     Runs on every import, an unchanged catalog too, so a database upgraded from before reports fills up.

@@ -1,7 +1,7 @@
 """What an alert rule finds: each occurrence with its unique key and the e-mail that tells of it.
 
 Evaluated by SQL on `rating` (test ratings and suspected repeats left out, as in the reports) and on `device`.
-The keys make each alert raised once (see sync.server.alerts): a dissatisfied breach is keyed by its window's
+The keys make each alert raised once (see checker.py): a dissatisfied breach is keyed by its window's
 start bucket (`window:…`), or by the alert it follows (`after:<event id>`: after an alert the count starts
 afresh, so the same ratings never alert twice); a harassment report by its rating's uuid; a silence by the
 device and its last contact. The e-mails are Vietnamese first, then English, with times in the report time zone
@@ -21,11 +21,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, and_, case, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from kiosk.domain.levels import LEVELS
-from sync.server import reports
-from sync.server.alert_rules import hours_text, pct, rules_select, silent_after_h
+from kiosk.domain.levels import HARASSMENT_KEY, LEVELS
+from sync.server.alerts.rules import hours_text, pct, rules_select, silent_after_h
 from sync.server.db import reading
-from sync.server.models import ALERT_EVENT, ALERT_RULE, COUNTER, DEVICE, OFFICER, PROCEDURE_INFO, RATING
+from sync.server.models import (
+    ALERT_EVENT,
+    ALERT_RULE,
+    COUNTER,
+    DEVICE,
+    HARASSMENT_REPORTED,
+    OFFICER,
+    PROCEDURE_INFO,
+    RATING,
+)
+from sync.server.results.comments import mask
 from sync.server.settings import ServerSettings, report_timezone
 
 DASHBOARD_PATH = "/dashboard"
@@ -178,7 +187,7 @@ def _harassment(conn: Connection, ctx: _Context, rule: Any) -> list[Occurrence]:
                      .outerjoin(OFFICER, and_(OFFICER.c.agency_id == RATING.c.agency_id,
                                               OFFICER.c.code == RATING.c.officer_code))
                      .outerjoin(PROCEDURE_INFO, PROCEDURE_INFO.c.code == RATING.c.procedure_code))
-        .where(*_rating_filter(rule), RATING.c.harassment.is_(True),
+        .where(*_rating_filter(rule), HARASSMENT_REPORTED,
                RATING.c.recorded_at >= ctx.now - HARASSMENT_LOOKBACK,
                RATING.c.received_at >= rule.created_at - HARASSMENT_BEFORE_RULE, ~claimed)
         .order_by(RATING.c.recorded_at, RATING.c.uuid).limit(MAX_PER_RULE)).all()
@@ -190,7 +199,7 @@ def _harassment(conn: Connection, ctx: _Context, rule: Any) -> list[Occurrence]:
         when = ctx.local(r.recorded_at)
         officer = f"{r.officer_code} {r.officer_name or ''}".strip() if r.officer_code else ""
         procedure = f"{r.procedure_code} {r.procedure_name or ''}".strip() if r.procedure_code else ""
-        comment = reports.mask(r.comment) if r.comment else ""
+        comment = mask(r.comment) if r.comment else ""
         vi = [f"CẢNH BÁO: người dân phản ánh bị gây phiền hà, sách nhiễu hoặc phải trả chi phí ngoài quy định "
               f"tại {where_vi}.", "",
               f"Thời điểm đánh giá: {when} ({zone_vi})",
@@ -262,7 +271,7 @@ def _silent(conn: Connection, ctx: _Context, rule: Any) -> list[Occurrence]:
     return found
 
 
-_EVALUATORS = {"dissatisfied": _dissatisfied, "harassment": _harassment, "silent": _silent}
+_EVALUATORS = {"dissatisfied": _dissatisfied, HARASSMENT_KEY: _harassment, "silent": _silent}
 
 
 def evaluate(engine: Engine, settings: ServerSettings, rule_id: int, now: datetime) -> list[Occurrence]:

@@ -19,10 +19,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, func, literal_column, or_, text, true
 
-from kiosk.domain.levels import SCALE_KEYS
+from kiosk.domain.levels import HARASSMENT_KEY, SCALE_KEYS
 from sync.server import bulk
 from sync.server.models import (
     DAY_TOTALS,
+    LEVEL_VALUES,
     MONTH_BY_OFFICER,
     MONTH_BY_PROCEDURE,
     PROCEDURE_INFO,
@@ -72,7 +73,7 @@ def whole_days(first: date, last: date) -> Split:
 
 
 def usable(segments: Sequence[tuple[datetime, int]]) -> bool:
-    """True when the report zone's UTC offset over the span (reports._offset_segments) is the totals' offset."""
+    """True when the report zone's UTC offset over the span (periods.offset_segments) is the totals' offset."""
     return len(segments) == 1 and segments[0][1] == TOTALS_OFFSET_S
 
 
@@ -137,10 +138,10 @@ def place(table: Table, agency_id: int | None, counter_id: int | None, devices: 
 # ---- counting a push's batch in ---------------------------------------------------------------------------
 
 # How one stored rating counts, in SQL: the expressions migration 0004 gave the triggers, in TOTAL_COUNTS order.
-_COUNT_SQL = ("1", *(f"CASE WHEN level = {level} THEN 1 ELSE 0 END" for level in range(1, 6)),
+_COUNT_SQL = ("1", *(f"CASE WHEN level = {level} THEN 1 ELSE 0 END" for level in LEVEL_VALUES),
               *(expression for key in SCALE_KEYS for expression in (
                   f"CASE WHEN q_{key} IS NOT NULL THEN 1 ELSE 0 END", f"CASE WHEN q_{key} >= 4 THEN 1 ELSE 0 END")),
-              "CASE WHEN harassment THEN 1 ELSE 0 END")
+              f"CASE WHEN {HARASSMENT_KEY} THEN 1 ELSE 0 END")
 
 
 def sqlite_local_date(column: str, offset_s: int, *, month: bool = False) -> str:

@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
-from sync.server import admin, fleet
-from sync.server.body import read_body
+from sync.server.admin import accounts, fleet
 from sync.server.context import AppContext, context
 from sync.server.db import utc_now
-from sync.server.errors import ApiError
+from sync.server.web import SESSION_COOKIE, Form, SignedIn, templates
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
-# The templates ship with the server and never change under it: no file check on every page.
-templates.env.auto_reload = False
-SESSION_COOKIE = "kiosk_session"
 LOGIN_CSRF_COOKIE = "kiosk_login_csrf"
-FORM_LIMIT = 16 * 1024
 
 
 def _local(moment: datetime | None, zone: str) -> str:
@@ -50,24 +42,11 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def _session(request: Request, ctx: AppContext) -> admin.Session | None:
-    return admin.session(ctx.engine, request.cookies.get(SESSION_COOKIE))
-
-
 def _safe_next(target: str | None) -> str:
     # Only a path on this server: never an absolute or protocol-relative URL (an open redirect).
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/fleet"
-
-
-async def _form(request: Request) -> dict[str, str]:
-    raw = await read_body(request, FORM_LIMIT)
-    try:
-        parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    return {key: values[0] for key, values in parsed.items() if values}
 
 
 def _login_page(request: Request, *, status: int = 200, message: tuple[str, str] | None = None,
@@ -95,20 +74,18 @@ def login_form(request: Request) -> Response:
 
 
 @router.post("/login")
-async def login_submit(request: Request) -> Response:
+async def login_submit(request: Request, form: Form) -> Response:
     """Check the sign-in; on success set the session cookie and go where the user was going."""
     ctx = context(request)
-    try:
-        form = await _form(request)
-    except ApiError:
+    if form.unreadable is not None:
         return _login_page(request, status=413, message=("Biểu mẫu quá lớn.", "The form is too large."))
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE)
-    if not cookie or not admin.csrf_ok(cookie, form.get("csrf")):
+    if not cookie or not form.csrf_matches(cookie):
         return _login_page(request, status=403, message=(
             "Phiên biểu mẫu đã hết hạn; hãy đăng nhập lại.", "The form expired; please sign in again."))
     username, password = form.get("username", ""), form.get("password", "")
     cfg = ctx.settings.admin
-    result = await run_in_threadpool(admin.login, ctx.engine, username, password,
+    result = await run_in_threadpool(accounts.login, ctx.engine, username, password,
                                      timedelta(hours=cfg.session_lifetime_h), free_attempts=cfg.free_attempts,
                                      max_delay_s=cfg.max_delay_s)
     if result.token is None:
@@ -131,15 +108,15 @@ async def login_submit(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, found: SignedIn, form: Form) -> Response:
     """End the session (the form carries the session's CSRF token)."""
     ctx = context(request)
-    form = await _form(request)
-    found = await run_in_threadpool(_session, request, ctx)
+    if form.unreadable is not None:
+        raise form.unreadable  # answered as any request whose body cannot be read
     if found is not None:
-        if not admin.csrf_ok(found.csrf_token, form.get("csrf")):
+        if not form.csrf_matches(found.csrf_token):
             return RedirectResponse("/fleet", status_code=303)  # not our form: the session stays as it is
-        await run_in_threadpool(admin.logout, ctx.engine, request.cookies.get(SESSION_COOKIE, ""))
+        await run_in_threadpool(accounts.logout, ctx.engine, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -150,10 +127,9 @@ def _fleet_rows(ctx: AppContext) -> list[fleet.FleetDevice]:
 
 
 @router.get("/fleet")
-def fleet_page(request: Request) -> Response:
+def fleet_page(request: Request, found: SignedIn) -> Response:
     """Every device and where it stands; those needing attention first, marked by colour and by a word."""
     ctx = context(request)
-    found = _session(request, ctx)
     if found is None:
         return RedirectResponse("/login?next=" + quote("/fleet"), status_code=303)
     now = utc_now()
@@ -171,10 +147,10 @@ def fleet_page(request: Request) -> Response:
 
 
 @router.get("/fleet.json")
-def fleet_json(request: Request) -> Response:
+def fleet_json(request: Request, found: SignedIn) -> Response:
     """The fleet for scripts, behind the same sign-in as the page."""
     ctx = context(request)
-    if _session(request, ctx) is None:
+    if found is None:
         return JSONResponse({"code": "login_required", "message_vi": "Cần đăng nhập",
                              "message_en": "sign-in required"}, status_code=401)
     return JSONResponse([d.as_json() for d in _fleet_rows(ctx)], headers={"Cache-Control": "no-store"})

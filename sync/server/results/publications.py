@@ -21,11 +21,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, func, insert, select, update
 
-from sync.server import exports, registry
+from sync.server import registry
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
 from sync.server.models import AGENCY, PUBLICATION
-from sync.server.reports import Figures, Report
+from sync.server.results import exports
+from sync.server.results.figures import Figures, Report
 
 TITLE_MAX = 200
 

@@ -134,10 +134,9 @@ def login(engine: Engine, username: str, password: str, lifetime: timedelta, *, 
     with reading(engine) as conn:
         user = conn.execute(select(ADMIN_USER).where(ADMIN_USER.c.username == name)).first()
     # An unknown name is checked against a real hash too, so both cases take the same time.
-    ok = verify_password(password, user.password_hash if user is not None else _DUMMY_HASH) and user is not None
-    if not ok:
+    ok = verify_password(password, user.password_hash if user is not None else _DUMMY_HASH)
+    if not ok or user is None:
         return LoginResult(wait_s=_delay(failures, free_attempts, max_delay_s))
-    assert user is not None
     # A hash made with weaker settings is replaced now, while the password is at hand (hashed outside the
     # write transaction: it takes a fifth of a second).
     rehashed = hash_password(password) if needs_rehash(user.password_hash) else None

@@ -1,0 +1,59 @@
+"""What every `kiosk-server` command shares: exit codes, bilingual output, JSON for scripts, the options every
+command takes, and the shape of a command group (its parsers and its handlers)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import Engine
+
+from kiosk.domain.errors import BilingualError
+from sync.server.settings import ServerSettings
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+# A command's work once the settings are read and the database is open; its exit code.
+Handler = Callable[[Engine, argparse.Namespace, ServerSettings], int]
+# A check of a command's options right after parsing, before settings or the database are opened (a bad option
+# changes nothing): None when they are good, else the exit code (the refusal already said).
+Precheck = Callable[[argparse.Namespace], int | None]
+# Adds a sub-command with the common options: (parent sub-parsers, name, help) -> its parser.
+Adder = Callable[[Any, str, str], argparse.ArgumentParser]
+
+
+def say(vi: str, en: str = "", stream: TextIO | None = None) -> None:
+    """A line in Vietnamese, then its English indented below it (on stdout unless told)."""
+    stream = stream or sys.stdout
+    print(vi, file=stream)
+    if en:
+        print(f"  {en}", file=stream)
+
+
+def refuse(error: BilingualError) -> int:
+    """Say why a command cannot go on, on stderr; the exit code for it."""
+    say(f"Lỗi: {error.vi}", f"Error: {error.en}", sys.stderr)
+    return EXIT_USAGE
+
+
+def common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--config, --db and --data-dir, on the top parser and on every sub-command."""
+    # Sub-parsers use SUPPRESS so an option given before the sub-command is not reset by its default.
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", type=Path, default=default, metavar="PATH",
+                        help="settings file (default: $KIOSK_SERVER_CONFIG, /etc/kiosk/server.toml, built-in)")
+    parser.add_argument("--db", default=default, metavar="URL",
+                        help="database URL, e.g. postgresql+psycopg://kiosk@localhost/kiosk "
+                        "(default: [database] url, else SQLite in the data directory)")
+    parser.add_argument("--data-dir", type=Path, default=default, metavar="PATH",
+                        help="data directory (default: $KIOSK_SERVER_DATA, else ~/.local/share/kiosk-server)")
+
+
+def print_json(data: Any) -> None:
+    """Data as indented JSON on stdout, Vietnamese letters as they are."""
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+

@@ -1,0 +1,109 @@
+"""`kiosk-server device` and `catalog`: registering, enrolling, revoking and reviewing kiosks, and the procedure
+catalog distributed to them."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from sync.server.cli.common import EXIT_OK, Adder, Handler, print_json, say
+from sync.server.settings import ServerSettings
+
+
+def add_commands(sub: Any, add: Adder) -> None:
+    """The `device` and `catalog` sub-commands."""
+    device = add(sub, "device", "kiosk devices")
+    d_sub = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
+    d_add = add(d_sub, "add", "register a device and print its one-time enrolment code")
+    d_add.add_argument("--agency", required=True, help="agency code")
+    d_add.add_argument("--counter", required=True, help="counter code")
+    d_add.add_argument("--json", action="store_true", help="print the device and its code as JSON")
+    d_code = add(d_sub, "code", "issue a new enrolment code for a device not enrolled yet")
+    d_code.add_argument("device_id")
+    d_code.add_argument("--json", action="store_true")
+    d_list = add(d_sub, "list", "list devices")
+    d_list.add_argument("--json", action="store_true")
+    d_revoke = add(d_sub, "revoke", "revoke a device: its requests are refused from now on")
+    d_revoke.add_argument("device_id")
+    d_review = add(d_sub, "review", "mark a device whose rating chain is broken as looked at by IT: the ratings "
+                   "the server holds from it count in reports again")
+    d_review.add_argument("device_id")
+    d_review.add_argument("--by", default="", help="who reviewed it (default: the login name)")
+
+    catalog = add(sub, "catalog", "the procedure catalog distributed to kiosks")
+    k_sub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
+    k_import = add(k_sub, "import", "validate a national .json or a .csv catalog and distribute it")
+    k_import.add_argument("file", type=Path)
+
+
+def _device(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -> int:
+    from sync.server.devices import enrolment
+
+    if args.device_command == "review":
+        return _device_review(engine, args)
+    lifetime = timedelta(hours=settings.enrolment.code_lifetime_h)
+    if args.device_command == "add":
+        made = enrolment.add_device(engine, args.agency, args.counter, lifetime)
+        if args.json:
+            print_json(made.as_json())
+            return EXIT_OK
+        say(f"Đã thêm thiết bị {made.device_id} tại {made.agency_name} — {made.counter_name}",
+            f"added device {made.device_id} at {made.agency} / {made.counter}")
+        say(f"Mã đăng ký (dùng một lần, hết hạn {made.code_expires_at}): {made.code}",
+            f"enrolment code (one-time, expires {made.code_expires_at}): {made.code}")
+        say(f"Trên kiosk: kiosk-sync enroll --server URL --code {made.code}",
+            f"on the kiosk: kiosk-sync enroll --server URL --code {made.code}")
+        return EXIT_OK
+    if args.device_command == "code":
+        code, expires = enrolment.reissue_code(engine, args.device_id, lifetime)
+        if args.json:
+            print_json({"device_id": args.device_id, "code": code, "code_expires_at": expires.isoformat()})
+        else:
+            say(f"Mã đăng ký mới (mã cũ hết hiệu lực, hết hạn {expires.isoformat()}): {code}",
+                f"new enrolment code (the old one no longer works; expires {expires.isoformat()}): {code}")
+        return EXIT_OK
+    if args.device_command == "revoke":
+        changed = enrolment.revoke(engine, args.device_id)
+        say(f"Thiết bị {args.device_id} {'đã bị thu hồi' if changed else 'đã bị thu hồi từ trước'}",
+            f"device {args.device_id} {'revoked' if changed else 'was already revoked'}")
+        return EXIT_OK
+    listed = enrolment.list_devices(engine)
+    if args.json:
+        print_json(listed)
+    else:
+        for d in listed:
+            print(f"{d['device_id']}\t{d['status']}\t{d['agency']}\t{d['counter']}\t{d['acked_seq']}\t{d['chain_state']}")
+    return EXIT_OK
+
+
+def _catalog(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -> int:
+    from sync.server.devices import catalog
+
+    stored = catalog.import_file(engine, args.file)
+    if stored.new:
+        say(f"Đã nhập {stored.count} thủ tục thành phiên bản danh mục {stored.version} (SHA-256 {stored.sha256})",
+            f"imported {stored.count} procedures as catalog version {stored.version} (SHA-256 {stored.sha256})")
+    else:
+        say(f"Danh mục không đổi: trùng phiên bản {stored.version} ({stored.count} thủ tục)",
+            f"catalog unchanged: same as version {stored.version} ({stored.count} procedures)")
+    return EXIT_OK
+
+
+def _device_review(engine: Engine, args: argparse.Namespace) -> int:
+    from sync.server.devices import review
+
+    by = args.by or getpass.getuser()
+    done = review.review_device(engine, args.device_id, by)
+    say(f"Đã ghi nhận {done.reviewed_by} xem xét chuỗi ({done.chain_state}) của thiết bị {done.device_id}: các "
+        "đánh giá máy chủ đã nhận từ thiết bị này được tính lại trong báo cáo",
+        f"recorded that {done.reviewed_by} reviewed the {done.chain_state} chain of device {done.device_id}: "
+        "the ratings the server holds from it count in reports again")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Handler] = {"device": _device, "catalog": _catalog}

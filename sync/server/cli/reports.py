@@ -1,0 +1,137 @@
+"""`kiosk-server report`: satisfaction results for a period, grouped, as a table, CSV, XLSX or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from kiosk.domain.errors import BilingualError
+from sync.server import settings as server_settings
+from sync.server.cli.common import EXIT_OK, Adder, Handler, Precheck, refuse, say
+from sync.server.db import utc_now
+from sync.server.settings import ServerSettings
+
+REPORT_FORMATS = ("table", "csv", "xlsx", "json")
+
+
+def add_commands(sub: Any, add: Adder) -> None:
+    """The `report` sub-command."""
+    report = add(sub, "report", "satisfaction results for a period, grouped, as a table, CSV, XLSX or JSON")
+    # Values are checked by _report_options (not argparse `choices`), so every refusal is bilingual.
+    report.add_argument("--from", dest="date_from", metavar="DATE", help="first day, YYYY-MM-DD (with --to)")
+    report.add_argument("--to", dest="date_to", metavar="DATE", help="last day, included, YYYY-MM-DD")
+    report.add_argument("--period", metavar="KIND", help="day, week, month, quarter or year (instead of --from/--to)")
+    report.add_argument("--date", metavar="DATE", help="a day in that period (default: today)")
+    report.add_argument("--group-by", default="agency", metavar="BY",
+                        help="agency, counter, officer, procedure or field (default: agency)")
+    report.add_argument("--agency", metavar="CODE", help="one agency (default: every agency)")
+    report.add_argument("--counter", metavar="CODE", help="one counter of that agency")
+    report.add_argument("--include-repeats", action="store_true", help="count suspected repeat presses too")
+    report.add_argument("--format", default="table", metavar="FORMAT", help="table, csv, xlsx or json (default: table)")
+    report.add_argument("--table", default="groups", metavar="NAME",
+                        help="for csv: groups, levels or elements (default: groups)")
+    report.add_argument("--lang", default="vi", metavar="LANG", help="vi or en (default: vi)")
+    report.add_argument("--out", type=Path, metavar="FILE", help="write to FILE (required for xlsx)")
+
+
+def _parse_day(text: str, option: str) -> date:
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text.strip(), pattern).date()
+        except ValueError:
+            continue
+    raise BilingualError(f"{option}: ngày {text!r} không hợp lệ; viết YYYY-MM-DD (ví dụ 2026-11-30) hoặc DD/MM/YYYY",
+                         f"{option}: invalid date {text!r}; write YYYY-MM-DD (e.g. 2026-11-30) or DD/MM/YYYY")
+
+
+def _report_options(args: argparse.Namespace) -> None:
+    """Check the report's options before anything is opened; keep what they mean on `args`."""
+    from sync.server.results import exports
+    from sync.server.results.figures import GROUPINGS
+    from sync.server.results.periods import PERIOD_KINDS, Period
+
+    if args.group_by not in GROUPINGS:
+        raise BilingualError(f"--group-by: không nhóm theo {args.group_by!r} được; dùng {', '.join(GROUPINGS)}",
+                             f"--group-by: cannot group by {args.group_by!r}; use {', '.join(GROUPINGS)}")
+    if args.format not in REPORT_FORMATS:
+        raise BilingualError(f"--format: không có định dạng {args.format!r}; dùng {', '.join(REPORT_FORMATS)}",
+                             f"--format: no format {args.format!r}; use {', '.join(REPORT_FORMATS)}")
+    if args.table not in exports.TABLES:
+        raise BilingualError(f"--table: không có bảng {args.table!r}; dùng {', '.join(exports.TABLES)}",
+                             f"--table: no table {args.table!r}; use {', '.join(exports.TABLES)}")
+    if args.lang not in ("vi", "en"):
+        raise BilingualError(f"--lang: ngôn ngữ {args.lang!r} không có; dùng vi hoặc en",
+                             f"--lang: no language {args.lang!r}; use vi or en")
+    if args.format == "xlsx" and args.out is None:
+        raise BilingualError("Định dạng xlsx cần --out TỆP (tệp Excel không in ra màn hình được)",
+                             "the xlsx format needs --out FILE (an Excel file cannot be printed to the terminal)")
+    if args.counter is not None and args.agency is None:
+        raise BilingualError("--counter cần kèm --agency (mã quầy chỉ riêng trong một cơ quan)",
+                             "--counter needs --agency too (counter codes are unique only within an agency)")
+    ranged = args.date_from is not None or args.date_to is not None
+    if ranged and (args.period is not None or args.date is not None):
+        raise BilingualError("Dùng --from/--to hoặc --period/--date, không dùng cả hai",
+                             "use either --from/--to or --period/--date, not both")
+    if ranged:
+        if args.date_from is None or args.date_to is None:
+            raise BilingualError("Cần cả --from và --to", "both --from and --to are needed")
+        args.report_period = Period.between(_parse_day(args.date_from, "--from"), _parse_day(args.date_to, "--to"))
+        return
+    if args.period is None:
+        raise BilingualError(
+            "Cần chọn kỳ: --from NGÀY --to NGÀY, hoặc --period day|week|month|quarter|year [--date NGÀY]",
+            "choose a period: --from DATE --to DATE, or --period day|week|month|quarter|year [--date DATE]")
+    if args.period not in PERIOD_KINDS or args.period == "range":
+        raise BilingualError(
+            f"--period: loại kỳ {args.period!r} không hợp lệ; dùng day, week, month, quarter hoặc year",
+            f"--period: invalid period kind {args.period!r}; use day, week, month, quarter or year")
+    args.report_anchor = None if args.date is None else _parse_day(args.date, "--date")
+    args.report_period = None
+
+
+def _precheck_report(args: argparse.Namespace) -> int | None:
+    try:
+        _report_options(args)
+    except BilingualError as error:
+        return refuse(error)
+    return None
+
+
+def _report(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -> int:
+    from zoneinfo import ZoneInfo
+
+    from sync.server.results import exports, reports
+    from sync.server.results.figures import ReportQuery
+    from sync.server.results.periods import Period
+
+    period = args.report_period
+    if period is None:
+        today = utc_now().astimezone(ZoneInfo(server_settings.report_timezone(settings))).date()
+        period = Period.of(args.period, args.report_anchor or today)
+    query = ReportQuery(period, args.group_by, args.agency, args.counter, args.include_repeats)
+    report = reports.build(engine, query, settings)  # a ReportError (unknown agency …) is a BilingualError: exit 2
+    if args.format == "xlsx":
+        args.out.write_bytes(exports.report_xlsx(report, args.lang))
+    else:
+        if args.format == "table":
+            text = exports.report_table(report, args.lang)
+        elif args.format == "csv":
+            text = exports.report_csv(report, args.lang, args.table)
+        else:
+            text = json.dumps(exports.report_json(report), ensure_ascii=False, indent=2) + "\n"
+        if args.out is None:
+            sys.stdout.write(text.removeprefix(exports.BOM))  # the BOM is for Excel opening a file only
+            return EXIT_OK
+        args.out.write_text(text, encoding="utf-8", newline="")
+    say(f"Đã ghi báo cáo {period.label('vi')} vào {args.out}", f"wrote the {period.label('en')} report to {args.out}")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Handler] = {"report": _report}
+PRECHECKS: dict[str, Precheck] = {"report": _precheck_report}
