@@ -30,7 +30,7 @@ test: system-deps $(STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python -m bench.run_all
 
 screenshots: $(STAMP)
 	$(BIN)/python -m kiosk.screenshots docs/screenshots

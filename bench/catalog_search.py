@@ -5,7 +5,7 @@ imported with Catalog.import_file (parsing, cleaning and the one-transaction swi
 prefix is then searched through Catalog.search and as a bare FTS5 query (the same folded prefix terms, ranked
 by bm25, first 100 rows) on the same connection, interleaved so cache and CPU drift hit both alike.
 
-Run: .venv/bin/python bench/catalog_search.py [ROUNDS]
+Run: .venv/bin/python -m bench.catalog_search [ROUNDS]
 """
 
 from __future__ import annotations
@@ -19,13 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.common import percentile  # noqa: E402
-from kiosk import catalog_query  # noqa: E402
-from kiosk.catalog import Catalog  # noqa: E402
-from kiosk.db import prepare  # noqa: E402
+from bench.common import percentile
+from kiosk import catalog_query
+from kiosk.catalog import Catalog
+from kiosk.db import prepare
 
 PROCEDURES = 10_000
 LIMIT = 100

@@ -1,6 +1,6 @@
 """Tap-to-durable-commit latency of a rating, against a bare sqlite3 insert with the same pragmas.
 
-Run: .venv/bin/python bench/commit_latency.py [N]
+Run: .venv/bin/python -m bench.commit_latency [N]
 """
 
 from __future__ import annotations
@@ -13,14 +13,11 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.common import percentile  # noqa: E402
-from kiosk.db import PRAGMAS, open_database  # noqa: E402
-from kiosk.flow import RatingSession  # noqa: E402
-from kiosk.services import Services  # noqa: E402
-from kiosk.settings import resolve  # noqa: E402
+from bench.common import percentile
+from kiosk.db import PRAGMAS, open_database
+from kiosk.flow import RatingSession
+from kiosk.services import Services
+from kiosk.settings import resolve
 
 
 def bare_connection(path: Path) -> sqlite3.Connection:

@@ -20,7 +20,7 @@ month and year, grouped by agency, counter, officer, procedure and field, for ev
 Page, bare query and all SQL alternate, round after round, after one warm-up of each, so drift hits them alike.
 Targets: every page p95 < 500 ms and <= 2x its bare query's p95; the pages that miss are named.
 
-Run: .venv/bin/python bench/dashboard.py [--ratings N] [--rounds R]
+Run: .venv/bin/python -m bench.dashboard [--ratings N] [--rounds R]
 """
 
 from __future__ import annotations
@@ -38,23 +38,20 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import requests
+from sqlalchemy import Engine, event
 
-import requests  # noqa: E402
-from sqlalchemy import Engine, event  # noqa: E402
-
-from bench import dashboard_load  # noqa: E402
-from bench.common import BenchError, ScratchDatabase, percentile, positive_int, say, scratch_postgres  # noqa: E402
-from kiosk.domain.errors import BilingualError  # noqa: E402
-from sync.server.admin import accounts  # noqa: E402
-from sync.server.context import AppContext  # noqa: E402
-from sync.server.db import open_database, reading  # noqa: E402
-from sync.server.results import dashboard, dashboard_query, report_view, reports  # noqa: E402
-from sync.server.results.figures import ReportQuery  # noqa: E402
-from sync.server.results.periods import Period  # noqa: E402
-from sync.server.settings import ServerSettings  # noqa: E402
-from tests.sync_harness import ServerHandle, start_server  # noqa: E402
+from bench import dashboard_load
+from bench.common import BenchError, ScratchDatabase, percentile, positive_int, say, scratch_postgres
+from kiosk.domain.errors import BilingualError
+from sync.server.admin import accounts
+from sync.server.context import AppContext
+from sync.server.db import open_database, reading
+from sync.server.process import ServerProcess, start_server
+from sync.server.results import dashboard, dashboard_query, report_view, reports
+from sync.server.results.figures import ReportQuery
+from sync.server.results.periods import Period
+from sync.server.settings import ServerSettings
 
 DEFAULT_RATINGS = 1_000_000
 DEFAULT_ROUNDS = 40   # 40 rather than 20: a p95 of 20 samples is the second slowest, one stray pause moves it
@@ -100,7 +97,7 @@ def _pg_error(dsn: str, exc: BaseException) -> BenchError:
     return BenchError(f"Không dùng được PostgreSQL ({dsn}): {reason}", f"cannot use PostgreSQL ({dsn}): {reason}")
 
 
-def signed_in(server: ServerHandle) -> requests.Session:
+def signed_in(server: ServerProcess) -> requests.Session:
     """A browser session signed in as an IT user, the way a person signs in on /login."""
     session = requests.Session()
     page = session.get(server.url + "/login", timeout=30)
@@ -193,7 +190,7 @@ def conn_context(engine: Engine) -> AppContext:
     return AppContext(SETTINGS, engine)
 
 
-def time_page(session: requests.Session, server: ServerHandle, page: Page) -> float:
+def time_page(session: requests.Session, server: ServerProcess, page: Page) -> float:
     """Seconds for one GET of the page; a page that fails or shows another total stops the run."""
     start = time.perf_counter()
     answer = session.get(server.url + "/dashboard", params=page.params, timeout=PAGE_TIMEOUT_S)
@@ -213,7 +210,7 @@ def time_page(session: requests.Session, server: ServerHandle, page: Page) -> fl
 FLOOR_PARAMS = {"period": "decade", "group": "agency"}
 
 
-def time_floor(session: requests.Session, server: ServerHandle) -> float:
+def time_floor(session: requests.Session, server: ServerProcess) -> float:
     """Seconds for one GET of the dashboard that runs no report (the fixed part of every page)."""
     start = time.perf_counter()
     answer = session.get(server.url + "/dashboard", params=FLOOR_PARAMS, timeout=PAGE_TIMEOUT_S)
@@ -279,7 +276,7 @@ def _load(db: ScratchDatabase, options: Options, first: date, last: date) -> Eng
     return engine
 
 
-def _measure(pages: list[Page], server: ServerHandle, dsn: str, rounds: int,
+def _measure(pages: list[Page], server: ServerProcess, dsn: str, rounds: int,
              progress: Callable[[str], None]) -> list[float]:
     """Time every page, its bare query and all its SQL, round after round; the floor's seconds, once a page."""
     import psycopg

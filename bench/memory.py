@@ -1,6 +1,6 @@
 """Resident memory after 1,000 ratings and 1,000 rounds of screen changes, on a real offscreen window.
 
-Run: .venv/bin/python bench/memory.py [ROUNDS]
+Run: .venv/bin/python -m bench.memory [ROUNDS]
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")

@@ -1,6 +1,6 @@
 """Time to render and send a rating slip, against a plain ASCII text slip of the same length.
 
-Run: .venv/bin/python bench/print_slip.py [N]   (both go to python-escpos's Dummy printer, 576 dots)
+Run: .venv/bin/python -m bench.print_slip [N]   (both go to python-escpos's Dummy printer, 576 dots)
 """
 
 from __future__ import annotations
@@ -9,16 +9,12 @@ import statistics
 import sys
 import time
 import unicodedata
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from escpos.printer import Dummy
 
-from escpos.printer import Dummy  # noqa: E402
-
-from kiosk import slips  # noqa: E402
-from kiosk.domain.levels import level  # noqa: E402
-from kiosk.printing import write_slip  # noqa: E402
+from kiosk import slips
+from kiosk.domain.levels import level
+from kiosk.printing import write_slip
 
 
 def slip_text(slip: slips.RatingSlip) -> str:

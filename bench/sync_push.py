@@ -17,7 +17,7 @@ server's ingest uses there). The target, a third of the bare rate, is judged aga
 Then 200 devices with N/200 ratings each push at once (a thread each, the agent's push and signed client,
 one request per batch): overall throughput and the per-request time, p50 and p99.
 
-Run: .venv/bin/python bench/sync_push.py [--ratings N] [--devices D] [--backend sqlite|postgres|both]
+Run: .venv/bin/python -m bench.sync_push [--ratings N] [--devices D] [--backend sqlite|postgres|both]
 """
 
 from __future__ import annotations
@@ -41,12 +41,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import requests  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
-from sqlalchemy import (  # noqa: E402
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import (
     Engine,
     MetaData,
     Table,
@@ -54,22 +51,22 @@ from sqlalchemy import (  # noqa: E402
     insert,
     select,
 )
-from sqlalchemy.sql.elements import quoted_name  # noqa: E402
+from sqlalchemy.sql.elements import quoted_name
 
-from bench.common import BenchError, percentile, positive_int, say, scratch_postgres  # noqa: E402
-from kiosk import paths, state  # noqa: E402
-from kiosk.db import prepare  # noqa: E402
-from kiosk.domain import chain  # noqa: E402
-from kiosk.domain.errors import BilingualError  # noqa: E402
-from kiosk.ratings import iso_utc  # noqa: E402
-from kiosk.services import Services  # noqa: E402
-from kiosk.settings import Settings, resolve  # noqa: E402
-from sync.agent import push  # noqa: E402
-from sync.agent.client import Budget, RetryPolicy, SyncClient  # noqa: E402
-from sync.agent.enroll import enroll  # noqa: E402
-from sync.server.db import writing  # noqa: E402
-from sync.server.models import DEVICE, RATING, RECORD  # noqa: E402
-from tests.sync_harness import ServerHandle, sqlite_url, start_server  # noqa: E402
+from bench.common import BenchError, percentile, positive_int, say, scratch_postgres
+from kiosk import paths, state
+from kiosk.db import prepare
+from kiosk.domain import chain
+from kiosk.domain.errors import BilingualError
+from kiosk.ratings import iso_utc
+from kiosk.services import Services
+from kiosk.settings import Settings, resolve
+from sync.agent import push
+from sync.agent.client import Budget, RetryPolicy, SyncClient
+from sync.agent.enroll import enroll
+from sync.server.db import writing
+from sync.server.models import DEVICE, RATING, RECORD
+from sync.server.process import ServerProcess, sqlite_url, start_server
 
 DEFAULT_RATINGS = 100_000
 DEFAULT_DEVICES = 200
@@ -236,7 +233,7 @@ def postgres_url(admin_dsn: str) -> Iterator[str]:
 
 
 @contextmanager
-def running_server(backend: str, directory: Path, options: Options) -> Iterator[ServerHandle]:
+def running_server(backend: str, directory: Path, options: Options) -> Iterator[ServerProcess]:
     """A real `kiosk-server run` on 127.0.0.1 over a fresh database of the backend, stopped afterwards."""
     with (postgres_url(options.pg_admin_dsn) if backend == "postgres"
           else nullcontext(sqlite_url(directory / "server.db"))) as url:
@@ -277,7 +274,7 @@ class Enrolled:
     head_hash: str
 
 
-def enrol_copy(handle: ServerHandle, template: Path, directory: Path, settings: Settings, place: Place,
+def enrol_copy(handle: ServerProcess, template: Path, directory: Path, settings: Settings, place: Place,
                count: int) -> Enrolled:
     """Copy a device, register it with the server and enrol it over HTTP, as IT and `kiosk-sync enroll` would."""
     shutil.copytree(template, directory)
@@ -355,7 +352,7 @@ class SinglePush:
     check: ServerCheck
 
 
-def push_single(handle: ServerHandle, templates: Templates, directory: Path, settings: Settings,
+def push_single(handle: ServerProcess, templates: Templates, directory: Path, settings: Settings,
                 count: int) -> tuple[SinglePush, str]:
     """Enrol a copy of the big device, time the agent's push of its queue, then check the server's copy."""
     device = enrol_copy(handle, templates.single, directory, settings, SINGLE_PLACE, count)
@@ -513,7 +510,7 @@ class FleetPush:
     request_seconds: list[float] = field(default_factory=list)
 
 
-def push_fleet(handle: ServerHandle, templates: Templates, base: Path, settings: Settings) -> FleetPush:
+def push_fleet(handle: ServerProcess, templates: Templates, base: Path, settings: Settings) -> FleetPush:
     """Enrol every fleet device, start all their pushes together on threads, and check what the server holds."""
     say(f"registering and enrolling {len(templates.fleet)} devices …")
     fleet = [enrol_copy(handle, template, base / template.name, settings, place, count)

@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from sync.server.process import free_port
 from tests.conftest import PG_ADMIN_DSN
-from tests.sync_harness import free_port
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "dashboard.py"
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = "bench.dashboard"
 
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(BENCH), *args], capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    return subprocess.run([sys.executable, "-m", BENCH, *args], capture_output=True, text=True, timeout=timeout,
+                          check=False, cwd=ROOT)
 
 
 @pytest.mark.parametrize("args", [("--ratings", "0"), ("--ratings", "một triệu"), ("--rounds", "-3")])

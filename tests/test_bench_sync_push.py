@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "sync_push.py"
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = "bench.sync_push"
 
 
 def run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(BENCH), *args], capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    return subprocess.run([sys.executable, "-m", BENCH, *args], capture_output=True, text=True, timeout=timeout,
+                          check=False, cwd=ROOT)
 
 
 @pytest.mark.parametrize(("args", "vi", "en"), [

@@ -21,9 +21,10 @@ from kiosk.domain.settings_file import SettingsError
 from sync.server import cli
 from sync.server.alerts import rules
 from sync.server.db import open_database, utc_now
+from sync.server.process import free_port
 from sync.server.settings import Alerts, load, parse
 from tests import test_server_alerts_helpers as helpers
-from tests.sync_harness import ServerHandle, free_port
+from tests.sync_harness import ServerHandle
 from tests.test_server_alerts_helpers import MailCatcher, Place, make_place
 
 smtp = helpers.smtp  # the fixture shared with the other alert tests

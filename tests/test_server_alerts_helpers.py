@@ -31,8 +31,8 @@ from sync.server import registry
 from sync.server.db import open_database, utc_now, writing
 from sync.server.devices import enrolment
 from sync.server.models import ALERT_EVENT, DEVICE, RATING
+from sync.server.process import free_port
 from sync.server.settings import Alerts, ServerSettings
-from tests.sync_harness import free_port
 
 HOST = "127.0.0.1"
 

@@ -20,9 +20,10 @@ from sqlalchemy import Engine
 
 from sync.server.alerts import checker, mail, rules
 from sync.server.db import make_engine, utc_now
+from sync.server.process import free_port, sqlite_url
 from sync.server.settings import ServerSettings, parse
 from tests import test_server_alerts_helpers as helpers
-from tests.sync_harness import ServerHandle, free_port, sqlite_url
+from tests.sync_harness import ServerHandle
 from tests.test_server_alerts_helpers import HOST, MailCatcher, events, make_place, tls_context_for_localhost
 
 server_engine = helpers.server_engine  # the fixture shared with the other alert tests

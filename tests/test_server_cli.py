@@ -11,7 +11,8 @@ import pytest
 
 from sync.server.admin.accounts import verify_password
 from sync.server.models import ADMIN_USER, CATALOG
-from tests.sync_harness import ServerHandle, free_port
+from sync.server.process import free_port
+from tests.sync_harness import ServerHandle
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "assets" / "catalog" / "sample-procedures.json"

@@ -16,12 +16,13 @@ from sqlalchemy import select
 
 from sync.server import cli, db
 from sync.server.models import DEVICE
+from sync.server.process import free_port
 from sync.server.results import exports, reports
 from sync.server.results.figures import ReportQuery
 from sync.server.results.periods import Period
 from sync.server.settings import ServerSettings
 from tests import hostile_data
-from tests.sync_harness import ServerHandle, free_port
+from tests.sync_harness import ServerHandle
 from tests.test_server_reports import HK_NOVEMBER, NOVEMBER, Seeded, seed
 
 SETTINGS = ServerSettings()

@@ -24,7 +24,8 @@ from sync.server.devices import catalog, enrolment, ingest
 from sync.server.devices.body import decode, inflate
 from sync.server.errors import ApiError, ServerError
 from sync.server.models import RATING, RECORD, metadata
-from tests.sync_harness import Device, sqlite_url
+from sync.server.process import sqlite_url
+from tests.sync_harness import Device
 
 DATA = Path(__file__).resolve().parent / "data"
 CATALOGS = [DATA.parent.parent / "assets" / "catalog" / "sample-procedures.json",

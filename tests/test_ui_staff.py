@@ -155,7 +155,8 @@ class TestStaffSync(KioskUITest):
         import tempfile
         from pathlib import Path
 
-        from tests.sync_harness import sqlite_url, start_server
+        from sync.server.process import sqlite_url
+        from tests.sync_harness import start_server
 
         directory = Path(tempfile.mkdtemp(prefix="kiosk-ui-server-"))
         self.server = start_server(sqlite_url(directory / "server.db"), directory / "data")
