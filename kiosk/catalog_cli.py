@@ -70,7 +70,7 @@ def _show(catalog: Catalog, code: str) -> int:
     procedure = catalog.get(code)
     if procedure is None:
         raise BilingualError(f"Không có thủ tục mã {code!r} trong danh mục.",
-                         f"There is no procedure with code {code!r} in the catalog.")
+                             f"There is no procedure with code {code!r} in the catalog.")
     print("\n".join(render(procedure, min(shutil.get_terminal_size((100, 24)).columns, 110))))
     return EXIT_OK
 

@@ -103,8 +103,8 @@ class DeviceKey:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         except (ValueError, TypeError, OSError) as exc:
             raise BilingualError(f"Khoá thiết bị {path} bị hỏng hoặc không đọc được: {exc}",
-                             f"The device key {path} is damaged or unreadable: {exc}") from exc
+                                 f"The device key {path} is damaged or unreadable: {exc}") from exc
         if not isinstance(key, Ed25519PrivateKey):
             raise BilingualError(f"Khoá thiết bị {path} không phải khoá Ed25519",
-                             f"The device key {path} is not an Ed25519 key")
+                                 f"The device key {path} is not an Ed25519 key")
         return cls(key)

@@ -66,5 +66,5 @@ class BackgroundSync:
         except Exception as exc:  # a background pass must never take the app down; the next one tries again
             log.exception("sync pass failed")
             outcome = BilingualError(f"Lượt đồng bộ gặp lỗi không lường trước: {exc}",
-                                 f"The sync pass failed unexpectedly: {exc}")
+                                     f"The sync pass failed unexpectedly: {exc}")
         on_done(outcome)
