@@ -51,6 +51,8 @@ PARTS = (
                                                      "dashboard, charts, exports, publications"),
     Part("server.alerts", ("sync.server.alerts",), "alert rules, their findings, and mail"),
     Part("server.admin", ("sync.server.admin",), "IT pages and accounts: sign-in, sessions, the fleet page"),
+    Part("server.channels", ("sync.server.channels",), "the web form and paper questionnaires: answers stored as "
+                                                       "the server's own signed chains"),
 )
 
 
@@ -65,7 +67,7 @@ class Rule:
     allowed: tuple[str, ...] = ()
 
 
-SERVER_PARTS = ("server", "server.devices", "server.results", "server.alerts", "server.admin")
+SERVER_PARTS = ("server", "server.devices", "server.results", "server.alerts", "server.admin", "server.channels")
 RULES = (
     Rule(("domain",), ("kiosk", "sync", "kivy", "sqlalchemy", "fastapi", "requests", "escpos"),
          "the shared domain imports neither side, nor what only one side uses", allowed=("kiosk.domain",)),

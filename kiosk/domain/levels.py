@@ -161,3 +161,26 @@ def rating_problem(value: object, language: object, procedure_code: object) -> t
         return (f"mã thủ tục không đúng dạng quốc gia: {str(procedure_code)[:40]!r}",
                 f"not a national procedure code: {str(procedure_code)[:40]!r}")
     return None
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A way a citizen's rating reaches the results: the kiosk, the web form, or a paper questionnaire."""
+
+    key: str
+    label_vi: str
+    label_en: str
+
+    def label(self, lang: str) -> str:
+        """The channel's name in the given language."""
+        return self.label_en if lang == "en" else self.label_vi
+
+
+# The three channels the plans measure through (DESIGN: one result from all three); the kiosk first.
+CHANNELS: tuple[Channel, ...] = (
+    Channel("kiosk", "Máy đánh giá tại quầy", "Kiosk at the counter"),
+    Channel("web", "Phiếu điện tử", "Web form"),
+    Channel("paper", "Phiếu giấy", "Paper form"),
+)
+CHANNEL_KEYS = tuple(channel.key for channel in CHANNELS)
+CHANNELS_BY_KEY = {channel.key: channel for channel in CHANNELS}

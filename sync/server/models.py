@@ -189,8 +189,16 @@ DEVICE = Table(
     # IT has looked at a broken chain; from then its ratings up to acked_seq count again.
     Column("chain_reviewed_at", UtcDateTime),
     Column("chain_reviewed_by", String(64)),
+    # How its ratings reach the server (kiosk.domain.levels.CHANNELS): a kiosk enrolled with its own key, or the
+    # server itself for the web form and paper questionnaires of one counter, signing with a key only it holds
+    # (sync/server/channels, migration 0007).
+    Column("channel", String(8), nullable=False, server_default="kiosk"),
     Index(None, "agency_id"),
 )
+# One server device per counter and channel: two first answers arriving at once cannot make two chains.
+_SERVER_CHANNEL = DEVICE.c.channel != "kiosk"
+Index("uq_device_agency_id_counter_id_channel", DEVICE.c.agency_id, DEVICE.c.counter_id, DEVICE.c.channel,
+      unique=True, postgresql_where=_SERVER_CHANNEL, sqlite_where=_SERVER_CHANNEL)
 
 ENROLMENT_CODE = Table(
     "enrolment_code", metadata,
@@ -459,11 +467,88 @@ TOTALS_DEFERRED = Table(
     Column("one", Integer, primary_key=True),
 )
 
+# --- Web and paper answers (migration 0007) ------------------------------------------------------------------
+
+# One-time tokens printed as QR codes (a token rates once: a second answer with it is kept but flagged).
+SURVEY_TOKEN = Table(
+    "survey_token", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
+    Column("counter_id", Integer, ForeignKey("counter.id")),    # NULL: the agency's form, any counter
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 of the token the QR carries
+    Column("batch", String(64), nullable=False, server_default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Column("rating_uuid", String(36)),
+)
+
+# What the server knows of a web or paper answer beyond its signed records: why it was flagged (kept, left out of
+# the counts like a kiosk's suspected repeat), its token, a paper form's number, who entered it and from what.
+# Nothing about the person: no address, no browser identity.
+SURVEY_RESPONSE = Table(
+    "survey_response", metadata,
+    Column("device_id", String(36), ForeignKey("device.id"), nullable=False),
+    Column("rating_uuid", String(36), nullable=False),
+    Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("source", String(16), nullable=False),         # web, entry (typed), import (spreadsheet), omr (scanned)
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("flag_reason", String(32)),                    # token_reused, rate_limited, repeat_browser, honeypot
+    Column("token_id", Integer, ForeignKey("survey_token.id")),
+    Column("form_number", Integer),                       # a paper form's printed number
+    Column("entered_by", String(64), nullable=False, server_default=""),
+    Column("image_path", Text, nullable=False, server_default=""),  # a scanned form, kept for audit
+    PrimaryKeyConstraint("device_id", "rating_uuid"),
+    UniqueConstraint("agency_id", "form_number"),         # a paper form is entered once
+    Index(None, "agency_id", "received_at"),
+)
+
+# Numbered paper questionnaires, printed for an agency (and counter) and period.
+PAPER_FORM = Table(
+    "paper_form", metadata,
+    Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("counter_id", Integer, ForeignKey("counter.id")),
+    Column("period_first", Date, nullable=False),
+    Column("period_last", Date, nullable=False),
+    Column("printed_at", UtcDateTime, nullable=False),
+    Column("printed_by", String(64), nullable=False, server_default=""),
+    PrimaryKeyConstraint("agency_id", "number"),
+)
+
+# A scanned or photographed paper form whose marks the server read, held for a person when any mark is unclear.
+OMR_READING = Table(
+    "omr_reading", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
+    Column("form_number", Integer),
+    Column("image_path", Text, nullable=False),
+    Column("answers", Text, nullable=False),              # JSON: what was read, question key -> value or null
+    Column("unclear", Text, nullable=False, server_default="[]"),  # JSON: the question keys a person must decide
+    Column("status", String(16), nullable=False),         # pending, stored, rejected
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime),
+    Column("decided_by", String(64), nullable=False, server_default=""),
+    Column("rating_uuid", String(36)),
+    Index(None, "agency_id", "status"),
+)
+
+# Answers seen per hashed address and minute, for the web form's rate limit (the address itself is never kept:
+# only an HMAC of it under a key that changes every day, and rows older than an hour are removed).
+RATE_WINDOW = Table(
+    "rate_window", metadata,
+    Column("key_hash", String(64), nullable=False),
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("count", Integer, nullable=False),
+    PrimaryKeyConstraint("key_hash", "window_start"),
+)
+
 # Answer question keys (kiosk.domain.levels) and the rating column each is folded into.
 ANSWER_COLUMNS = {**{key: f"q_{key}" for key in SCALE_KEYS}, HARASSMENT_KEY: HARASSMENT_KEY, CALLBACK_KEY: CALLBACK_KEY}
 
 __all__ = ["ADMIN_SESSION", "ADMIN_USER", "AGENCY", "ALERT_EVENT", "ALERT_RULE", "ANSWER_COLUMNS", "CATALOG",
            "COMMENTED", "COUNTER", "DAY_TOTALS", "DEVICE", "ENROLMENT_CODE", "HARASSMENT_REPORTED", "HEALTH",
            "LEVEL_VALUES", "LOGIN_THROTTLE", "MONTH_BY_OFFICER", "MONTH_BY_PROCEDURE", "NONCE", "OFFICER",
-           "PROCEDURE_INFO", "PUBLICATION", "RATING", "RECORD", "TIME_UNTRUSTED", "TOTALS_DEFERRED", "TOTALS_OFFSET_S",
-           "TOTAL_COUNTS", "metadata", "text"]
+           "OMR_READING", "PAPER_FORM", "PROCEDURE_INFO", "PUBLICATION", "RATE_WINDOW", "RATING", "RECORD",
+           "SURVEY_RESPONSE", "SURVEY_TOKEN", "TIME_UNTRUSTED", "TOTALS_DEFERRED", "TOTALS_OFFSET_S", "TOTAL_COUNTS",
+           "metadata", "text"]

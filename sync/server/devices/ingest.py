@@ -148,6 +148,7 @@ class _Clock:
 
     device_time: datetime | None
     tolerance_s: float
+    as_written: bool = False   # the server's own records (web and paper answers): their times are its own
 
 
 def push(engine: Engine, device_id: str, records: Sequence[protocol.Record], *,
@@ -183,6 +184,14 @@ def push(engine: Engine, device_id: str, records: Sequence[protocol.Record], *,
         checked = [_Checked(c.record, c.fields, c.moment, c.hash_ok, ok)
                    for c, ok in zip(optimistic, known, strict=True)]
         return _ingest_retrying(engine, device_id, checked, moment, told, None)
+
+
+def store_own(conn: Connection, device_id: str, records: Sequence[protocol.Record], now: datetime) -> PushResult:
+    """Records the server made and signed itself (web and paper answers), in the caller's transaction: walked,
+    checked against their domains and stored exactly as a kiosk's push is, their times taken as written."""
+    checked = [_Checked(record, record.model_dump(), _recorded_at(record.recorded_at), True, True)
+               for record in records]
+    return _ingest_on(conn, device_id, checked, now, _Clock(None, protocol.CLOCK_DRIFT_FLAG_S, as_written=True))
 
 
 def _ingest_retrying(engine: Engine, device_id: str, checked: list[_Checked], now: datetime, told: _Clock,
@@ -331,10 +340,12 @@ def _store(conn: Connection, device_id: str, device: Any, good: list[_Checked], 
     offset_now = None if told.device_time is None else clock.offset_of(told.device_time, now)
     if good:
         records = [c.record for c in good]
-        placed = clock.place([c.moment for c in good], received_at=now,
-                             offset_now=offset_now,
-                             offset_before=None if device.clock_drift_s is None else -float(device.clock_drift_s),
-                             last_at=device.last_record_at, tolerance_s=told.tolerance_s)
+        if told.as_written:
+            placed = [clock.Placed(c.moment or now, 0.0, c.moment is not None) for c in good]
+        else:
+            placed = clock.place([c.moment for c in good], received_at=now, offset_now=offset_now,
+                                 offset_before=None if device.clock_drift_s is None else -float(device.clock_drift_s),
+                                 last_at=device.last_record_at, tolerance_s=told.tolerance_s)
         bulk.insert_rows(conn, RECORD, [{**c.fields, "device_id": device_id, "received_at": now} for c in good])
         _fold_ratings(conn, device_id, device.agency_id, device.counter_id, records, placed, now)
         acked, head = records[-1].seq, records[-1].hash

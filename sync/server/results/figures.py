@@ -30,7 +30,7 @@ from datetime import date
 from kiosk.domain.levels import SCALE_KEYS
 from sync.server.results.periods import Period
 
-GROUPINGS = ("agency", "counter", "officer", "procedure", "field")
+GROUPINGS = ("agency", "counter", "officer", "procedure", "field", "channel")
 OTHER_FIELD = "Khác / Other"
 NO_OFFICER = "(không ghi cán bộ) / (no officer recorded)"
 NO_PROCEDURE = "(không ghi thủ tục) / (no procedure recorded)"
@@ -121,6 +121,7 @@ class ReportQuery:
     agency_code: str | None = None     # None: every agency
     counter_code: str | None = None
     include_repeats: bool = False
+    channel: str | None = None         # one of kiosk.domain.levels.CHANNEL_KEYS; None: every channel
 
 
 @dataclass(frozen=True)

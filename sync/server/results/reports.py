@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.expression import Select
 
-from kiosk.domain.levels import HARASSMENT_KEY, SCALE_KEYS
+from kiosk.domain.levels import CHANNELS_BY_KEY, HARASSMENT_KEY, SCALE_KEYS
 from sync.server.db import reading
 from sync.server.models import (
     AGENCY,
@@ -70,7 +70,7 @@ from sync.server.results.figures import (
     add_figures,
 )
 from sync.server.results.periods import Period, bucket_start, default_bucket, midnight, month_last, offset_segments
-from sync.server.results.scope import At, Scope, Unverified, counting, opened, resolved, where
+from sync.server.results.scope import At, Scope, Unverified, counting, of_channel, opened, resolved, where
 from sync.server.settings import ServerSettings
 
 
@@ -141,6 +141,9 @@ def _key_and_label(group_by: str, row: dict[str, Any], every_agency: bool) -> tu
     code, name = row["g_code"], row.get("g_name")
     if group_by == "field":
         return str(code), str(code)
+    if group_by == "channel":
+        channel = CHANNELS_BY_KEY.get(str(code))
+        return str(code), f"{channel.label_vi} / {channel.label_en}" if channel else str(code)
     if group_by == "procedure":
         if not code:
             return "", NO_PROCEDURE
@@ -219,7 +222,7 @@ def _totals_select(query: ReportQuery, scope: Scope, splits: Sequence[totals.Spl
     splits_ = [case((table.c.month >= query.period.first, 1), else_=0).label("is_current"),
                table.c.suspected_repeat.label("is_repeat")]
     conditions = [totals.within(table.c.month, months, months=True),
-                  *totals.place(table, scope.agency_id, scope.counter_id, devices)]
+                  *totals.place(table, scope.agency_id, scope.counter_id, devices, channel=scope.channel)]
     figures = (select(*keys, *splits_, *totals.sums(table)).select_from(source).where(*conditions)
                .group_by(*keys, *splits_).subquery("figures"))
     return _labelled(query.group_by, figures)
@@ -353,6 +356,8 @@ def _untimed(at: At, query: ReportQuery) -> Figures:
         conditions.append(RATING.c.agency_id == at.scope.agency_id)
     if at.scope.counter_id is not None:
         conditions.append(RATING.c.counter_id == at.scope.counter_id)
+    if at.scope.channel is not None:
+        conditions.append(of_channel(RATING, at.scope.channel))
     if not query.include_repeats:
         conditions.append(RATING.c.suspected_repeat.is_not(true()))
     return _figures(at.conn.execute(select(*_aggregates()).where(*conditions)).one())
@@ -399,7 +404,8 @@ def _totals_by(conn: Connection, table: Table, period: Any, ranges: Sequence[tup
         return {}
     statement = (select(period, *totals.sums(table))
                  .where(totals.within(period, ranges, months=table is not DAY_TOTALS),
-                        *totals.place(table, scope.agency_id, scope.counter_id, devices, query.include_repeats))
+                        *totals.place(table, scope.agency_id, scope.counter_id, devices, query.include_repeats,
+                                      scope.channel))
                  .group_by(period))
     return {_as_date(row[0]): _figures(row) for row in conn.execute(statement)}
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, not_, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, not_, or_, select, true
 
+from kiosk.domain.levels import CHANNEL_KEYS
 from sync.server.db import reading
 from sync.server.errors import ReportError
 from sync.server.models import AGENCY, COUNTER, DEVICE, RATING
@@ -31,6 +32,7 @@ class Scope:
     agency_name: str
     counter_id: int | None
     counter_name: str
+    channel: str | None = None      # the ratings of one channel only (None: all)
 
 
 def custom_plans(conn: Connection) -> None:
@@ -52,6 +54,9 @@ def check_query(query: ReportQuery) -> None:
         raise ReportError(f"Loại kỳ {query.period.kind!r} không hợp lệ", f"invalid period kind {query.period.kind!r}")
     if query.period.first > query.period.last:
         raise ReportError("Kỳ báo cáo có ngày bắt đầu sau ngày kết thúc", "the period starts after it ends")
+    if query.channel is not None and query.channel not in CHANNEL_KEYS:
+        raise ReportError(f"Kênh {query.channel!r} không có; dùng {', '.join(CHANNEL_KEYS)}",
+                          f"no channel {query.channel!r}; use {', '.join(CHANNEL_KEYS)}")
     if query.counter_code is not None and query.agency_code is None:
         raise ReportError("Chọn quầy thì phải chọn cả cơ quan (mã quầy chỉ riêng trong một cơ quan)",
                           "a counter needs its agency too (counter codes are unique only within an agency)")
@@ -61,18 +66,18 @@ def scope_of(conn: Connection, query: ReportQuery) -> Scope:
     """The query's agency and counter as ids and names; a ReportError names one that does not exist."""
     check_query(query)
     if query.agency_code is None:
-        return Scope(None, "", None, "")
+        return Scope(None, "", None, "", query.channel)
     agency = conn.execute(select(AGENCY.c.id, AGENCY.c.name).where(AGENCY.c.code == query.agency_code)).first()
     if agency is None:
         raise ReportError(f"Không có cơ quan mã {query.agency_code!r}", f"no agency with code {query.agency_code!r}")
     if query.counter_code is None:
-        return Scope(int(agency.id), str(agency.name), None, "")
+        return Scope(int(agency.id), str(agency.name), None, "", query.channel)
     counter = conn.execute(select(COUNTER.c.id, COUNTER.c.name).where(
         COUNTER.c.agency_id == agency.id, COUNTER.c.code == query.counter_code)).first()
     if counter is None:
         raise ReportError(f"Cơ quan {query.agency_code} không có quầy mã {query.counter_code!r}",
                           f"agency {query.agency_code} has no counter {query.counter_code!r}")
-    return Scope(int(agency.id), str(agency.name), int(counter.id), str(counter.name))
+    return Scope(int(agency.id), str(agency.name), int(counter.id), str(counter.name), query.channel)
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,14 @@ def where(scope: Scope, start: datetime, end: datetime) -> list[ColumnElement[bo
         conditions.append(RATING.c.agency_id == scope.agency_id)
     if scope.counter_id is not None:
         conditions.append(RATING.c.counter_id == scope.counter_id)
+    if scope.channel is not None:
+        conditions.append(of_channel(RATING, scope.channel))
     return conditions
+
+
+def of_channel(table: Table, channel: str) -> ColumnElement[bool]:
+    """Rows of `table` (rating, or a totals table) from the devices of one channel."""
+    return table.c.device_id.in_(select(DEVICE.c.id).where(DEVICE.c.channel == channel).scalar_subquery())
 
 
 def counting(conn: Connection, query: ReportQuery, scope: Scope, start: datetime, end: datetime,

@@ -17,12 +17,13 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, func, literal_column, or_, text, true
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, literal_column, or_, select, text, true
 
 from kiosk.domain.levels import HARASSMENT_KEY, SCALE_KEYS
 from sync.server import bulk
 from sync.server.models import (
     DAY_TOTALS,
+    DEVICE,
     LEVEL_VALUES,
     MONTH_BY_OFFICER,
     MONTH_BY_PROCEDURE,
@@ -32,8 +33,9 @@ from sync.server.models import (
     TOTALS_OFFSET_S,
 )
 
-# Groupings whose keys the officer table holds; the others (procedure, field) read the procedure table.
-_BY_OFFICER = ("agency", "counter", "officer")
+# Groupings whose keys the officer table holds (the channel is the device's, which both tables hold); the others
+# (procedure, field) read the procedure table.
+_BY_OFFICER = ("agency", "counter", "officer", "channel")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ def group_keys(group_by: str, other_field: str, table: Table | None = None) -> t
         return [table.c.agency_id.label("g_agency_id"), table.c.officer_code.label("g_code")], table
     if group_by == "procedure":
         return [table.c.procedure_code.label("g_code")], table
+    if group_by == "channel":
+        return [DEVICE.c.channel.label("g_code")], table.join(DEVICE, DEVICE.c.id == table.c.device_id)
     # The field is looked up when the report is made, so a catalog imported since counts at once, and each field
     # is one group however many procedures it holds.
     field_name = func.coalesce(func.nullif(PROCEDURE_INFO.c.field_name, ""), literal_column(f"'{other_field}'"))
@@ -121,9 +125,13 @@ def within(column: Any, ranges: Sequence[tuple[date, date]], *, months: bool = F
 
 
 def place(table: Table, agency_id: int | None, counter_id: int | None, devices: Sequence[str],
-          include_repeats: bool = True) -> list[ColumnElement[bool]]:
-    """The rows of one agency or counter (None: all), without the given kiosks, repeats in or out."""
+          include_repeats: bool = True, channel: str | None = None) -> list[ColumnElement[bool]]:
+    """The rows of one agency or counter (None: all) and channel (None: all), without the given kiosks, repeats in
+    or out."""
     conditions: list[ColumnElement[bool]] = []
+    if channel is not None:
+        conditions.append(table.c.device_id.in_(select(DEVICE.c.id).where(DEVICE.c.channel == channel)
+                                                .scalar_subquery()))
     if agency_id is not None:
         conditions.append(table.c.agency_id == agency_id)
     if counter_id is not None:
