@@ -51,6 +51,7 @@ from sync.server.process import ServerProcess, start_server
 from sync.server.results import dashboard, dashboard_query, report_view, reports
 from sync.server.results.figures import ReportQuery
 from sync.server.results.periods import Period
+from sync.server.secret import ServerSecret
 from sync.server.settings import ServerSettings
 
 DEFAULT_RATINGS = 1_000_000
@@ -187,7 +188,8 @@ def capture(engine: Engine, page: Page, token: str) -> None:
 
 def conn_context(engine: Engine) -> AppContext:
     """What the server process runs with: no settings file, this database."""
-    return AppContext(SETTINGS, engine)
+    directory = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
+    return AppContext(SETTINGS, engine, directory, ServerSecret.load_or_create(directory))
 
 
 def time_page(session: requests.Session, server: ServerProcess, page: Page) -> float:

@@ -26,6 +26,7 @@ from sync.server.db import open_database, utc_now
 from sync.server.devices import api
 from sync.server.errors import ApiError
 from sync.server.results import dashboard, public
+from sync.server.secret import ServerSecret
 from sync.server.settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -139,10 +140,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return document
 
 
-def create_app(settings: ServerSettings, engine: Engine | None = None, *, database_url: str | None = None) -> FastAPI:
-    """The application on `engine` (else on the settings' database, migrated in place first)."""
+def create_app(settings: ServerSettings, engine: Engine | None = None, *, database_url: str | None = None,
+               data_dir: Path | None = None) -> FastAPI:
+    """The application on `engine` (else on the settings' database, migrated in place first), keeping its files
+    (the server's secret, scanned forms) in `data_dir` (else the settings' data directory)."""
+    directory = data_dir or server_settings.data_dir(settings, None)
     if engine is None:
-        directory = server_settings.data_dir(settings, None)
         engine = open_database(database_url or server_settings.database_url(settings, None, directory))
     # No Swagger UI or ReDoc: both load their scripts from a CDN, and no page of this server may need the
     # internet. The OpenAPI document itself stays at /openapi.json.
@@ -150,7 +153,7 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, *, databa
                   docs_url=None, redoc_url=None,
                   description="API đồng bộ cho kiosk (sync.protocol) và trang quản trị / the kiosks' sync API "
                   f"(sync.protocol, version {protocol.PROTOCOL_VERSION}) and the IT pages")
-    app.state.context = AppContext(settings, engine)
+    app.state.context = AppContext(settings, engine, directory, ServerSecret.load_or_create(directory))
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(dashboard.router)

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 from starlette.requests import Request
 
+from sync.server.secret import ServerSecret
 from sync.server.settings import ServerSettings
 
 
 @dataclass(frozen=True)
 class AppContext:
-    """The running server's settings and database."""
+    """The running server's settings, database, data directory and secret."""
 
     settings: ServerSettings
     engine: Engine
+    data_dir: Path
+    secret: ServerSecret
 
 
 def context(request: Request) -> AppContext:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from sync.server import settings as server_settings
 from sync.server.cli import alerts
 from sync.server.cli.common import EXIT_OK, Adder, Handler, say
 from sync.server.db import open_database
@@ -40,7 +41,7 @@ def run(settings: ServerSettings, url: str, args: argparse.Namespace) -> int:
     engine = open_database(url)
     checker = None
     try:
-        app = create_app(settings, engine)
+        app = create_app(settings, engine, data_dir=server_settings.data_dir(settings, args.data_dir))
         config = uvicorn.Config(app, host=args.host or settings.server.host, port=args.port or settings.server.port,
                                 log_level=args.log_level, proxy_headers=True, server_header=False,
                                 timeout_graceful_shutdown=20)
