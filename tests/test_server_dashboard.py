@@ -15,6 +15,7 @@ import random
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -648,7 +649,11 @@ def test_publishing_freezes_the_report_and_the_public_page_shows_exactly_it(
     assert f"Đã công bố (số {made})" in notice.text
     row = stored_publication(module_server, made)
     report = reports.build(engine, q, SETTINGS)
-    assert json.loads(row.snapshot) == exports.report_json(report)  # the report as it stood, frozen
+    by_channel = reports.build(engine, replace(q, group_by="channel"), SETTINGS)
+    channels = {r.key: r.figures.ratings for r in by_channel.rows}
+    assert channels == {"kiosk": report.total.ratings}   # this data set's ratings all come from kiosks
+    # The report as it stood, frozen, with how many answers each channel gave.
+    assert json.loads(row.snapshot) == exports.report_json(report) | {"channels": channels}
     assert (row.period_kind, row.first, row.last, row.group_by, row.title, row.published_by) == (
         "month", q.period.first, q.period.last, "counter", title, "ket.qua")
 

@@ -394,6 +394,7 @@ ALERT_RULE = Table(
     Column("email_to", Text, nullable=False),           # comma-separated addresses
     Column("active", Boolean, nullable=False, server_default=true()),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("channel", String(8)),                        # one channel (kiosk.domain.levels); NULL: every channel
     Index(None, "agency_id"),
 )
 

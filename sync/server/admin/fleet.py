@@ -86,7 +86,9 @@ def fleet(engine: Engine, now: datetime, silent_after: timedelta) -> list[FleetD
             select(DEVICE, AGENCY.c.code.label("agency_code"), AGENCY.c.name.label("agency_name"),
                    COUNTER.c.code.label("counter_code"), COUNTER.c.name.label("counter_name"))
             .select_from(DEVICE.join(AGENCY, AGENCY.c.id == DEVICE.c.agency_id)
-                         .join(COUNTER, COUNTER.c.id == DEVICE.c.counter_id))).all()
+                         .join(COUNTER, COUNTER.c.id == DEVICE.c.counter_id))
+            # The kiosks: the server's own web and paper devices make no contact to watch.
+            .where(DEVICE.c.channel == "kiosk")).all()
     devices = []
     for row in rows:
         alerts, silent_for = _alerts(row, now, silent_after)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, and_, case, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from kiosk.domain.levels import HARASSMENT_KEY, LEVELS
+from kiosk.domain.levels import CHANNELS_BY_KEY, HARASSMENT_KEY, LEVELS
 from sync.server.alerts.rules import hours_text, pct, rules_select, silent_after_h
 from sync.server.db import reading
 from sync.server.models import (
@@ -35,6 +35,7 @@ from sync.server.models import (
     RATING,
 )
 from sync.server.results.comments import mask
+from sync.server.results.scope import of_channel
 from sync.server.settings import ServerSettings, report_timezone
 
 DASHBOARD_PATH = "/dashboard"
@@ -88,6 +89,8 @@ def _rating_filter(rule: Any) -> list[ColumnElement[bool]]:
                   RATING.c.suspected_repeat.is_(False)]
     if rule.counter_id is not None:
         conditions.append(RATING.c.counter_id == rule.counter_id)
+    if rule.channel is not None:
+        conditions.append(of_channel(RATING, rule.channel))
     return conditions
 
 
@@ -103,9 +106,12 @@ def _place(rule: Any, counter_code: str | None = None, counter_name: str | None 
     code = counter_code if counter_code is not None else rule.counter_code
     name = counter_name if counter_name is not None else rule.counter_name
     agency = f"{rule.agency_name} ({rule.agency_code})"
-    if code is None:
-        return f"{agency}, toàn cơ quan", f"{agency}, whole agency"
-    return f"{name} ({code}) — {agency}", f"{name} ({code}) — {agency}"
+    vi, en = ((f"{agency}, toàn cơ quan", f"{agency}, whole agency") if code is None
+              else (f"{name} ({code}) — {agency}", f"{name} ({code}) — {agency}"))
+    if rule.channel is None:
+        return vi, en
+    channel = CHANNELS_BY_KEY[rule.channel]
+    return f"{vi}, kênh {channel.label_vi}", f"{en}, channel: {channel.label_en}"
 
 
 def _short_place(rule: Any, counter_name: str | None = None) -> str:
@@ -229,7 +235,8 @@ def _harassment(conn: Connection, ctx: _Context, rule: Any) -> list[Occurrence]:
 def _silent(conn: Connection, ctx: _Context, rule: Any) -> list[Occurrence]:
     hours = silent_after_h(ctx.settings, rule.window_h)
     since = func.coalesce(DEVICE.c.last_contact_at, DEVICE.c.enrolled_at)
-    where = [DEVICE.c.agency_id == rule.agency_id, DEVICE.c.status == "active",
+    # Kiosks only: the server's own web and paper devices have no one to fall silent.
+    where = [DEVICE.c.agency_id == rule.agency_id, DEVICE.c.status == "active", DEVICE.c.channel == "kiosk",
              since < ctx.now - timedelta(hours=hours)]
     if rule.counter_id is not None:
         where.append(DEVICE.c.counter_id == rule.counter_id)

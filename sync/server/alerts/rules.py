@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from kiosk.domain.levels import HARASSMENT_KEY
+from kiosk.domain.levels import CHANNEL_KEYS, CHANNELS_BY_KEY, HARASSMENT_KEY
 from sync.server import registry
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
@@ -55,13 +55,19 @@ class Rule:
     email_to: tuple[str, ...]
     active: bool
     created_at: datetime
+    channel: str | None = None   # one channel only (None: every channel)
 
     def where(self) -> tuple[str, str]:
         """What the rule watches, in Vietnamese and English."""
         if self.counter_code is None:
-            return (f"{self.agency_name} ({self.agency_code}), toàn cơ quan",
-                    f"{self.agency_name} ({self.agency_code}), whole agency")
-        return (f"{self.counter_name} ({self.counter_code}) — {self.agency_name} ({self.agency_code})",) * 2
+            vi, en = (f"{self.agency_name} ({self.agency_code}), toàn cơ quan",
+                      f"{self.agency_name} ({self.agency_code}), whole agency")
+        else:
+            vi = en = f"{self.counter_name} ({self.counter_code}) — {self.agency_name} ({self.agency_code})"
+        if self.channel is None:
+            return vi, en
+        channel = CHANNELS_BY_KEY[self.channel]
+        return f"{vi}, kênh {channel.label_vi}", f"{en}, channel: {channel.label_en}"
 
     def condition(self, settings: ServerSettings) -> tuple[str, str]:
         """When the rule fires, in Vietnamese and English."""
@@ -184,7 +190,7 @@ def rule_from_row(row: Any) -> Rule:
     """A `Rule` from a row of `rules_select`."""
     return Rule(row.id, row.agency_code, row.agency_name, row.counter_code, row.counter_name, row.kind, row.share,
                 row.window_h, row.min_ratings, tuple(a for a in row.email_to.split(",") if a), bool(row.active),
-                row.created_at)
+                row.created_at, row.channel)
 
 
 def _refuse_option(kind: str, name: str) -> ServerError:
@@ -196,8 +202,14 @@ def _refuse_option(kind: str, name: str) -> ServerError:
 
 def add_rule(engine: Engine, agency_code: str, counter_code: str | None, kind: str, *, email_to: str,
              share: float | None = None, window_h: float | None = None,
-             min_ratings: int | None = None) -> Rule:
+             min_ratings: int | None = None, channel: str | None = None) -> Rule:
     """Make an alert rule after checking every part of it; a ServerError names what is wrong and changes nothing."""
+    if channel is not None and channel not in CHANNEL_KEYS:
+        raise ServerError(f"Không có kênh {channel[:40]!r}; chọn một trong: {', '.join(CHANNEL_KEYS)}",
+                          f"no channel {channel[:40]!r}; choose one of: {', '.join(CHANNEL_KEYS)}")
+    if channel is not None and kind == "silent":
+        raise ServerError("Cảnh báo thiết bị im lặng chỉ xét máy kiosk; bỏ --channel",
+                          "a silent-device alert watches kiosks only; leave out --channel")
     if kind not in KINDS:
         raise ServerError(f"Không có loại cảnh báo {kind[:40]!r}; chọn dissatisfied (tỷ lệ không hài lòng), "
                           "harassment (phiền hà, sách nhiễu) hoặc silent (thiết bị im lặng)",
@@ -224,6 +236,7 @@ def add_rule(engine: Engine, agency_code: str, counter_code: str | None, kind: s
             ALERT_RULE.c.share.is_(None) if share is None else ALERT_RULE.c.share == share,
             ALERT_RULE.c.window_h.is_(None) if window_h is None else ALERT_RULE.c.window_h == window_h,
             ALERT_RULE.c.min_ratings.is_(None) if min_ratings is None else ALERT_RULE.c.min_ratings == min_ratings,
+            ALERT_RULE.c.channel.is_(None) if channel is None else ALERT_RULE.c.channel == channel,
         )).all()
         for row in same:
             if set(row.email_to.split(",")) == set(recipients):
@@ -231,7 +244,7 @@ def add_rule(engine: Engine, agency_code: str, counter_code: str | None, kind: s
                                   f"an identical alert rule #{row.id} already exists; nothing added")
         new_id: int = conn.execute(insert(ALERT_RULE).values(
             agency_id=owner.id, counter_id=counter, kind=kind, share=share, window_h=window_h,
-            min_ratings=min_ratings, email_to=",".join(recipients), active=True, created_at=utc_now(),
+            min_ratings=min_ratings, email_to=",".join(recipients), active=True, created_at=utc_now(), channel=channel,
         ).returning(ALERT_RULE.c.id)).scalar_one()
         return rule_from_row(conn.execute(rules_select().where(ALERT_RULE.c.id == new_id)).one())
 

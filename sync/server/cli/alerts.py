@@ -31,6 +31,8 @@ def add_commands(sub: Any, add: Adder) -> None:
     a_add.add_argument("--window-h", metavar="HOURS", help="dissatisfied: within the last HOURS (default 24); "
                        "silent: hours without contact (default: [alerts] or [fleet] silent_after_h)")
     a_add.add_argument("--min-ratings", metavar="N", help="dissatisfied: only with at least N ratings (default 4)")
+    a_add.add_argument("--channel", metavar="CHANNEL", help="dissatisfied or harassment: only ratings of this "
+                       "channel, kiosk, web or paper (default: every channel)")
     a_add.add_argument("--email", metavar="ADDRESSES", help="who receives the alerts, e.g. a@b.gov.vn,c@d.gov.vn")
     a_list = add(sub, "list", "list the alert rules")
     a_list.add_argument("--all", action="store_true", help="include removed rules")
@@ -70,6 +72,7 @@ def _alert_args(args: argparse.Namespace) -> dict[str, Any]:
             "share": None if args.share is None else rules.parse_share(args.share),
             "window_h": None if args.window_h is None else rules.parse_hours(args.window_h),
             "min_ratings": None if args.min_ratings is None else rules.parse_count(args.min_ratings),
+            "channel": args.channel,
     }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from sync.server.cli.common import EXIT_OK, Adder, Handler, print_json, say
+from sync.server.cli.common import EXIT_OK, EXIT_PROBLEM, Adder, Handler, print_json, say
 from sync.server.settings import ServerSettings
 
 
@@ -34,6 +34,10 @@ def add_commands(sub: Any, add: Adder) -> None:
                    "the server holds from it count in reports again")
     d_review.add_argument("device_id")
     d_review.add_argument("--by", default="", help="who reviewed it (default: the login name)")
+    d_verify = add(d_sub, "verify", "walk again every chain the server holds (kiosks, web and paper), or one "
+                   "device's: a record changed in the database since it was stored no longer verifies")
+    d_verify.add_argument("device_id", nargs="?")
+    d_verify.add_argument("--json", action="store_true")
 
     catalog = add(sub, "catalog", "the procedure catalog distributed to kiosks")
     k_sub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
@@ -46,6 +50,8 @@ def _device(engine: Engine, args: argparse.Namespace, settings: ServerSettings) 
 
     if args.device_command == "review":
         return _device_review(engine, args)
+    if args.device_command == "verify":
+        return _device_verify(engine, args)
     lifetime = timedelta(hours=settings.enrolment.code_lifetime_h)
     if args.device_command == "add":
         made = enrolment.add_device(engine, args.agency, args.counter, lifetime)
@@ -104,6 +110,25 @@ def _device_review(engine: Engine, args: argparse.Namespace) -> int:
         f"recorded that {done.reviewed_by} reviewed the {done.chain_state} chain of device {done.device_id}: "
         "the ratings the server holds from it count in reports again")
     return EXIT_OK
+
+
+def _device_verify(engine: Engine, args: argparse.Namespace) -> int:
+    from sync.server.devices import verify
+
+    walked = verify.verify(engine, args.device_id)
+    bad = [v for v in walked if not v.ok]
+    if args.json:
+        print_json([{"device_id": v.device_id, "channel": v.channel, "records": v.records, "ok": v.ok,
+                     "first_bad_seq": v.first_bad_seq, "problem_vi": v.problem_vi, "problem_en": v.problem_en}
+                    for v in walked])
+    else:
+        for v in bad:
+            say(f"Thiết bị {v.device_id} ({v.channel}): chuỗi hỏng tại bản ghi số {v.first_bad_seq}: {v.problem_vi}",
+                f"device {v.device_id} ({v.channel}): chain broken at record {v.first_bad_seq}: {v.problem_en}")
+        records = sum(v.records for v in walked)
+        say(f"Đã kiểm tra {len(walked)} thiết bị, {records} bản ghi: {len(bad)} chuỗi hỏng",
+            f"walked {len(walked)} devices, {records} records: {len(bad)} broken chains")
+    return EXIT_PROBLEM if bad else EXIT_OK
 
 
 COMMANDS: dict[str, Handler] = {"device": _device, "catalog": _catalog}

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from kiosk.domain.errors import BilingualError
+from kiosk.domain.levels import CHANNEL_KEYS
 from sync.server import settings as server_settings
 from sync.server.cli.common import EXIT_OK, Adder, Handler, Precheck, refuse, say
 from sync.server.db import utc_now
@@ -29,9 +30,10 @@ def add_commands(sub: Any, add: Adder) -> None:
     report.add_argument("--period", metavar="KIND", help="day, week, month, quarter or year (instead of --from/--to)")
     report.add_argument("--date", metavar="DATE", help="a day in that period (default: today)")
     report.add_argument("--group-by", default="agency", metavar="BY",
-                        help="agency, counter, officer, procedure or field (default: agency)")
+                        help="agency, counter, officer, procedure, field or channel (default: agency)")
     report.add_argument("--agency", metavar="CODE", help="one agency (default: every agency)")
     report.add_argument("--counter", metavar="CODE", help="one counter of that agency")
+    report.add_argument("--channel", metavar="CHANNEL", help="kiosk, web or paper only (default: every channel)")
     report.add_argument("--include-repeats", action="store_true", help="count suspected repeat presses too")
     report.add_argument("--format", default="table", metavar="FORMAT", help="table, csv, xlsx or json (default: table)")
     report.add_argument("--table", default="groups", metavar="NAME",
@@ -59,6 +61,9 @@ def _report_options(args: argparse.Namespace) -> None:
     if args.group_by not in GROUPINGS:
         raise BilingualError(f"--group-by: không nhóm theo {args.group_by!r} được; dùng {', '.join(GROUPINGS)}",
                              f"--group-by: cannot group by {args.group_by!r}; use {', '.join(GROUPINGS)}")
+    if args.channel is not None and args.channel not in CHANNEL_KEYS:
+        raise BilingualError(f"--channel: không có kênh {args.channel!r}; dùng {', '.join(CHANNEL_KEYS)}",
+                             f"--channel: no channel {args.channel!r}; use {', '.join(CHANNEL_KEYS)}")
     if args.format not in REPORT_FORMATS:
         raise BilingualError(f"--format: không có định dạng {args.format!r}; dùng {', '.join(REPORT_FORMATS)}",
                              f"--format: no format {args.format!r}; use {', '.join(REPORT_FORMATS)}")
@@ -114,7 +119,7 @@ def _report(engine: Engine, args: argparse.Namespace, settings: ServerSettings) 
     if period is None:
         today = utc_now().astimezone(ZoneInfo(server_settings.report_timezone(settings))).date()
         period = Period.of(args.period, args.report_anchor or today)
-    query = ReportQuery(period, args.group_by, args.agency, args.counter, args.include_repeats)
+    query = ReportQuery(period, args.group_by, args.agency, args.counter, args.include_repeats, args.channel)
     report = reports.build(engine, query, settings)  # a ReportError (unknown agency …) is a BilingualError: exit 2
     if args.format == "xlsx":
         args.out.write_bytes(exports.report_xlsx(report, args.lang))

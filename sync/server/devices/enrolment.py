@@ -116,13 +116,14 @@ def list_devices(engine: Engine) -> list[dict[str, Any]]:
         rows = conn.execute(
             select(DEVICE.c.id, DEVICE.c.status, AGENCY.c.code.label("agency"), COUNTER.c.code.label("counter"),
                    DEVICE.c.hostname, DEVICE.c.created_at, DEVICE.c.enrolled_at, DEVICE.c.revoked_at,
-                   DEVICE.c.acked_seq, DEVICE.c.chain_state)
+                   DEVICE.c.acked_seq, DEVICE.c.chain_state, DEVICE.c.channel)
             .select_from(DEVICE.join(AGENCY, AGENCY.c.id == DEVICE.c.agency_id)
                          .join(COUNTER, COUNTER.c.id == DEVICE.c.counter_id))
             .order_by(DEVICE.c.created_at.desc(), DEVICE.c.id)).all()
     return [{"device_id": r.id, "status": r.status, "agency": r.agency, "counter": r.counter,
              "hostname": r.hostname, "created_at": _iso(r.created_at), "enrolled_at": _iso(r.enrolled_at),
-             "revoked_at": _iso(r.revoked_at), "acked_seq": r.acked_seq, "chain_state": r.chain_state}
+             "revoked_at": _iso(r.revoked_at), "acked_seq": r.acked_seq, "chain_state": r.chain_state,
+             "channel": r.channel}
             for r in rows]
 
 

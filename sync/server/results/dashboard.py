@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -305,8 +305,12 @@ async def publish(request: Request, post: Posted) -> Response:
         return await _refused(request, ctx, post, error, 400)
     try:
         report = await run_in_threadpool(reports.build, ctx.engine, query, ctx.settings)
+        # How many answers each channel gave, for the public page to say where the figures come from.
+        by_channel = await run_in_threadpool(reports.build, ctx.engine, replace(query, group_by="channel"),
+                                             ctx.settings)
         made = await run_in_threadpool(publications.publish, ctx.engine, report, post.form.get("title"),
-                                       post.session.username)
+                                       post.session.username,
+                                       {row.key: row.figures.ratings for row in by_channel.rows})
     except ServerError as error:
         return await _refused(request, ctx, post, error,
                               409 if isinstance(error, publications.AlreadyPublished) else 400)

@@ -1,4 +1,5 @@
-"""The dashboard's choices as they travel in a URL (period, grouping, agency, repeats), read and written back.
+"""The dashboard's choices as they travel in a URL (period, grouping, agency, channel, repeats), read and written
+back.
 
 Every link on the page (previous/next period, downloads, the publish form) is made by `to_params`, and every
 request is read by `parse`, which refuses anything malformed with a sentence saying which choice is wrong.
@@ -11,6 +12,7 @@ from dataclasses import replace
 from datetime import date
 
 from kiosk.domain.errors import BilingualError
+from kiosk.domain.levels import CHANNEL_KEYS
 from sync.server.results.figures import GROUPINGS, ReportQuery
 from sync.server.results.periods import PERIOD_KINDS, Period
 
@@ -70,8 +72,12 @@ def parse(params: Mapping[str, str], today: date, agency_codes: Collection[str])
     agency = params.get("agency", "").strip() or None
     if agency is not None and agency not in agency_codes:
         raise QueryError("agency", f"Không có cơ quan mã {agency[:64]!r}", f"no agency with code {agency[:64]!r}")
+    channel = params.get("channel", "").strip() or None
+    if channel is not None and channel not in CHANNEL_KEYS:
+        raise QueryError("channel", f"Không có kênh {channel[:40]!r}; chọn một trong: {', '.join(CHANNEL_KEYS)}",
+                         f"no channel {channel[:40]!r}; choose one of: {', '.join(CHANNEL_KEYS)}")
     repeats = params.get("repeats", "").strip().lower() in _TRUE
-    return ReportQuery(period=period, group_by=group, agency_code=agency, include_repeats=repeats)
+    return ReportQuery(period=period, group_by=group, agency_code=agency, include_repeats=repeats, channel=channel)
 
 
 def to_params(query: ReportQuery) -> dict[str, str]:
@@ -84,6 +90,8 @@ def to_params(query: ReportQuery) -> dict[str, str]:
         params["date"] = period.first.isoformat()
     if query.agency_code:
         params["agency"] = query.agency_code
+    if query.channel:
+        params["channel"] = query.channel
     if query.include_repeats:
         params["repeats"] = "1"
     return params

@@ -21,7 +21,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from kiosk.domain import spreadsheet
-from kiosk.domain.levels import LEVELS, QUESTIONS, SCALE_KEYS
+from kiosk.domain.levels import CHANNELS_BY_KEY, LEVELS, QUESTIONS, SCALE_KEYS
 from sync.server.results.figures import TOO_FEW_EN, TOO_FEW_VI, Element, Figures, Report, ReportQuery, Row, TrendPoint
 from sync.server.results.periods import Period
 from sync.server.results.report_view import Table
@@ -157,6 +157,9 @@ def _title_lines(report: Report, lang: str) -> list[str]:
              + _t(lang, "cảnh báo khi tỷ lệ không hài lòng", "flagged when the dissatisfied share is")
              + f" > {report.flag_share:.0%} " + _t(lang, "và có ít nhất", "with at least")
              + f" {report.flag_min_ratings} " + _t(lang, "lượt", "ratings")]
+    if query.channel is not None:
+        channel = CHANNELS_BY_KEY[query.channel]
+        lines.append(_t(lang, "Kênh", "Channel") + f": {channel.label(lang)}")
     if query.include_repeats:
         lines.append(_t(lang, "Gồm cả các lượt nghi bấm lặp", "Suspected repeats included"))
     else:
@@ -305,7 +308,8 @@ def report_json(report: Report) -> dict[str, Any]:
                              "last": query.period.last.isoformat(), "label_vi": query.period.label("vi"),
                              "label_en": query.period.label("en")},
                   "group_by": query.group_by, "agency_code": query.agency_code,
-                  "counter_code": query.counter_code, "include_repeats": query.include_repeats},
+                  "counter_code": query.counter_code, "include_repeats": query.include_repeats,
+                  "channel": query.channel},
         "timezone": report.timezone,
         "agency_name": report.agency_name,
         "counter_name": report.counter_name,
@@ -334,7 +338,8 @@ def report_from_json(data: dict[str, Any]) -> Report:
     """A Report back from `report_json` (a publication's frozen snapshot, as the public page shows it)."""
     q, p = data["query"], data["query"]["period"]
     query = ReportQuery(Period(p["kind"], date.fromisoformat(p["first"]), date.fromisoformat(p["last"])),
-                        q["group_by"], q["agency_code"], q["counter_code"], bool(q["include_repeats"]))
+                        q["group_by"], q["agency_code"], q["counter_code"], bool(q["include_repeats"]),
+                        q.get("channel"))
     rows = [Row(r["key"], r["label"], figures_from_json(r["figures"]), figures_from_json(r["previous"]),
                 bool(r["flagged"]), bool(r["too_few"])) for r in data["rows"]]
     return Report(query, figures_from_json(data["total"]), figures_from_json(data["previous_total"]), rows,

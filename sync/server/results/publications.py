@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, func, insert, select, update
 
+from kiosk.domain.levels import CHANNELS, Channel
 from sync.server import registry
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
@@ -56,12 +58,21 @@ class Publication:
         """The frozen figures as the public sees them (harassment reports only as the agency's total)."""
         return public_report(report_from_snapshot(self.snapshot))
 
+    def channels(self) -> list[tuple[Channel, int]]:
+        """The channels the figures came from and how many answers each gave, in CHANNELS order (empty for a
+        publication frozen before channels were counted)."""
+        counts = json.loads(self.snapshot).get("channels", {}) if self.snapshot else {}
+        return [(channel, int(counts[channel.key])) for channel in CHANNELS if counts.get(channel.key)]
+
 
 # ---- the snapshot: a Report to JSON and back (exports.report_json, the same JSON the CLI prints) ------------
 
-def snapshot_json(report: Report) -> str:
-    """The report as the JSON text a publication keeps."""
-    return json.dumps(exports.report_json(report), ensure_ascii=False, sort_keys=True)
+def snapshot_json(report: Report, channels: Mapping[str, int] | None = None) -> str:
+    """The report as the JSON text a publication keeps, with how many answers each channel gave."""
+    data = exports.report_json(report)
+    if channels is not None:
+        data["channels"] = {key: int(count) for key, count in channels.items()}
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
 def report_from_snapshot(text: str) -> Report:
@@ -102,12 +113,18 @@ def _select(*, with_snapshot: bool = True) -> Select[Any]:
             .select_from(PUBLICATION.join(AGENCY, AGENCY.c.id == PUBLICATION.c.agency_id)))
 
 
-def publish(engine: Engine, report: Report, title: str, published_by: str) -> Publication:
-    """Freeze the report of one agency; refused when that agency, period and grouping is already published."""
+def publish(engine: Engine, report: Report, title: str, published_by: str,
+            channels: Mapping[str, int] | None = None) -> Publication:
+    """Freeze the report of one agency (with how many answers each channel gave, when told); refused when that
+    agency, period and grouping is already published."""
     query = report.query
     if not query.agency_code:
         raise ServerError("Chỉ công bố được kết quả của một cơ quan: hãy chọn cơ quan",
                           "only one agency's results can be published: choose the agency")
+    if query.channel is not None:
+        raise ServerError("Công bố kết quả của mọi kênh cùng nhau: hãy bỏ chọn kênh (trang công khai ghi số lượt của "
+                          "từng kênh)", "publish every channel together: clear the channel choice (the public page "
+                          "says how many answers each channel gave)")
     title = " ".join(title.split())
     if not title:
         raise ServerError("Tiêu đề không được để trống", "the title must not be empty")
@@ -128,7 +145,7 @@ def publish(engine: Engine, report: Report, title: str, published_by: str) -> Pu
                               "before publishing again")
         new_id: int = conn.execute(insert(PUBLICATION).values(
             agency_id=agency.id, period_kind=period.kind, first=period.first, last=period.last,
-            group_by=query.group_by, title=title, snapshot=snapshot_json(report), published_at=utc_now(),
+            group_by=query.group_by, title=title, snapshot=snapshot_json(report, channels), published_at=utc_now(),
             published_by=published_by[:64]).returning(PUBLICATION.c.id)).scalar_one()
         row = conn.execute(_select().where(PUBLICATION.c.id == new_id)).one()
     return _row_to_publication(row)

@@ -18,6 +18,7 @@ from sync.server.web import templates
 
 _SHARED: dict[str, Any] = {
     "view": report_view, "charts": charts, "levels": LEVELS, "group_names": report_view.GROUP_NAMES,
+    "channel_names": report_view.CHANNEL_NAMES,
     "period_names": report_view.PERIOD_NAMES, "percent": charts.percent, "count": report_view.count,
     "day": report_view.day}
 

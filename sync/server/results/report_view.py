@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from kiosk.domain.levels import HARASSMENT_KEY, LEVELS, QUESTIONS, SCALE_KEYS
+from kiosk.domain.levels import CHANNELS, HARASSMENT_KEY, LEVELS, QUESTIONS, SCALE_KEYS
 from sync.server.results import charts
 from sync.server.results.charts import TrendValue, percent
 from sync.server.results.figures import TOO_FEW_EN, TOO_FEW_VI, Comment, Figures, Report, Row, TrendPoint
@@ -25,7 +25,10 @@ GROUP_NAMES: dict[str, tuple[str, str]] = {
     "officer": ("Cán bộ", "Officer"),
     "procedure": ("Thủ tục", "Procedure"),
     "field": ("Lĩnh vực", "Field"),
+    "channel": ("Kênh", "Channel"),
 }
+# The channels as the dashboard's choice offers them, named by their owner (kiosk.domain.levels.CHANNELS).
+CHANNEL_NAMES: dict[str, tuple[str, str]] = {channel.key: (channel.label_vi, channel.label_en) for channel in CHANNELS}
 PERIOD_NAMES: dict[str, tuple[str, str]] = {
     "day": ("Ngày", "Day"),
     "week": ("Tuần", "Week"),
