@@ -82,10 +82,9 @@ class Seeded:
     kiosk_device: str
 
 
-@pytest.fixture(scope="module")
-def seeded(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    directory = tmp_path_factory.mktemp("channels")
-    server = start_server(module_db_url, directory / "server-data")
+def seed(db_url: str, directory: Path) -> Seeded:
+    """Start a server on db_url and store the module docstring's data set through each channel's own path."""
+    server = start_server(db_url, directory / "server-data")
     engine = server.engine()
     registry.add_agency(engine, "CH", {"name": "Trung tâm Phục vụ hành chính công xã Kênh", "hotline": "1900 1234"})
     registry.add_counter(engine, "CH", "Q01", "Quầy 1", [])
@@ -120,8 +119,14 @@ def seeded(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     for number, answers in ((1, Answers(4, {"access": 4})), (2, Answers(2))):
         store(engine, secret, agency_code="CH", counter_code=None, channel="paper", answers=answers,
               meta=Meta("entry", form_number=number, entered_by="noi.vu"), recorded_at=at(16), now=at(17))
-    yield Seeded(server, engine, secret, made.device_id)
-    server.stop()
+    return Seeded(server, engine, secret, made.device_id)
+
+
+@pytest.fixture(scope="module")
+def seeded(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    made = seed(module_db_url, tmp_path_factory.mktemp("channels"))
+    yield made
+    made.server.stop()
 
 
 @pytest.mark.parametrize("from_totals", [True, False], ids=["totals", "raw"])
@@ -279,3 +284,61 @@ def test_answers_outside_their_domain_or_a_second_entry_of_a_form_store_nothing(
 def test_the_device_list_says_each_device_s_channel(seeded: Seeded) -> None:
     listed = enrolment.list_devices(seeded.engine)
     assert {d["channel"] for d in listed if d["agency"] == "CH"} == {"kiosk", "web", "paper"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Make the README's screenshots of results by channel: python -m tests.test_server_channels --screenshots DIR."""
+    import argparse
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS, PHONE, WIDE
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--screenshots", type=Path, required=True, metavar="DIR")
+    args = parser.parse_args(argv)
+    args.screenshots.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
+    with tempfile.TemporaryDirectory() as directory:
+        seeded = seed(f"sqlite:///{directory}/server.db", Path(directory))
+        try:
+            session = _signed_in(seeded.server)
+            base = {"agency": "CH", "period": "month", "date": DAY.isoformat(), "group": "channel"}
+            page = session.get(seeded.server.url + "/dashboard", params=base, timeout=30).text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert csrf
+            published = session.post(seeded.server.url + "/dashboard/publish",
+                                      data=base | {"csrf": csrf.group(1), "title": "Kết quả tháng 11/2026"},
+                                      allow_redirects=False, timeout=30)
+            number = re.search(r"published=(\d+)", published.headers["location"])
+            assert number
+            with sync_playwright() as playwright:
+                chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                                      args=CHROMIUM_ARGS)
+                context = chromium.new_context(viewport=WIDE, locale="vi-VN")
+                context.add_cookies([{"name": c.name, "value": c.value or "", "url": seeded.server.url}
+                                     for c in session.cookies])
+                tab = context.new_page()
+                tab.goto(seeded.server.url + "/dashboard?" + "&".join(f"{k}={v}" for k, v in base.items()))
+                made.append(args.screenshots / "server-dashboard-channels-1920x1080.png")
+                tab.screenshot(path=str(made[-1]), full_page=True)
+                context.close()
+                phone = chromium.new_context(viewport=PHONE, locale="vi-VN")
+                tab = phone.new_page()
+                tab.goto(f"{seeded.server.url}/ket-qua/CH/{number.group(1)}")
+                made.append(args.screenshots / "server-public-channels-390x844.png")
+                tab.screenshot(path=str(made[-1]))
+                phone.close()
+                chromium.close()
+        finally:
+            seeded.server.stop()
+    for path in made:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
