@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -594,3 +594,63 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ---- the rules' parts, on both databases -----------------------------------------------------------------------
+
+def test_old_rate_windows_are_pruned_when_a_new_minute_opens(site: Site) -> None:
+    secret = _secret(site)
+    later = datetime(2031, 1, 1, 8, 0, 30, tzinfo=UTC)
+    keep = timedelta(hours=2)
+    assert web_form.count_address(site.engine, secret, "192.0.2.1", later - timedelta(hours=3), keep) == 1
+    assert web_form.count_address(site.engine, secret, "192.0.2.1", later - timedelta(minutes=30), keep) == 1
+    assert web_form.count_address(site.engine, secret, "192.0.2.2", later, keep) == 1
+    assert web_form.count_address(site.engine, secret, "192.0.2.2", later + timedelta(seconds=20), keep) == 2
+    with site.engine.connect() as conn:
+        starts = sorted(conn.execute(select(RATE_WINDOW.c.window_start).where(
+            RATE_WINDOW.c.window_start >= later - timedelta(hours=4))).scalars())
+    assert [s.replace(tzinfo=UTC) if s.tzinfo is None else s for s in starts] == [
+        later.replace(second=0) - timedelta(minutes=30), later.replace(second=0)]
+
+
+def test_a_cookie_the_server_did_not_sign_reads_as_none(site: Site) -> None:
+    secret = _secret(site)
+    made = web_form.make_cookie(secret, {"XA": 1_800_000_000})
+    assert web_form.read_cookie(secret, made) == {"XA": 1_800_000_000}
+    payload, _, mac = made.rpartition(".")
+    for forged in (payload + "." + "0" * 64, "e30." + mac, "", "no-dot", made + "x", "%%%." + mac, "x" * 5000):
+        assert web_form.read_cookie(secret, forged) == {}
+    many = web_form.make_cookie(secret, {f"A{i}": i for i in range(40)})
+    assert sorted(web_form.read_cookie(secret, many)) == sorted(f"A{i}" for i in range(20, 40))   # the latest 20
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("[webform]\nrate_limit_per_min = 0\n", "webform.rate_limit_per_min"),
+    ("[webform]\nrepeat_window_h = -1\n", "webform.repeat_window_h"),
+    ("[webform]\nrate_keep_h = 0\n", "webform.rate_keep_h"),
+    ("[webform]\nlimit = 3\n", "webform.limit"),
+    ('[server]\npublic_url = "https://kiosk.gov.vn/?x=1"\n', "server.public_url"),
+])
+def test_bad_webform_settings_name_the_file_and_key(tmp_path: Path, text: str, key: str) -> None:
+    from kiosk.domain.settings_file import SettingsError
+    from sync.server import settings as server_settings
+
+    path = tmp_path / "server.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        server_settings.load(path)
+    assert key in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_webform_settings_load_and_the_example_spells_out_the_defaults(tmp_path: Path) -> None:
+    from sync.server import settings as server_settings
+
+    path = tmp_path / "server.toml"
+    path.write_text('[server]\npublic_url = "https://kiosk.lamdong.gov.vn/"\n[webform]\nrate_limit_per_min = 3\n'
+                    'repeat_window_h = 0\n', encoding="utf-8")
+    loaded = server_settings.load(path)
+    assert (loaded.webform.rate_limit_per_min, loaded.webform.repeat_window_h) == (3, 0)
+    assert server_settings.public_base(loaded) == "https://kiosk.lamdong.gov.vn"
+    example = server_settings.load(Path(__file__).resolve().parent.parent / "config" / "server.toml")
+    assert example.webform == server_settings.WebForm()
+    assert server_settings.public_base(ServerSettings()) == "http://127.0.0.1:8080"
