@@ -73,9 +73,9 @@ class Site:
         return code
 
 
-def start_site(db_url: str, directory: Path) -> Site:
-    """A real server on `db_url`."""
-    server = start_server(db_url, directory / "data")
+def start_site(db_url: str, directory: Path, config: Path | None = None) -> Site:
+    """A real server on `db_url` (with the settings file `config`, if given)."""
+    server = start_server(db_url, directory / "data", config=config)
     return Site(server, server.engine())
 
 
@@ -529,6 +529,17 @@ def test_the_form_can_be_answered_with_the_keyboard_alone(browser: Browser, brow
     page.context.close()
 
 
+def test_the_poster_prints_on_one_a4_page(browser: Browser, browser_site: Site, tmp_path: Path) -> None:
+    agency = browser_site.agency()
+    page = browser.new_page()
+    page.goto(f"{browser_site.server.url}/y-kien/{agency}/Q01/poster")
+    pdf = page.pdf(prefer_css_page_size=True)
+    page.close()
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
+    size = re.search(rb"/MediaBox\s*\[\s*0 0 ([0-9.]+) ([0-9.]+)", pdf)
+    assert size and abs(float(size.group(1)) - 595.3) < 2 and abs(float(size.group(2)) - 841.9) < 2   # A4
+
+
 # ---- screenshots for the README ------------------------------------------------------------------------------
 
 def screenshots(browser: Browser, site: Site, directory: Path) -> list[Path]:
@@ -578,7 +589,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.screenshots.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as directory:
-        made = start_site(f"sqlite:///{Path(directory) / 'server.db'}", Path(directory))
+        config = Path(directory) / "server.toml"   # the poster shows the address a province would publish
+        config.write_text('[server]\npublic_url = "https://kiosk.lamdong.gov.vn"\n', encoding="utf-8")
+        made = start_site(f"sqlite:///{Path(directory) / 'server.db'}", Path(directory), config)
         try:
             with sync_playwright() as playwright:
                 chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
