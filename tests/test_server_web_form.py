@@ -122,6 +122,7 @@ def test_the_form_asks_the_kiosks_questions_in_vietnamese_then_english(site: Sit
     agency = site.agency(["1.001193"])
     page = requests.get(f"{site.server.url}/y-kien/{agency}/Q01", timeout=30)
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "default-src 'none'" in page.headers["content-security-policy"]
     html = page.text
     assert '<html lang="vi">' in html and "Rất không hài lòng" in html and AGENCY_NAME in html
     for question in QUESTIONS:
@@ -450,6 +451,10 @@ def no_sideways_scroll(page: Page) -> bool:
 def test_a_citizen_answers_on_a_phone(browser: Browser, browser_site: Site, javascript: bool) -> None:
     agency = browser_site.agency(["1.001193"])
     page = phone_page(browser, javascript)
+    complaints: list[str] = []   # a CSP refusal, a missing file: the console says so (the 422 is meant)
+    page.on("console", lambda message: complaints.append(message.text)
+            if message.type == "error" and "status of 422" not in message.text else None)
+    page.on("requestfailed", lambda request: complaints.append(request.url))
     page.goto(f"{browser_site.server.url}/f/{agency}/Q01")
     assert page.url.endswith(f"/y-kien/{agency}/Q01") and no_sideways_scroll(page)
     send = page.locator("button.wf-send")
@@ -473,6 +478,7 @@ def test_a_citizen_answers_on_a_phone(browser: Browser, browser_site: Site, java
     page.reload()   # a reload shows the thanks again and stores nothing more
     assert counted(browser_site.engine, agency) == (1, 0, (0, 0, 0, 1, 0))
     assert flags(browser_site.engine, agency) == [None]
+    assert complaints == []
     page.context.close()
 
 
@@ -532,9 +538,12 @@ def test_the_form_can_be_answered_with_the_keyboard_alone(browser: Browser, brow
 def test_the_poster_prints_on_one_a4_page(browser: Browser, browser_site: Site, tmp_path: Path) -> None:
     agency = browser_site.agency()
     page = browser.new_page()
+    complaints: list[str] = []
+    page.on("console", lambda message: complaints.append(message.text) if message.type == "error" else None)
     page.goto(f"{browser_site.server.url}/y-kien/{agency}/Q01/poster")
     pdf = page.pdf(prefer_css_page_size=True)
     page.close()
+    assert complaints == []
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
     size = re.search(rb"/MediaBox\s*\[\s*0 0 ([0-9.]+) ([0-9.]+)", pdf)
     assert size and abs(float(size.group(1)) - 595.3) < 2 and abs(float(size.group(2)) - 841.9) < 2   # A4

@@ -282,29 +282,29 @@ class Submitted:
     checks: dict[str, bool] = field(default_factory=dict)
 
 
-def submit(engine: Engine, secret: ServerSecret, rules: WebForm, place: Place, reading_: Reading, *,
+def submit(engine: Engine, secret: ServerSecret, rules: WebForm, place: Place, form: Reading, *,
            address: str, cookie: str | None, now: datetime | None = None) -> Submitted:
     """Judge a readable form against the abuse rules and store it (flagged or not); the first rule that
     applies names the flag, in the order honeypot, token reused, rate limited, repeat browser."""
-    if reading_.answers is None:
+    if form.answers is None:
         raise ValueError("submit() takes only a form read without problems")
     moment = now or utc_now()
     token_id, first_use = (None, False)
-    if reading_.token is not None:
-        token_id, first_use = _claim_token(engine, place, reading_.token, moment)
+    if form.token is not None:
+        token_id, first_use = _claim_token(engine, place, form.token, moment)
     count = count_address(engine, secret, address, moment, timedelta(hours=rules.rate_keep_h))
     answered = read_cookie(secret, cookie)
     last = answered.get(place.agency.code)
     now_s = int(moment.timestamp())
     checks = {
-        "honeypot": reading_.honeypot,
+        "honeypot": form.honeypot,
         "token_reused": token_id is not None and not first_use,
         "rate_limited": count > rules.rate_limit_per_min,
         "repeat_browser": last is not None and 0 <= now_s - last < rules.repeat_window_h * 3600,
     }
     reason = next((name for name, hit in checks.items() if hit), None)
     stored = store(engine, secret, agency_code=place.agency.code, counter_code=place.counter_code, channel="web",
-                   answers=reading_.answers, meta=Meta(source="web", flag_reason=reason, token_id=token_id),
+                   answers=form.answers, meta=Meta(source="web", flag_reason=reason, token_id=token_id),
                    now=moment)
     if token_id is not None and first_use:
         with writing(engine) as conn:

@@ -18,9 +18,12 @@ from sync.server import settings as server_settings
 from sync.server.channels import posters, web_form
 from sync.server.channels.web_form import FORM_PATH, SHORT_PATH, Place, Problem
 from sync.server.context import context
-from sync.server.web import Form, templates
+from sync.server.web import Form, PostedForm, templates
 
 router = APIRouter(include_in_schema=False)
+# Everything the pages use is the server's own: a page that tried to load anything else would be refused.
+CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; "
+       "base-uri 'none'; frame-ancestors 'none'")
 THANKS = "cam-on"
 POSTER = "poster"
 
@@ -61,12 +64,17 @@ def _words(lang: str) -> dict[str, str]:
     return {key: pair[1] if lang == "en" else pair[0] for key, pair in TEXT.items()}
 
 
+def _page(request: Request, name: str, values: dict[str, Any], status: int = 200) -> Response:
+    """A page of the form: never cached (it may carry a token or a citizen's entered values), strict CSP."""
+    response = templates.TemplateResponse(request, name, values, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = CSP
+    return response
+
+
 def error_page(request: Request, status: int, vi: str, en: str) -> Response:
     """A bilingual page that says why (not found, refused), Vietnamese first."""
-    response = templates.TemplateResponse(request, "webform_error.html", {"message": (vi, en), "status": status},
-                                          status_code=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _page(request, "webform_error.html", {"message": (vi, en), "status": status}, status)
 
 
 def _missing(request: Request) -> Response:
@@ -82,21 +90,19 @@ def _place(request: Request, agency: str, counter: str | None) -> Place | None:
 def _form_page(request: Request, place: Place, lang: str, values: dict[str, str],
                problems: tuple[Problem, ...] = (), status: int = 200) -> Response:
     path = web_form.form_path(quote(place.agency.code), quote(place.counter_code) if place.counter_code else None)
-    other = "vi" if lang == "en" else "en"
-    query = {k: v for k, v in (("lang", other if other == "en" else ""),
-                                (web_form.TOKEN_FIELD, values.get(web_form.TOKEN_FIELD, ""))) if v}
+    query = {"lang": "en"} if lang == "vi" else {}   # the link to the other language keeps a card's token
+    if values.get(web_form.TOKEN_FIELD):
+        query[web_form.TOKEN_FIELD] = values[web_form.TOKEN_FIELD]
     known = {code for code, _name in place.procedures}
     entered_code = values.get(PROCEDURE_KEY, "")
-    response = templates.TemplateResponse(request, "webform.html", {
+    return _page(request, "webform.html", {
         "place": place, "lang": lang, "w": _words(lang), "levels": LEVELS, "questions": QUESTIONS,
         "face": posters.face_svg, "values": values, "problems": problems,
         "problem_fields": {p.field for p in problems}, "action": path, "other_lang_link":
         path + ("?" + urlencode(query) if query else ""), "honeypot": web_form.HONEYPOT_FIELD,
         "token_field": web_form.TOKEN_FIELD, "comment_key": COMMENT_KEY, "procedure_key": PROCEDURE_KEY,
         "comment_max": COMMENT_MAX_CHARS, "procedure_typed": entered_code if entered_code not in known else ""},
-        status_code=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+        status)
 
 
 def _show(request: Request, agency: str, counter: str | None) -> Response:
@@ -113,7 +119,7 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _post(request: Request, agency: str, counter: str | None, form: Any) -> Response:
+def _post(request: Request, agency: str, counter: str | None, form: PostedForm) -> Response:
     place = _place(request, agency, counter)
     if place is None:
         return _missing(request)
@@ -143,7 +149,7 @@ def _thanks(request: Request, agency: str, counter: str | None) -> Response:
         return _missing(request)
     lang = _lang(request)
     path = web_form.form_path(quote(place.agency.code), quote(place.counter_code) if place.counter_code else None)
-    return templates.TemplateResponse(request, "webform_thanks.html", {
+    return _page(request, "webform_thanks.html", {
         "place": place, "lang": lang, "w": _words(lang), "back": path + ("?lang=en" if lang == "en" else "")})
 
 
@@ -153,7 +159,7 @@ def _poster(request: Request, agency: str, counter: str | None) -> Response:
         return _missing(request)
     settings = context(request).settings
     base = server_settings.public_base(settings) if settings.server.public_url else str(request.base_url)
-    return templates.TemplateResponse(request, "webform_poster.html", posters.poster_values(place, base))
+    return _page(request, "webform_poster.html", posters.poster_values(place, base))
 
 
 def _short(request: Request, agency: str, counter: str | None) -> Response:
