@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
+import json
 import re
 import sys
 import threading
@@ -448,7 +449,8 @@ def no_sideways_scroll(page: Page) -> bool:
 
 
 @pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
-def test_a_citizen_answers_on_a_phone(browser: Browser, browser_site: Site, javascript: bool) -> None:
+def test_a_citizen_answers_on_a_phone(browser: Browser, browser_site: Site, javascript: bool,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
     agency = browser_site.agency(["1.001193"])
     page = phone_page(browser, javascript)
     complaints: list[str] = []   # a CSP refusal, a missing file: the console says so (the 422 is meant)
@@ -480,6 +482,13 @@ def test_a_citizen_answers_on_a_phone(browser: Browser, browser_site: Site, java
     assert flags(browser_site.engine, agency) == [None]
     assert complaints == []
     page.context.close()
+    if not javascript:   # and `kiosk-server report` says the same
+        today = datetime.now(UTC).astimezone(ZONE).date()
+        assert server_cli(["--db", browser_site.server.db_url, "--data-dir", str(browser_site.server.data_dir),
+                           "report", "--agency", agency, "--from", today.replace(day=1).isoformat(), "--to",
+                           today.isoformat(), "--group-by", "channel", "--format", "json"]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert {row["key"]: row["figures"]["ratings"] for row in printed["rows"]} == {"web": 1}
 
 
 def test_a_citizen_answers_in_english(browser: Browser, browser_site: Site) -> None:
