@@ -207,7 +207,8 @@ class Services:
                           counter=settings.counter.name, reference=receipt.reference,
                           moment=receipt.local_time(), level=receipt.level, language=language,
                           hotline=contact.hotline, complaint_address=contact.complaint_address,
-                          email=contact.email, website=contact.website, feedback_url=contact.feedback_url)
+                          email=contact.email, website=contact.website, feedback_url=contact.feedback_url,
+                          survey_url=contact.survey_url)
 
     def test_page(self, uri: str | None = None) -> TestPage:
         """The printer test page for this device's printer (or for `uri`)."""

@@ -62,6 +62,9 @@ class Contact:
     email: str = ""
     website: str = ""
     feedback_url: str = ""
+    # The central server's web form for this counter (e.g. https://kiosk.tinh.gov.vn/f/XA/Q01): when set, the
+    # rating slip carries its QR; empty: no QR.
+    survey_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,7 @@ def _check(settings: Settings) -> None:
                                 "empty or the same as another officer's")
         seen.add(officer.id)
     _check_sync(settings)
+    _check_survey_url(settings)
     if settings.staff.pin_hash and not _is_pin_hash(settings.staff.pin_hash):
         raise SettingsError(path, "staff.pin_hash", "không phải mã băm do «kiosk pin set» tạo ra",
                             "is not a hash made by 'kiosk pin set'")
@@ -203,6 +207,15 @@ def _check_procedures(path: Path | None, key: str, codes: list[str]) -> None:
         if not PROCEDURE_CODE.fullmatch(code):
             raise SettingsError(path, f"{key}[{i}]", f"{code!r} không phải mã thủ tục dạng quốc gia (ví dụ 1.001193)",
                                 f"{code!r} is not a national procedure code (e.g. 1.001193)")
+
+
+def _check_survey_url(settings: Settings) -> None:
+    """[contact] survey_url: empty, or an http(s) address a phone can open."""
+    url = settings.contact.survey_url
+    parts = urlsplit(url)
+    if url and (parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url)):
+        raise SettingsError(settings.source, "contact.survey_url", f"cần một địa chỉ http:// hoặc https://, nhận "
+                            f"được {url!r}", f"expected an http:// or https:// URL, got {url!r}")
 
 
 def _check_sync(settings: Settings) -> None:

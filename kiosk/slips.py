@@ -67,6 +67,7 @@ class RatingSlip:
     email: str
     website: str
     feedback_url: str
+    survey_url: str = ""   # the server's web form for this counter: more questions, answered on a phone
 
 
 @dataclass(frozen=True)
@@ -516,6 +517,9 @@ def _rating(page: _Page, slip: RatingSlip) -> None:
     page.line("Xin cảm ơn Ông/Bà đã đánh giá!", align="centre")
     if en:
         page.line("Thank you for your rating!", align="centre")
+    if slip.survey_url:
+        page.qr(slip.survey_url, "Quét mã để góp ý thêm qua điện thoại",
+                "Scan to tell us more on your phone" if en else "")
     if slip.hotline or slip.complaint_address or slip.email or slip.website or slip.feedback_url:
         page.rule()
     if slip.hotline:

@@ -454,3 +454,16 @@ def test_damaged_stored_server_settings_leave_the_file_settings(data_dir: Path,
         assert "v8" in caplog.text and "cannot be applied" in caplog.text
     finally:
         reopened.close()
+
+
+@pytest.mark.parametrize("url", ["ftp://kiosk.example.gov.vn/f/XA", "kiosk.example.gov.vn/f/XA", "https://",
+                                 "https://kiosk example/f"])
+def test_contact_survey_url_must_be_http(tmp_path: Path, url: str) -> None:
+    err = bad(tmp_path, f'[contact]\nsurvey_url = "{url}"\n', "contact.survey_url")
+    assert "http://" in err.vi and repr(url) in err.en
+
+
+def test_contact_survey_url_loads_and_defaults_to_none(tmp_path: Path) -> None:
+    url = "https://kiosk.lamdong.gov.vn/f/XA/Q01"
+    assert load(write(tmp_path, f'[contact]\nsurvey_url = "{url}"\n')).contact.survey_url == url
+    assert load(EXAMPLE_CONFIG).contact.survey_url == ""

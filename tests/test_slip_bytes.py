@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,9 @@ from PIL import Image
 
 from kiosk import slips
 from kiosk.printing import FRAGMENT_ROWS, SlipPrinter, write_slip
+from kiosk.ratings import Receipt
 from kiosk.services import Services
-from kiosk.settings import Printer
+from kiosk.settings import Printer, Settings
 
 SLIPS: dict[str, slips.Slip] = {
     "rating": slips.sample_rating(),
@@ -56,3 +58,22 @@ def test_bytes_change_with_what_the_slip_says() -> None:
     five = slips.render(slips.sample_rating(level=5), 576)
     one = slips.render(slips.sample_rating(level=1), 576)
     assert raster_of(five) != raster_of(one)
+
+
+
+@pytest.mark.parametrize("survey_url", ["", "https://kiosk.lamdong.gov.vn/f/XA/Q01"])
+def test_the_kiosks_slip_has_the_web_forms_qr_only_when_set(settings: Settings, data_dir: Path,
+                                                            survey_url: str) -> None:
+    configured = replace(settings, contact=replace(settings.contact, feedback_url="", survey_url=survey_url))
+    services = Services.open(configured, data_dir)
+    try:
+        receipt = Receipt("u", 1, 4, "Q01-000001", False, "2026-11-10T02:00:00.000Z")
+        slip = services.rating_slip(receipt, "vi")
+    finally:
+        services.close()
+    assert slip.survey_url == survey_url
+    dummy = Dummy(profile="TM-T20II")
+    write_slip(dummy, slips.render(slip, 576))
+    plain = Dummy(profile="TM-T20II")
+    write_slip(plain, slips.render(replace(slip, survey_url=""), 576))
+    assert (dummy.output != plain.output) == bool(survey_url)   # the QR's rows are in the bytes, or nothing is

@@ -394,3 +394,22 @@ def test_test_page_shows_paper_width_in_mm() -> None:
     assert slips._millimetres(384) == "48"
     assert slips._millimetres(500) == "62,5"
     assert _height(_test_page(384)) != _height(replace(_test_page(384), uri=""))
+
+
+# --- the web form's QR (issue 14) ---------------------------------------------------------------------------------
+
+SURVEY = "https://kiosk.lamdong.gov.vn/f/XA/Q01"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_rating_slip_carries_the_web_forms_qr_when_set(width: int) -> None:
+    image = slips.render(_rating(feedback_url="", survey_url=SURVEY), width)
+    assert _read_qr(image) in _qr_matrices(SURVEY)
+    # With both set, the web form's comes first (the feedback QR follows under the contacts).
+    both = slips.render(_rating(feedback_url=FEEDBACK, survey_url=SURVEY), width)
+    assert _read_qr(both) in _qr_matrices(SURVEY) and both.height > image.height
+
+
+def test_no_survey_url_no_web_form_qr() -> None:
+    assert _read_qr(slips.render(_rating(feedback_url="", survey_url=""), 384)) is None
+    assert _height(_rating(survey_url="")) < _height(_rating(survey_url=SURVEY))

@@ -198,6 +198,33 @@ def _refuse_inline_password(data: Any, path: Path | None) -> None:
 # ---- end of [alerts] ------------------------------------------------------------------------------------------
 
 
+# ---- [webform] (sync/server/channels/web_form) -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WebForm:
+    """The public web form's abuse rules: answers beyond them are kept but flagged and left out of the counts."""
+
+    rate_limit_per_min: int = 10       # answers from one address in one minute that count; more are flagged
+    repeat_window_h: float = 24.0      # a browser that answered for an agency this recently is flagged
+    rate_keep_h: float = 2.0           # per-minute counts older than this are pruned
+
+
+def _check_webform(settings: ServerSettings) -> None:
+    """The [webform] ranges."""
+    cfg = settings.webform
+    check_ranges(settings.source, {
+        "webform.rate_limit_per_min": (cfg.rate_limit_per_min, 1, 10_000),
+        "webform.repeat_window_h": (cfg.repeat_window_h, 0, 24 * 365),
+        "webform.rate_keep_h": (cfg.rate_keep_h, 0.05, 24 * 30),
+    })
+    url = settings.server.public_url
+    if any(c in url for c in "?# "):   # the form's and the posters' links are made by appending a path
+        raise SettingsError(settings.source, "server.public_url", f"không được có ?, # hoặc dấu cách: {url!r}",
+                            f"must not have ?, # or spaces: {url!r}")
+
+# ---- end of [webform] -----------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Everything the central server reads from its settings file."""
@@ -209,6 +236,7 @@ class ServerSettings:
     admin: Admin = field(default_factory=Admin)
     reports: Reports = field(default_factory=Reports)
     alerts: Alerts = field(default_factory=Alerts)
+    webform: WebForm = field(default_factory=WebForm)
     source: Path | None = None
 
 
@@ -247,6 +275,7 @@ def _check(settings: ServerSettings) -> None:
         raise SettingsError(path, "database.url", "cần một URL sqlite:/// hoặc postgresql+psycopg://",
                             "expected a sqlite:/// or postgresql+psycopg:// URL")
     _check_alerts(settings)
+    _check_webform(settings)
 
 
 def parse(text: str, path: Path | None = None) -> ServerSettings:
@@ -271,6 +300,12 @@ def resolve(path: Path | None) -> ServerSettings:
     if env:
         return load(Path(env))
     return load(SYSTEM_CONFIG) if SYSTEM_CONFIG.is_file() else ServerSettings()
+
+
+def public_base(settings: ServerSettings) -> str:
+    """The address citizens and IT reach the server at, without a trailing slash: [server] public_url, else
+    http://host:port."""
+    return (settings.server.public_url or f"http://{settings.server.host}:{settings.server.port}").rstrip("/")
 
 
 def data_dir(settings: ServerSettings, override: Path | None) -> Path:

@@ -17,12 +17,12 @@ from sqlalchemy import exc
 from kiosk import __version__
 from kiosk.domain.errors import BilingualError
 from sync.server import settings as server_settings
-from sync.server.cli import admin, alerts, devices, registry, reports, serve
+from sync.server.cli import admin, alerts, devices, registry, reports, serve, survey
 from sync.server.cli.common import EXIT_USAGE, Handler, Precheck, common_options, refuse, say
 from sync.server.db import open_database, unreachable
 
 # In the order `kiosk-server --help` lists them.
-_GROUPS = (serve, registry, devices, admin, reports, alerts)
+_GROUPS = (serve, registry, devices, admin, reports, alerts, survey)
 _COMMANDS: dict[str, Handler] = {name: handler for group in _GROUPS for name, handler in group.COMMANDS.items()}
 # Checks run right after parsing, before settings or the database are opened (a bad option changes nothing).
 _PRECHECKS: dict[str, Precheck] = {**reports.PRECHECKS, **alerts.PRECHECKS}
