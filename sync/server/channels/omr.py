@@ -66,9 +66,9 @@ def _markers(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                                        cv2.aruco.DetectorParameters())
     corners, ids, _rejected = detector.detectMarkers(small)
     found: dict[int, np.ndarray] = {}
-    for quad, marker_id in zip(corners, [] if ids is None else ids.flatten(), strict=False):
-        if int(marker_id) in geo.MARKERS and int(marker_id) not in found:
-            found[int(marker_id)] = quad.reshape(4, 2) / scale
+    for quad, seen_id in zip(corners, [] if ids is None else ids.flatten().tolist(), strict=False):
+        if int(seen_id) in geo.MARKERS and int(seen_id) not in found:
+            found[int(seen_id)] = quad.reshape(4, 2) / scale
     if len(found) < 3:   # three markers still fix a perspective (12 points); fewer cannot
         raise _not_a_form()
     image_points, page_points = [], []
@@ -92,7 +92,7 @@ def warp(grey: np.ndarray) -> np.ndarray:
 
 def _qr(page: np.ndarray) -> tuple[str, int] | None:
     pad = 60
-    crop = page[max(geo.QR_Y - pad, 0):geo.QR_Y + geo.QR_SIZE + pad, max(geo.QR_X - pad, 0):geo.QR_X + geo.QR_SIZE + pad]
+    crop = page[geo.QR_Y - pad:geo.QR_Y + geo.QR_SIZE + pad, geo.QR_X - pad:geo.QR_X + geo.QR_SIZE + pad]
     detector = cv2.QRCodeDetector()
     for attempt in (crop, cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]):
         text, _points, _straight = detector.detectAndDecode(attempt)

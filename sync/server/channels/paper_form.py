@@ -169,7 +169,7 @@ def _qr(text: str) -> Image.Image:
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
     code.add_data(text)
     code.make(fit=True)
-    image = code.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+    image: Image.Image = code.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
     return image.resize((QR_SIZE, QR_SIZE), Image.Resampling.NEAREST)
 
 
@@ -242,7 +242,7 @@ def render(sheet: FormSheet) -> Image.Image:
 def pdf(pages: Sequence[Image.Image]) -> bytes:
     """The pages as one PDF at 300 dpi."""
     out = BytesIO()
-    first, *rest = [page.convert("RGB") for page in pages]
+    first, *rest = [page.convert("L") for page in pages]
     first.save(out, "PDF", resolution=float(DPI), save_all=True, append_images=rest)
     return out.getvalue()
 
