@@ -1,7 +1,8 @@
 """The `kiosk-server` command: runs the central server, and the sub-commands IT uses to manage it.
 
 Each group of sub-commands is a module of this package with its parsers and handlers: serve (run, db), registry
-(agency, counter, officer), devices (device, catalog), admin (admin, fleet), reports (report), alerts (alert), paper (paper).
+(agency, counter, officer), devices (device, catalog), admin (admin, fleet), reports (report), alerts (alert),
+paper (paper).
 Every error is one bilingual message on stderr and exit code 2; no traceback reaches the terminal.
 """
 
