@@ -193,15 +193,18 @@ def render(sheet: FormSheet) -> Image.Image:
         y = _text(draw, (left, y), f"Quầy / Counter: {sheet.counter_name}", 38, width=right - left)
     y = _text(draw, (left, y + 6), f"Kỳ khảo sát: {sheet.period.label('vi')}  ·  Period: {sheet.period.label('en')}",
               38)
-    draw.text((QR_X + QR_SIZE // 2, QR_Y + QR_SIZE + 50), f"Số phiếu / Form no. {sheet.number:06d}",
-              font=font(34, True), fill=INK, anchor="ms")
+    # The number a clerk types first: large, under the QR code that holds it too.
+    draw.text((QR_X + QR_SIZE // 2, QR_Y + QR_SIZE + 40), "Số phiếu / Form no.", font=font(30), fill=GREY,
+              anchor="ms")
+    draw.text((QR_X + QR_SIZE // 2, QR_Y + QR_SIZE + 110), f"{sheet.number:06d}", font=font(64, True), fill=INK,
+              anchor="ms")
     # Instructions: Vietnamese first and larger, English smaller.
-    top = 740
-    draw.rectangle((left - 30, top, PAGE_W - 300, top + 170), outline=GREY, width=3)
-    _text(draw, (left, top + 18), "Đánh dấu X hoặc tô kín MỘT ô cho mỗi câu. Câu 1 bắt buộc; các câu khác "
-          "có thể bỏ trống.", 38, bold=True, width=PAGE_W - 300 - left - 20)
-    _text(draw, (left, top + 118), "Mark ONE box per question with an X or fill it in. Question 1 is required; "
-          "the others may be left blank.", 28, fill=GREY)
+    top, box_right = 730, QR_X - 50
+    below = _text(draw, (left, top + 16), "Đánh dấu X hoặc tô kín MỘT ô cho mỗi câu. Câu 1 bắt buộc; các câu "
+                  "khác có thể bỏ trống.", 36, bold=True, width=box_right - left - 20)
+    below = _text(draw, (left, below + 4), "Mark ONE box per question with an X or fill it in. Question 1 is "
+                  "required; the others may be left blank.", 27, fill=GREY, width=box_right - left - 20)
+    draw.rectangle((left - 30, top, box_right, below + 10), outline=GREY, width=3)
     level_row = ROWS_BY_KEY[LEVEL_KEY]
     _text(draw, (170, level_row.y), "1. Nhìn chung, Ông/Bà hài lòng thế nào với việc giải quyết thủ tục hôm nay?",
           44, bold=True)
