@@ -408,3 +408,15 @@ def test_a_scan_whose_number_is_unreadable_is_decided_with_the_number_typed(plac
         paper_entry.decide(place.engine, secret, done.reading_id, {"form_number": "77"}, decided_by="a", zone=VN)
     paper_entry.decide(place.engine, secret, done.reading_id, {"form_number": "7"}, decided_by="nhap.lan", zone=VN)
     assert stored(place) == {7: (4, "omr", "nhap.lan")}
+
+
+def test_an_upload_without_the_session_token_or_a_sign_in_stores_nothing(place: Place) -> None:
+    image = photo(filled(place.sheet(5), {geo.LEVEL_KEY: 5}), size=(1600, 2000))
+    session = signed_in(place.server.url, "nhap.lan")
+    forged = session.post(place.server.url + "/phieu-giay/tai-len",
+                          data={"csrf": "forged", "agency": place.code, "kind": "scan"},
+                          files={"images": ("a.jpg", image)}, timeout=30)
+    assert forged.status_code == 403
+    anonymous = requests.post(place.server.url + "/phieu-giay/tai-len", data={"agency": place.code, "kind": "scan"},
+                              files={"images": ("a.jpg", image)}, allow_redirects=False, timeout=30)
+    assert anonymous.status_code == 303 and stored(place) == {} and paper_entry.pending(place.engine, place.code) == []
