@@ -18,6 +18,7 @@ from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 import requests
 from openpyxl import Workbook
@@ -25,7 +26,7 @@ from sqlalchemy import Engine, func, select
 
 from sync.server import registry
 from sync.server.admin import accounts
-from sync.server.channels import paper_entry
+from sync.server.channels import omr, paper_entry
 from sync.server.channels import paper_form as geo
 from sync.server.channels.store import Answers
 from sync.server.cli import main as server_cli
@@ -36,7 +37,7 @@ from sync.server.results.figures import ReportQuery
 from sync.server.results.periods import Period
 from sync.server.secret import ServerSecret
 from sync.server.settings import ServerSettings
-from tests.paper_images import filled, mark, photo
+from tests.paper_images import filled, mark, pdf_pages, photo
 from tests.sync_harness import ServerHandle
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -138,6 +139,14 @@ def test_print_numbers_forms_from_the_next_free_number_and_records_them(place: P
                      "--count", "3", "--by", "van.thu", "--out", str(out)) == 0
     pdf = out.read_bytes()
     assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type /Page\b", pdf)) == 3
+    # The printed pages read back: each its own number, and marks drawn on a page are read.
+    pages = pdf_pages(pdf)
+    assert [omr.read_page(np.asarray(p.convert("L"))).form_number for p in pages] == [9, 10, 11]
+    mark(pages[1], geo.LEVEL_KEY, 2)
+    mark(pages[1], "officer", 5, "fill")
+    found = omr.read(photo(pages[1], size=(1600, 2000)))
+    assert (found.agency_code, found.form_number, found.unclear) == (place.code, 10, ())
+    assert found.answers[geo.LEVEL_KEY] == 2 and found.answers["officer"] == 5
     assert place.cli("paper", "print", "--agency", place.code, "--from", "2026-11-01", "--to", "2026-11-15",
                      "--count", "2", "--out", str(tmp_path / "more.pdf")) == 0
     with place.engine.connect() as conn:

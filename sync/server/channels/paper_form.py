@@ -10,11 +10,12 @@ harassment question's boxes are "1 Có / Yes" (stored as 1) and "2 Không / No" 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from io import BytesIO
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import qrcode
@@ -242,12 +243,47 @@ def render(sheet: FormSheet) -> Image.Image:
     return page
 
 
-def pdf(pages: Sequence[Image.Image]) -> bytes:
-    """The pages as one PDF at 300 dpi."""
-    out = BytesIO()
-    first, *rest = [page.convert("L") for page in pages]
-    first.save(out, "PDF", resolution=float(DPI), save_all=True, append_images=rest)
-    return out.getvalue()
+def write_pdf(pages: Iterable[Image.Image], out: BinaryIO) -> int:
+    """Write the pages as one A4 PDF, each a 1-bit 300 dpi image (Flate): one page in memory at a time, about
+    60 KB a page. Returns the number of pages."""
+    offsets: list[int] = []
+    written = 0
+
+    def put(data: bytes) -> None:
+        nonlocal written
+        out.write(data)
+        written += len(data)
+
+    def obj(number: int, body: bytes, stream: bytes | None = None) -> None:
+        while len(offsets) < number:
+            offsets.append(0)
+        offsets[number - 1] = written
+        put(b"%d 0 obj\n" % number + body)
+        if stream is not None:
+            put(b"\nstream\n" + stream + b"\nendstream")
+        put(b"\nendobj\n")
+
+    put(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    kids: list[int] = []
+    width_pt, height_pt = PAGE_W * 72 / DPI, PAGE_H * 72 / DPI
+    for page in pages:
+        first = 3 + 3 * len(kids)      # objects 1 and 2: the catalog and the page tree, written last
+        bits = page.convert("L").point(lambda v: 255 if v >= 160 else 0).convert("1")
+        image = zlib.compress(bits.tobytes(), 6)
+        obj(first, b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+            b"/BitsPerComponent 1 /Filter /FlateDecode /Length %d >>" % (bits.width, bits.height, len(image)), image)
+        content = b"q %.2f 0 0 %.2f 0 0 cm /Im0 Do Q" % (width_pt, height_pt)
+        obj(first + 1, b"<< /Length %d >>" % len(content), content)
+        obj(first + 2, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject << /Im0 %d 0 R "
+            b">> >> /Contents %d 0 R >>" % (width_pt, height_pt, first, first + 1))
+        kids.append(first + 2)
+    obj(1, b"<< /Type /Catalog /Pages 2 0 R >>")
+    obj(2, b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids)))
+    xref = written
+    put(b"xref\n0 %d\n0000000000 65535 f \n" % (len(offsets) + 1))
+    put(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+    put(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(offsets) + 1, xref))
+    return len(kids)
 
 
 def parse_period(text: str | None, first: date | None, last: date | None) -> Period:
@@ -276,16 +312,18 @@ def parse_period(text: str | None, first: date | None, last: date | None) -> Per
 
 @dataclass(frozen=True)
 class Printed:
-    """A run of printed forms: their numbers and the PDF."""
+    """A run of printed forms: their numbers and what each says."""
 
     numbers: range
-    pdf: bytes
     sheets: tuple[FormSheet, ...]
 
 
 def print_forms(engine: Engine, *, agency_code: str, counter_code: str | None, period: Period, count: int,
-                printed_by: str, now: datetime | None = None) -> Printed:
-    """Number `count` forms from the agency's next free number, record them, and draw them as one PDF."""
+                printed_by: str, out: BinaryIO | None = None, now: datetime | None = None) -> Printed:
+    """Number `count` forms from the agency's next free number, record them, and draw them into `out` as one PDF.
+
+    The numbers are recorded first (a short transaction), then drawn: should the drawing fail, the numbers are
+    simply never used (no form can carry them), and no other writer waited for the drawing."""
     if not 1 <= count <= MAX_FORMS:
         raise ServerError(f"Số phiếu in phải từ 1 đến {MAX_FORMS}, nhận được {count}",
                           f"the number of forms must be 1 to {MAX_FORMS}, got {count}")
@@ -302,4 +340,6 @@ def print_forms(engine: Engine, *, agency_code: str, counter_code: str | None, p
             {"agency_id": owner.id, "number": n, "counter_id": counter, "period_first": period.first,
              "period_last": period.last, "printed_at": moment, "printed_by": printed_by} for n in numbers])
     sheets = tuple(FormSheet(owner.code, owner.name, counter_name, period, n) for n in numbers)
-    return Printed(numbers, pdf([render(sheet) for sheet in sheets]), sheets)
+    if out is not None:
+        write_pdf((render(sheet) for sheet in sheets), out)
+    return Printed(numbers, sheets)

@@ -64,9 +64,14 @@ def _paper(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -
     zone = ZoneInfo(server_settings.report_timezone(settings))
     if args.paper_command == "print":
         period = paper_form.parse_period(args.period, _day(args.date_from, "--from"), _day(args.date_to, "--to"))
-        printed = paper_form.print_forms(engine, agency_code=args.agency, counter_code=args.counter, period=period,
-                                         count=args.count, printed_by=args.by)
-        args.out.write_bytes(printed.pdf)
+        partial = args.out.with_name(args.out.name + ".part")
+        try:
+            with partial.open("wb") as out:
+                printed = paper_form.print_forms(engine, agency_code=args.agency, counter_code=args.counter,
+                                                 period=period, count=args.count, printed_by=args.by, out=out)
+            partial.replace(args.out)
+        finally:
+            partial.unlink(missing_ok=True)
         first, last = printed.numbers[0], printed.numbers[-1]
         say(f"Đã in {len(printed.numbers)} phiếu số {first}–{last} ({period.label('vi')}) vào {args.out}",
             f"printed {len(printed.numbers)} forms numbered {first}-{last} ({period.label('en')}) to {args.out}")
