@@ -45,7 +45,9 @@ def test_the_rendered_form_reads_back_blank_with_its_number() -> None:
     assert found.answers == BLANK and found.unclear == (geo.LEVEL_KEY,)   # the level is required
 
 
-PHOTOS = [((3024, 4032), 3.0, 1), ((1600, 2000), -4.0, 2), ((3024, 4032), -2.0, 3), ((1600, 2000), 1.5, 4)]
+# The last: the page photographed upside down (the markers' ids say which corner is which).
+PHOTOS = [((3024, 4032), 3.0, 1), ((1600, 2000), -4.0, 2), ((3024, 4032), -2.0, 3), ((1600, 2000), 1.5, 4),
+          ((1600, 2000), 178.0, 5)]
 
 
 @pytest.mark.parametrize(("size", "angle", "seed"), PHOTOS, ids=[f"{s[0]}x{s[1]}@{a}" for s, a, _ in PHOTOS])
