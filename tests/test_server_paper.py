@@ -285,6 +285,10 @@ def test_an_import_stores_every_row_or_none(place: Place, tmp_path: Path, capsys
     assert place.cli("paper", "import", str(again), "--agency", place.code, "--by", "nhap.minh") == 2
     assert "row 3: form number 1 was entered already" in capsys.readouterr().err and 8 not in stored(place)
     assert paper_total(place) == (3, (0, 1, 1, 0, 1))
+    # The report command's table, grouped by channel, shows them as paper forms.
+    assert place.cli("report", "--agency", place.code, "--period", "quarter", "--group-by", "channel") == 0
+    line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith("Phiếu giấy"))
+    assert line.split()[5:11] == ["3", "1", "0", "1", "1", "0"]   # ratings, then levels 5 … 1
 
 
 def test_an_import_names_a_wrong_counter_and_unknown_columns(place: Place, tmp_path: Path,
