@@ -243,7 +243,7 @@ def test_an_entry_without_the_session_token_stores_nothing(place: Place) -> None
     assert answer.status_code == 403 and stored(place) == {}
 
 
-def test_a_form_typed_after_its_period_counts_on_the_periods_last_day(place: Place) -> None:
+def test_a_form_typed_outside_its_period_counts_on_the_periods_last_or_first_day(place: Place) -> None:
     engine = place.engine
     geo.print_forms(engine, agency_code=place.code, counter_code=None, period=Period.of("quarter", date(2026, 7, 1)),
                     count=1, printed_by="")
@@ -254,6 +254,13 @@ def test_a_form_typed_after_its_period_counts_on_the_periods_last_day(place: Pla
     with engine.connect() as conn:
         moment = conn.execute(select(RATING.c.recorded_at).where(RATING.c.uuid == done.rating_uuid)).scalar_one()
     assert moment.astimezone(VN) == datetime(2026, 9, 30, 12, 0, tzinfo=VN)
+    geo.print_forms(engine, agency_code=place.code, counter_code=None, period=Period.of("month", date(2027, 1, 1)),
+                    count=1, printed_by="")
+    early = paper_entry.enter(engine, secret, agency_code=place.code, form=paper_entry.PaperForm(10, Answers(4)),
+                              entered_by="nhap.lan", zone=VN, now=later)
+    with engine.connect() as conn:
+        moment = conn.execute(select(RATING.c.recorded_at).where(RATING.c.uuid == early.rating_uuid)).scalar_one()
+    assert moment.astimezone(VN) == datetime(2027, 1, 1, 12, 0, tzinfo=VN)
 
 
 # --- spreadsheet import -------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ Rules kept here:
 - A form's counter is the one it was printed for (`paper_form.counter_id`); forms printed without one go to the
   agency's no-counter row.
 - An answer counts on the day it is entered while its period runs; a form entered after its period ended counts
-  on the period's last day (noon, report time zone), so late typing never moves answers into the next quarter.
+  on the period's last day (noon, report time zone), so late typing never moves answers into the next quarter
+  (and one entered before its period began, on its first day).
 """
 
 from __future__ import annotations
@@ -98,26 +99,29 @@ def _check_answers(answers: Answers) -> None:
         raise ServerError(problem[0][:1].upper() + problem[0][1:], problem[1][:1].upper() + problem[1][1:])
 
 
-def _period_moment(last: date, now: datetime, zone: ZoneInfo) -> datetime:
-    end = datetime.combine(last, time(12, 0), zone).astimezone(UTC)
-    return min(now, end) if now.astimezone(zone).date() > last else now
+def _period_moment(first: date, last: date, now: datetime, zone: ZoneInfo) -> datetime:
+    today = now.astimezone(zone).date()
+    if first <= today <= last:
+        return now
+    return datetime.combine(last if today > last else first, time(12, 0), zone).astimezone(UTC)
 
 
-def _printed(conn: Connection, agency_id: int, number: int) -> tuple[str | None, date]:
-    """The counter code a form was printed for (None: none) and its period's last day; refused if never printed."""
-    row = conn.execute(select(PAPER_FORM.c.period_last, COUNTER.c.code)
+def _printed(conn: Connection, agency_id: int, number: int) -> tuple[str | None, date, date]:
+    """The counter code a form was printed for (None: none) and its period's first and last days; refused if it
+    was never printed."""
+    row = conn.execute(select(PAPER_FORM.c.period_first, PAPER_FORM.c.period_last, COUNTER.c.code)
                        .select_from(PAPER_FORM.outerjoin(COUNTER, COUNTER.c.id == PAPER_FORM.c.counter_id))
                        .where(PAPER_FORM.c.agency_id == agency_id, PAPER_FORM.c.number == number)).first()
     if row is None:
         raise ServerError(f"Phiếu số {number} chưa từng được in cho cơ quan này; kiểm tra lại số phiếu",
                           f"form number {number} was never printed for this agency; check the number")
-    return row.code, row.period_last
+    return row.code, row.period_first, row.period_last
 
 
 def _store_form(conn: Connection, secret: ServerSecret, agency_code: str, form: PaperForm, meta: Meta,
                 zone: ZoneInfo, now: datetime) -> Stored:
     owner = registry.agency(conn, agency_code)
-    counter, last = _printed(conn, owner.id, form.number)
+    counter, first, last = _printed(conn, owner.id, form.number)
     if form.counter_code is not None and form.counter_code != (counter or form.counter_code):
         raise ServerError(f"Phiếu số {form.number} được in cho quầy {counter}, không phải {form.counter_code}",
                           f"form number {form.number} was printed for counter {counter}, not {form.counter_code}")
@@ -125,7 +129,7 @@ def _store_form(conn: Connection, secret: ServerSecret, agency_code: str, form: 
     return store_in(conn, secret, agency_code=agency_code, counter_code=counter, channel="paper",
                     answers=form.answers, meta=Meta(source=meta.source, form_number=form.number,
                                                     entered_by=meta.entered_by, image_path=meta.image_path),
-                    recorded_at=_period_moment(last, now, zone), now=now)
+                    recorded_at=_period_moment(first, last, now, zone), now=now)
 
 
 def enter(engine: Engine, secret: ServerSecret, *, agency_code: str, form: PaperForm, entered_by: str,
