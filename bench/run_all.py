@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCHES = (("commit_latency", "3000"), ("cold_start", "9"), ("memory", "1000"), ("print_slip", "50"),
            ("catalog_search", "30"), ("sync_push", "--ratings=100000"), ("dashboard", "--rounds=20"),
-           ("web_form", "--answers=1000"))
+           ("web_form", "--answers=1000"), ("omr", "12"))
 
 
 def main() -> int:

@@ -55,3 +55,16 @@ def test_the_page_shows_the_graph_the_code_draws() -> None:
     text = PAGE.read_text(encoding="utf-8")
     generated = text[text.index(architecture.START) + len(architecture.START):text.index(architecture.END)]
     assert generated == "\n" + architecture.markdown() + "\n", "run: python -m tests.architecture docs/architecture.md"
+
+
+def test_no_bench_imports_the_tests() -> None:
+    """Benches run on their own (python -m bench.NAME); what tests and benches share lives in bench/ or the code."""
+    import ast
+
+    offenders = []
+    for path in sorted((architecture.ROOT / "bench").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            offenders += [f"{path.name}: {name}" for name in names if name == "tests" or name.startswith("tests.")]
+    assert offenders == []

@@ -148,16 +148,20 @@ def _records(secret: ServerSecret, device_id: str, after_seq: int, after_hash: s
     return made
 
 
-def store(engine: Engine, secret: ServerSecret, *, agency_code: str, counter_code: str | None, channel: str,
-          answers: Answers, meta: Meta, recorded_at: datetime | None = None, now: datetime | None = None) -> Stored:
-    """Store one citizen's web or paper answers durably, in one transaction; a ServerError (bilingual) for answers
-    outside their domain, a place that does not exist, or a paper form already entered (nothing is stored)."""
+def _check(answers: Answers, meta: Meta) -> None:
     problem = answers.problem()
     if problem is not None:
         raise ServerError(problem[0][:1].upper() + problem[0][1:], problem[1][:1].upper() + problem[1][1:])
     if meta.source not in SOURCES or (meta.flag_reason is not None and meta.flag_reason not in FLAG_REASONS):
         raise ServerError(f"Nguồn {meta.source!r} hoặc lý do {meta.flag_reason!r} không hợp lệ",
                           f"invalid source {meta.source!r} or flag reason {meta.flag_reason!r}")
+
+
+def store(engine: Engine, secret: ServerSecret, *, agency_code: str, counter_code: str | None, channel: str,
+          answers: Answers, meta: Meta, recorded_at: datetime | None = None, now: datetime | None = None) -> Stored:
+    """Store one citizen's web or paper answers durably, in one transaction; a ServerError (bilingual) for answers
+    outside their domain, a place that does not exist, or a paper form already entered (nothing is stored)."""
+    _check(answers, meta)
     moment = now or utc_now()
     try:
         return _store(engine, secret, agency_code, counter_code, channel, answers, meta, recorded_at, moment)
@@ -170,22 +174,30 @@ def store(engine: Engine, secret: ServerSecret, *, agency_code: str, counter_cod
 def _store(engine: Engine, secret: ServerSecret, agency_code: str, counter_code: str | None, channel: str,
            answers: Answers, meta: Meta, recorded_at: datetime | None, moment: datetime) -> Stored:
     with writing(engine) as conn:
-        device_id = channel_device(conn, agency_code, counter_code, channel, secret, moment)
-        head = conn.execute(select(DEVICE.c.acked_seq, DEVICE.c.acked_hash, DEVICE.c.agency_id)
-                            .where(DEVICE.c.id == device_id)).one()
-        if meta.form_number is not None and conn.execute(
-                select(SURVEY_RESPONSE.c.rating_uuid).where(SURVEY_RESPONSE.c.agency_id == head.agency_id,
-                                                            SURVEY_RESPONSE.c.form_number == meta.form_number)
-        ).first() is not None:
-            raise ServerError(f"Phiếu số {meta.form_number} đã được nhập rồi; không nhập lần hai",
-                              f"form number {meta.form_number} was entered already; it is not entered twice")
-        records = _records(secret, device_id, int(head.acked_seq), str(head.acked_hash), answers,
-                           recorded_at or moment, meta.flag_reason is not None, counter_code or NO_COUNTER)
-        result = ingest.store_own(conn, device_id, records, moment)
-        if result.error is not None:   # the server's own records: only a fault in this code could get here
-            raise ServerError(result.error.body.message_vi, result.error.body.message_en)
-        conn.execute(insert(SURVEY_RESPONSE).values(
-            device_id=device_id, rating_uuid=records[0].uuid, agency_id=head.agency_id, channel=channel,
-            source=meta.source, received_at=moment, flag_reason=meta.flag_reason, token_id=meta.token_id,
-            form_number=meta.form_number, entered_by=meta.entered_by, image_path=meta.image_path))
+        return store_in(conn, secret, agency_code=agency_code, counter_code=counter_code, channel=channel,
+                        answers=answers, meta=meta, recorded_at=recorded_at, now=moment)
+
+
+def store_in(conn: Connection, secret: ServerSecret, *, agency_code: str, counter_code: str | None, channel: str,
+             answers: Answers, meta: Meta, recorded_at: datetime | None, now: datetime) -> Stored:
+    """As store(), inside the caller's write transaction (several answers stored all or none: a spreadsheet)."""
+    _check(answers, meta)
+    device_id = channel_device(conn, agency_code, counter_code, channel, secret, now)
+    head = conn.execute(select(DEVICE.c.acked_seq, DEVICE.c.acked_hash, DEVICE.c.agency_id)
+                        .where(DEVICE.c.id == device_id)).one()
+    if meta.form_number is not None and conn.execute(
+            select(SURVEY_RESPONSE.c.rating_uuid).where(SURVEY_RESPONSE.c.agency_id == head.agency_id,
+                                                        SURVEY_RESPONSE.c.form_number == meta.form_number)
+    ).first() is not None:
+        raise ServerError(f"Phiếu số {meta.form_number} đã được nhập rồi; không nhập lần hai",
+                          f"form number {meta.form_number} was entered already; it is not entered twice")
+    records = _records(secret, device_id, int(head.acked_seq), str(head.acked_hash), answers,
+                       recorded_at or now, meta.flag_reason is not None, counter_code or NO_COUNTER)
+    result = ingest.store_own(conn, device_id, records, now)
+    if result.error is not None:   # the server's own records: only a fault in this code could get here
+        raise ServerError(result.error.body.message_vi, result.error.body.message_en)
+    conn.execute(insert(SURVEY_RESPONSE).values(
+        device_id=device_id, rating_uuid=records[0].uuid, agency_id=head.agency_id, channel=channel,
+        source=meta.source, received_at=now, flag_reason=meta.flag_reason, token_id=meta.token_id,
+        form_number=meta.form_number, entered_by=meta.entered_by, image_path=meta.image_path))
     return Stored(records[0].uuid, records[0].seq, device_id, meta.flag_reason is None)

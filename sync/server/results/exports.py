@@ -32,7 +32,7 @@ PERCENT_FORMAT = "0.0%"
 _LEVELS_LOW_FIRST = tuple(sorted(LEVELS, key=lambda level: level.value))
 _ELEMENT_TITLES = {q.key: q for q in QUESTIONS if q.key in SCALE_KEYS}
 _GROUP_WORDS = {"agency": ("Cơ quan", "Agency"), "counter": ("Quầy", "Counter"), "officer": ("Cán bộ", "Officer"),
-                "procedure": ("Thủ tục", "Procedure"), "field": ("Lĩnh vực", "Field")}
+                "procedure": ("Thủ tục", "Procedure"), "field": ("Lĩnh vực", "Field"), "channel": ("Kênh", "Channel")}
 
 
 def _t(lang: str, vi: str, en: str) -> str:
