@@ -33,10 +33,12 @@ from kiosk.domain.levels import COMMENT_MAX_CHARS, QUESTIONS
 from sync.server import registry
 from sync.server.channels import posters, web_form
 from sync.server.cli import main as server_cli
+from sync.server.errors import ServerError
 from sync.server.models import AGENCY, RATE_WINDOW, RATING, SURVEY_RESPONSE, SURVEY_TOKEN, metadata
 from sync.server.results import reports
 from sync.server.results.figures import ReportQuery
 from sync.server.results.periods import Period
+from sync.server.secret import ServerSecret
 from sync.server.settings import ServerSettings
 from tests.sync_harness import ServerHandle, start_server
 from tests.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS, PHONE, _chromium_or_skip
@@ -285,6 +287,31 @@ def test_a_token_counts_once_and_an_unknown_one_counts_as_none(site: Site) -> No
         tokens = list(conn.execute(select(SURVEY_TOKEN.c.token_hash)).scalars())
     assert row.used_at is not None and row.rating_uuid is not None and row.batch == "đợt 1"
     assert token not in tokens   # only the hash is kept
+
+
+def _token_used(engine: Engine, token: str) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(SURVEY_TOKEN.c.used_at).where(
+            SURVEY_TOKEN.c.token_hash == web_form.token_hash(token))).scalar_one() is not None
+
+
+def test_a_robot_or_a_failed_store_leaves_the_citizen_s_card_unused(site: Site) -> None:
+    agency = site.agency()
+    token = web_form.make_tokens(site.engine, agency, None, 1, "thẻ")[0]
+    assert post(site, f"/y-kien/{agency}", {"level": "1", "t": token, "website": "x"}, new_address()).status_code == 303
+    assert not _token_used(site.engine, token)
+    # An answer the store refuses (a level no form offers, as a fault in the reading would let through) stores
+    # nothing and gives the card back.
+    place = web_form.find_place(site.engine, agency, None)
+    assert place is not None
+    broken = web_form.Reading(values={}, language="vi", answers=web_form.Answers(9), token=token)
+    secret = ServerSecret.load_or_create(site.server.data_dir)
+    with pytest.raises(ServerError):
+        web_form.submit(site.engine, secret, ServerSettings().webform, place, broken, address=new_address(),
+                        cookie=None)
+    assert not _token_used(site.engine, token)
+    assert post(site, f"/y-kien/{agency}", {"level": "5", "t": token}, new_address()).status_code == 303
+    assert _token_used(site.engine, token) and flags(site.engine, agency) == ["honeypot", None]
 
 
 def test_two_answers_posted_at_once_with_one_token_count_once(site: Site) -> None:

@@ -290,7 +290,7 @@ def submit(engine: Engine, secret: ServerSecret, rules: WebForm, place: Place, f
         raise ValueError("submit() takes only a form read without problems")
     moment = now or utc_now()
     token_id, first_use = (None, False)
-    if form.token is not None:
+    if form.token is not None and not form.honeypot:   # a robot's answer must not use up a citizen's card
         token_id, first_use = _claim_token(engine, place, form.token, moment)
     count = count_address(engine, secret, address, moment, timedelta(hours=rules.rate_keep_h))
     answered = read_cookie(secret, cookie)
@@ -303,9 +303,15 @@ def submit(engine: Engine, secret: ServerSecret, rules: WebForm, place: Place, f
         "repeat_browser": last is not None and 0 <= now_s - last < rules.repeat_window_h * 3600,
     }
     reason = next((name for name, hit in checks.items() if hit), None)
-    stored = store(engine, secret, agency_code=place.agency.code, counter_code=place.counter_code, channel="web",
-                   answers=form.answers, meta=Meta(source="web", flag_reason=reason, token_id=token_id),
-                   now=moment)
+    try:
+        stored = store(engine, secret, agency_code=place.agency.code, counter_code=place.counter_code,
+                       channel="web", answers=form.answers,
+                       meta=Meta(source="web", flag_reason=reason, token_id=token_id), now=moment)
+    except Exception:
+        if token_id is not None and first_use:   # nothing was stored: the card may be used again
+            with writing(engine) as conn:
+                conn.execute(update(SURVEY_TOKEN).where(SURVEY_TOKEN.c.id == token_id).values(used_at=None))
+        raise
     if token_id is not None and first_use:
         with writing(engine) as conn:
             conn.execute(update(SURVEY_TOKEN).where(SURVEY_TOKEN.c.id == token_id)
