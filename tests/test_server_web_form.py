@@ -430,7 +430,8 @@ def test_the_survey_commands_make_a_poster_and_token_cards(site: Site, tmp_path:
     html = tmp_path / "cards.html"
     assert server_cli([*common, "survey", "tokens", "--agency", agency, "--counter", "Q01", "--count", "2",
                        "--out", str(html)]) == 0
-    assert html.read_text(encoding="utf-8").count('class="card-qr"') == 2
+    shown = html.read_text(encoding="utf-8")
+    assert shown.count('class="card-qr"') == 2 and "Quầy Quầy" not in shown and "Quầy 1 — Tư pháp" in shown
     assert post(site, f"/y-kien/{agency}", {"level": "5", "t": token}, new_address()).status_code == 303
     assert post(site, f"/y-kien/{agency}", {"level": "5", "t": token}, new_address()).status_code == 303
     assert flags(site.engine, agency) == [None, "token_reused"]
@@ -440,6 +441,20 @@ def test_the_survey_commands_make_a_poster_and_token_cards(site: Site, tmp_path:
     assert "KHONGCO" in capsys.readouterr().err and not (tmp_path / "x.csv").exists()
     assert server_cli([*common, "survey", "tokens", "--agency", agency, "--count", "0", "--out",
                        str(tmp_path / "y.csv")]) == 2
+    # Without [server] public_url the link would be the address the server listens on: refused, nothing made.
+    bare = ["--db", site.server.db_url, "--data-dir", str(site.server.data_dir)]
+    capsys.readouterr()
+    assert server_cli([*bare, "survey", "poster", "--agency", agency, "--out", str(tmp_path / "p.html")]) == 2
+    assert "public_url" in capsys.readouterr().err and not (tmp_path / "p.html").exists()
+    before = _tokens(site.engine)
+    assert server_cli([*bare, "survey", "tokens", "--agency", agency, "--count", "5", "--out",
+                       str(tmp_path / "z.csv")]) == 2
+    assert _tokens(site.engine) == before and not (tmp_path / "z.csv").exists()
+
+
+def _tokens(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(SURVEY_TOKEN)).scalar_one())
 
 
 # ---- in a real browser ---------------------------------------------------------------------------------------

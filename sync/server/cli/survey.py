@@ -24,6 +24,7 @@ body { margin: 0; font-family: system-ui, "Noto Sans", Arial, sans-serif; color:
 .cards-grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0; }
 .card-qr { border: 1px dashed #888; padding: 4mm; height: 69mm; text-align: center; break-inside: avoid; }
 .c-agency { font-weight: 700; font-size: 9pt; margin: 0 0 1mm; }
+.c-batch { font-size: 7pt; margin: 0; color: #333; }
 .c-qr .qr { width: 38mm; height: 38mm; }
 .c-text { font-size: 9pt; margin: 1mm 0; } .c-text span { display: block; color: #333; }
 .c-url { font-size: 7pt; word-break: break-all; margin: 0; }
@@ -60,6 +61,14 @@ def _write(path: Path, text: str) -> None:
 
 def _survey(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -> int:
     place = _place(engine, args)
+    if not settings.server.public_url:
+        # The address the server listens on is seldom the one a citizen's phone reaches: a poster or a box of
+        # cards printed with it would lead nowhere.
+        raise ServerError(
+            "Chưa đặt [server] public_url (địa chỉ người dân mở được, ví dụ https://kiosk.tinh.gov.vn) trong tệp "
+            "cấu hình: mã QR in ra sẽ không mở được",
+            "[server] public_url (the address citizens can open, e.g. https://kiosk.tinh.gov.vn) is not set in the "
+            "settings file: the printed QR codes would lead nowhere")
     base = server_settings.public_base(settings)
     if args.survey_command == "poster":
         values = posters.poster_values(place, base) | {"css": _CSS.read_text(encoding="utf-8")}
