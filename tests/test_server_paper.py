@@ -173,6 +173,17 @@ def test_a_bad_print_is_refused_and_numbers_nothing(place: Place, tmp_path: Path
             AGENCY.c.code == place.code)).scalar() == 8
 
 
+def test_a_print_into_a_missing_folder_is_refused_before_numbering(place: Place, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no-such-folder" / "x.pdf"
+    assert place.cli("paper", "print", "--agency", place.code, "--period", "2026-Q4", "--count", "2",
+                     "--out", str(missing)) == 2
+    assert f"there is no folder {missing.parent}" in capsys.readouterr().err
+    with place.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(PAPER_FORM).join(AGENCY).where(
+            AGENCY.c.code == place.code)).scalar() == 8
+
+
 # --- the entry page -----------------------------------------------------------------------------------------------
 
 
@@ -220,10 +231,13 @@ def test_a_typed_form_is_stored_once_with_who_typed_it(place: Place, users: tupl
 
 @pytest.mark.parametrize(("fields", "vi", "en"), [
     ({"form_number": "99", "level": "3"}, "chưa từng được in", "never printed"),
-    ({"form_number": "5", "level": "7"}, "phải là một trong 1, 2, 3, 4, 5", "must be one of"),
+    ({"form_number": "5", "level": "7"}, "Mức hài lòng chung (câu 1): gõ một trong 1, 2, 3, 4, 5, nhận được '7'",
+     "Overall level (question 1): type one of 1, 2, 3, 4, 5, got '7'"),
     ({"form_number": "5", "level": ""}, "Thiếu mức hài lòng chung", "is missing"),
-    ({"form_number": "5", "level": "3", "access": "9"}, "«access»", "'access'"),
-    ({"form_number": "5", "level": "3", "harassment": "3"}, "«harassment»", "'harassment'"),
+    ({"form_number": "5", "level": "3", "access": "9"}, "Tiếp cận dịch vụ: gõ một trong 1, 2, 3, 4, 5 (0: bỏ qua)",
+     "Access to the service: type one of 1, 2, 3, 4, 5 (0: skip)"),
+    ({"form_number": "5", "level": "3", "harassment": "3"}, "gõ một trong 1, 2 (0: bỏ qua)",
+     "type one of 1, 2 (0: skip)"),
     ({"form_number": "năm", "level": "3"}, "Số phiếu phải là số nguyên dương", "positive whole number"),
     ({"form_number": "5", "level": "3", "procedure_code": "abc"}, "Mã thủ tục", "procedure code"),
 ], ids=["never printed", "level 7", "no level", "element 9", "harassment 3", "number in words", "bad procedure"])
@@ -278,6 +292,10 @@ def test_an_import_stores_every_row_or_none(place: Place, tmp_path: Path, capsys
     assert place.cli("paper", "import", str(bad), "--agency", place.code, "--by", "nhap.lan") == 2
     err = capsys.readouterr().err
     assert "Dòng 5, cột access" in err and "row 5, column access" in err and stored(place) == {}
+    headers_only = csv_file(tmp_path / "empty.csv")
+    headers_only.write_text(headers_only.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    assert place.cli("paper", "import", str(headers_only), "--agency", place.code, "--by", "nhap.lan") == 2
+    assert "no form rows under its header row" in capsys.readouterr().err
     twice = csv_file(tmp_path / "twice.csv", *good, "2,,4,,,,,")
     assert place.cli("paper", "import", str(twice), "--agency", place.code, "--by", "nhap.lan") == 2
     assert "row 5, column form_number: form number 2 is already on row 3" in capsys.readouterr().err
@@ -368,6 +386,9 @@ def test_scans_clear_ones_counted_unclear_ones_held_until_a_person_decides(place
         held = conn.execute(select(OMR_READING).join(AGENCY).where(AGENCY.c.code == place.code)).one()
     assert re.fullmatch(r"paper-scans/[0-9a-f]{64}\.jpg", path) and (place.server.data_dir / path).read_bytes() == clear
     assert (held.form_number, held.status, held.unclear) == (2, "pending", '["result"]')
+    # Typing the held form instead is refused with the reason, so the scan never lingers unexplained.
+    typed = entry(session, place, form_number="2", level="2")
+    assert typed.status_code == 409 and "waiting for review" in text_of(typed.text) and 2 not in stored(place)
     # The review page shows the unclear row cut from the scan and asks for it.
     minh = signed_in(place.server.url, "nhap.minh")
     review = minh.get(place.server.url + "/phieu-giay/duyet", timeout=10)
@@ -377,7 +398,7 @@ def test_scans_clear_ones_counted_unclear_ones_held_until_a_person_decides(place
     assert requests.get(f"{place.server.url}/phieu-giay/duyet/{held.id}/anh", timeout=10).status_code == 401
     bad = minh.post(f"{place.server.url}/phieu-giay/duyet/{held.id}",
                     data={"csrf": csrf_of(review.text), "result": "8"}, timeout=10)
-    assert bad.status_code == 400 and "'result'" in text_of(bad.text) and 2 not in stored(place)
+    assert bad.status_code == 400 and "The result: type one of" in text_of(bad.text) and 2 not in stored(place)
     decided = minh.post(f"{place.server.url}/phieu-giay/duyet/{held.id}",
                         data={"csrf": csrf_of(review.text), "result": "4", "action": "store"},
                         allow_redirects=False, timeout=10)
@@ -402,7 +423,8 @@ def test_the_scan_command_stores_holds_and_refuses_per_image(place: Place, tmp_p
                      "--by", "quet.an")
     out, err = capsys.readouterr()
     assert code == 1
-    assert "form number 3 stored" in out and "form number 4 held for review" in out and "unclear access" in out
+    assert "form number 3 stored" in out and "form number 4 held for review" in out
+    assert "unclear: Access to the service" in out
     assert "3.jpg: error: the file is not a readable image" in err
     assert f"this form belongs to agency XX, not {place.code}" in err
     assert stored(place) == {3: (4, "omr", "quet.an")}

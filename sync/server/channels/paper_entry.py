@@ -30,7 +30,7 @@ from kiosk.domain.levels import COMMENT_MAX_CHARS, PROCEDURE_CODE, QUESTION_KEYS
 from sync.server import registry
 from sync.server.channels import omr
 from sync.server.channels import paper_form as geo
-from sync.server.channels.store import Answers, Meta, Stored, store_in
+from sync.server.channels.store import Answers, FormConflict, Meta, Stored, store_in
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
 from sync.server.models import AGENCY, COUNTER, OMR_READING, PAPER_FORM, SURVEY_RESPONSE
@@ -61,11 +61,12 @@ def _form_number(text: str) -> int:
     return int(cleaned)
 
 
-def _digit(key: str, text: str, allowed: Sequence[int]) -> int:
+def _digit(key: str, text: str, allowed: Sequence[int], skip: bool = False) -> int:
     if not text.isdigit() or int(text) not in allowed:
         shown = ", ".join(str(a) for a in allowed)
-        raise ServerError(f"«{key}»: phải là một trong {shown}, nhận được {text[:20]!r}",
-                          f"'{key}': must be one of {shown}, got {text[:20]!r}")
+        vi, en = geo.titles().get(key, (key, key))
+        raise ServerError(f"{vi}: gõ một trong {shown}{' (0: bỏ qua)' if skip else ''}, nhận được {text[:20]!r}",
+                          f"{en}: type one of {shown}{' (0: skip)' if skip else ''}, got {text[:20]!r}")
     return int(text)
 
 
@@ -81,11 +82,11 @@ def from_digits(fields: Mapping[str, str]) -> PaperForm:
     for key in SCALE_KEYS:
         text = fields.get(key, "").strip()
         if text and text != "0":
-            values[key] = _digit(key, text, (1, 2, 3, 4, 5))
+            values[key] = _digit(key, text, (1, 2, 3, 4, 5), skip=True)
     for key in YESNO_KEYS:
         text = fields.get(key, "").strip()
         if text and text != "0":
-            values[key] = geo.HARASSMENT_DIGITS[_digit(key, text, tuple(geo.HARASSMENT_DIGITS))]
+            values[key] = geo.HARASSMENT_DIGITS[_digit(key, text, tuple(geo.HARASSMENT_DIGITS), skip=True)]
     procedure = fields.get("procedure_code", "").strip() or None
     comment = fields.get("comment", "").strip() or None
     answers = Answers(level, values, comment, procedure)
@@ -122,6 +123,12 @@ def _store_form(conn: Connection, secret: ServerSecret, agency_code: str, form: 
                 zone: ZoneInfo, now: datetime) -> Stored:
     owner = registry.agency(conn, agency_code)
     counter, first, last = _printed(conn, owner.id, form.number)
+    waiting = _pending_for(conn, owner.id, form.number) if meta.source != "omr" else None
+    if waiting is not None:   # typed while its scan waits: one of the two would be refused later, unexplained
+        raise FormConflict(f"Phiếu số {form.number} đã được quét và đang chờ duyệt (lần quét #{waiting}); hãy duyệt "
+                          "ở trang Duyệt phiếu quét thay vì gõ lại",
+                          f"form number {form.number} was scanned and is waiting for review (scan #{waiting}); "
+                          "decide it on the review page instead of typing it")
     if form.counter_code is not None and form.counter_code != (counter or form.counter_code):
         raise ServerError(f"Phiếu số {form.number} được in cho quầy {counter}, không phải {form.counter_code}",
                           f"form number {form.number} was printed for counter {counter}, not {form.counter_code}")
@@ -276,6 +283,9 @@ def import_rows(engine: Engine, secret: ServerSecret, *, agency_code: str, rows:
                 entered_by: str, zone: ZoneInfo, now: datetime | None = None) -> list[Stored]:
     """Store every row, or none: the first bad row (a value outside its domain, a number twice in the file,
     already entered or never printed) is a ServerError naming its row (as the spreadsheet numbers it) and column."""
+    if not rows:   # a sheet with its headers only is a wrong file more often than an empty box of forms
+        raise ServerError("Bảng tính không có dòng phiếu nào dưới dòng tiêu đề; không nhập gì",
+                          "the spreadsheet has no form rows under its header row; nothing imported")
     moment = now or utc_now()
     forms: list[PaperForm] = []
     seen: dict[int, int] = {}
@@ -355,7 +365,7 @@ def scan(engine: Engine, secret: ServerSecret, data_dir: Path, *, agency_code: s
             if conn.execute(select(SURVEY_RESPONSE.c.rating_uuid).where(
                     SURVEY_RESPONSE.c.agency_id == owner.id,
                     SURVEY_RESPONSE.c.form_number == found.form_number)).first() is not None:
-                raise ServerError(f"Phiếu số {found.form_number} đã được nhập rồi; không nhập lần hai",
+                raise FormConflict(f"Phiếu số {found.form_number} đã được nhập rồi; không nhập lần hai",
                                   f"form number {found.form_number} was entered already; it is not entered twice")
             waiting = _pending_for(conn, owner.id, found.form_number)
             if waiting is not None:

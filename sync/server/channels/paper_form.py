@@ -50,6 +50,14 @@ INK = (0, 0, 0)
 GREY = (90, 90, 90)
 
 
+def titles() -> dict[str, tuple[str, str]]:
+    """What a person calls each thing read from a form (Vietnamese, English), by its key."""
+    named = {LEVEL_KEY: ("Mức hài lòng chung (câu 1)", "Overall level (question 1)"),
+             FORM_NUMBER_KEY: ("Số phiếu (in dưới mã QR)", "Form number (printed under the QR code)")}
+    named.update({q.key: (q.title_vi, q.title_en) for q in QUESTIONS})
+    return named
+
+
 @dataclass(frozen=True)
 class Box:
     """One answer box: the value it stands for, the digit printed by it, and its top-left corner on the page."""

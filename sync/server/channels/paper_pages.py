@@ -23,6 +23,7 @@ from sync.server import settings as server_settings
 from sync.server.admin import accounts
 from sync.server.channels import omr, paper_entry
 from sync.server.channels import paper_form as geo
+from sync.server.channels.store import FormConflict
 from sync.server.context import AppContext, context
 from sync.server.db import reading, utc_now
 from sync.server.devices.body import read_body
@@ -111,7 +112,7 @@ async def entry_submit(request: Request, found: SignedIn, form: Form) -> Respons
         await run_in_threadpool(paper_entry.enter, ctx.engine, ctx.secret, agency_code=agency, form=paper,
                                 entered_by=found.username, zone=_zone(ctx))
     except BilingualError as error:
-        status = 409 if "đã được nhập" in error.vi else 400
+        status = 409 if isinstance(error, FormConflict) else 400
         return _entry_page(request, ctx, found, agency, status=status, typed=typed, message=(error.vi, error.en))
     return RedirectResponse(f"{ENTRY}?{urlencode({'agency': agency, 'saved': paper.number})}", status_code=303)
 
@@ -180,13 +181,6 @@ async def upload(request: Request, found: SignedIn) -> Response:
     return _entry_page(request, ctx, found, agency, results=results)
 
 
-def _titles() -> dict[str, tuple[str, str]]:
-    titles = {geo.LEVEL_KEY: ("Mức hài lòng chung (câu 1)", "Overall level (question 1)"),
-              geo.FORM_NUMBER_KEY: ("Số phiếu (in dưới mã QR)", "Form number (printed under the QR code)")}
-    titles.update({q.key: (q.title_vi, q.title_en) for q in QUESTIONS})
-    return titles
-
-
 @router.get(REVIEW)
 def review_page(request: Request, found: SignedIn) -> Response:
     """The oldest held scan: its unclear questions, each shown as cut from the scan, for a person to decide."""
@@ -196,7 +190,7 @@ def review_page(request: Request, found: SignedIn) -> Response:
     waiting = paper_entry.pending(ctx.engine)
     done = request.query_params.get("done", "")
     response = templates.TemplateResponse(request, "paper_review.html", {
-        "session": found, "waiting": waiting, "current": waiting[0] if waiting else None, "titles": _titles(),
+        "session": found, "waiting": waiting, "current": waiting[0] if waiting else None, "titles": geo.titles(),
         "rows": geo.ROWS_BY_KEY, "message": None, "done": done,
     })
     response.headers["Cache-Control"] = "no-store"
@@ -228,7 +222,7 @@ async def review_decide(request: Request, reading_id: int, found: SignedIn, form
     waiting = paper_entry.pending(ctx.engine)
     current = next((w for w in waiting if w.id == reading_id), waiting[0] if waiting else None)
     return templates.TemplateResponse(request, "paper_review.html", {
-        "session": found, "waiting": waiting, "current": current, "titles": _titles(), "rows": geo.ROWS_BY_KEY,
+        "session": found, "waiting": waiting, "current": current, "titles": geo.titles(), "rows": geo.ROWS_BY_KEY,
         "message": message, "done": "", "typed": form.fields}, status_code=400)
 
 

@@ -37,6 +37,10 @@ FLAG_REASONS = ("token_reused", "rate_limited", "repeat_browser", "honeypot")
 SOURCES = ("web", "entry", "import", "omr")
 
 
+class FormConflict(ServerError):
+    """A paper form that is already entered, or already waiting as a scan: nothing is stored (HTTP 409)."""
+
+
 @dataclass(frozen=True)
 class Answers:
     """One citizen's answers: the level, any SIPAS elements and the harassment answer (question key -> value), a
@@ -189,7 +193,7 @@ def store_in(conn: Connection, secret: ServerSecret, *, agency_code: str, counte
             select(SURVEY_RESPONSE.c.rating_uuid).where(SURVEY_RESPONSE.c.agency_id == head.agency_id,
                                                         SURVEY_RESPONSE.c.form_number == meta.form_number)
     ).first() is not None:
-        raise ServerError(f"Phiếu số {meta.form_number} đã được nhập rồi; không nhập lần hai",
+        raise FormConflict(f"Phiếu số {meta.form_number} đã được nhập rồi; không nhập lần hai",
                           f"form number {meta.form_number} was entered already; it is not entered twice")
     records = _records(secret, device_id, int(head.acked_seq), str(head.acked_hash), answers,
                        recorded_at or now, meta.flag_reason is not None, counter_code or NO_COUNTER)

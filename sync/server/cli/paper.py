@@ -64,6 +64,9 @@ def _paper(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -
     zone = ZoneInfo(server_settings.report_timezone(settings))
     if args.paper_command == "print":
         period = paper_form.parse_period(args.period, _day(args.date_from, "--from"), _day(args.date_to, "--to"))
+        if not args.out.parent.is_dir():   # before any number is taken
+            raise BilingualError(f"Không có thư mục {args.out.parent} để ghi {args.out.name}",
+                                 f"there is no folder {args.out.parent} to write {args.out.name} in")
         partial = args.out.with_name(args.out.name + ".part")
         try:
             with partial.open("wb") as out:
@@ -74,7 +77,7 @@ def _paper(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -
             partial.unlink(missing_ok=True)
         first, last = printed.numbers[0], printed.numbers[-1]
         say(f"Đã in {len(printed.numbers)} phiếu số {first}–{last} ({period.label('vi')}) vào {args.out}",
-            f"printed {len(printed.numbers)} forms numbered {first}-{last} ({period.label('en')}) to {args.out}")
+            f"printed {len(printed.numbers)} form(s) numbered {first}-{last} ({period.label('en')}) to {args.out}")
         return EXIT_OK
     secret, directory = _secret(args, settings)
     if args.paper_command == "import":
@@ -106,9 +109,11 @@ def _paper(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -
         if done.status == "stored":
             say(f"{image}: phiếu số {number} đã ghi nhận", f"{image}: form number {number} stored")
         else:
-            unclear = ", ".join(done.reading.unclear)
-            say(f"{image}: phiếu số {number} chờ duyệt (#{done.reading_id}): chưa rõ {unclear}",
-                f"{image}: form number {number} held for review (#{done.reading_id}): unclear {unclear}")
+            named = paper_form.titles()
+            unclear_vi = "; ".join(named.get(key, (key, key))[0] for key in done.reading.unclear)
+            unclear_en = "; ".join(named.get(key, (key, key))[1] for key in done.reading.unclear)
+            say(f"{image}: phiếu số {number} chờ duyệt (#{done.reading_id}), chưa rõ: {unclear_vi}",
+                f"{image}: form number {number} held for review (#{done.reading_id}), unclear: {unclear_en}")
     return EXIT_PROBLEM if problems else EXIT_OK
 
 
