@@ -252,3 +252,67 @@ def test_a_comment_with_a_nul_byte_is_refused_on_both_databases_and_stores_nothi
     with engine.connect() as conn:
         assert conn.execute(select(SURVEY_RESPONSE.c.rating_uuid).join(AGENCY)
                             .where(AGENCY.c.code == agency)).first() is None
+
+
+# --- time at its edges ------------------------------------------------------------------------------------------------
+
+
+def _channel_counts(engine: Engine, code: str, period: Period) -> dict[str, int]:
+    from sync.server.results import reports
+    from sync.server.results.figures import ReportQuery
+    from sync.server.settings import ServerSettings
+
+    report = reports.build(engine, ReportQuery(period, "channel", code), ServerSettings())
+    return {row.key: row.figures.ratings for row in report.rows if row.figures.ratings}
+
+
+def test_answers_at_the_edges_of_a_local_day_land_in_the_right_period(engine: Engine, tmp_path: Path) -> None:
+    """Web answers and paper forms at 00:00:00.000 local on a quarter's first day and at its last millisecond
+    count in that quarter, and a millisecond either side does not (Asia/Ho_Chi_Minh, both databases)."""
+    from datetime import date, timedelta
+
+    from sync.server.channels import store as channel_store
+
+    secret = ServerSecret.load_or_create(tmp_path)
+    code = f"T{next(_codes)}"
+    registry.add_agency(engine, code, {"name": f"Trung tâm {code}"})
+    q2 = Period.of("quarter", date(2026, 4, 1))
+    first = datetime(2026, 4, 1, tzinfo=VN).astimezone(UTC)             # 2026-03-31 17:00:00.000Z
+    last = datetime(2026, 7, 1, tzinfo=VN).astimezone(UTC) - timedelta(milliseconds=1)
+    geo.print_forms(engine, agency_code=code, counter_code=None, period=q2, count=2, printed_by="in.test")
+    for moment in (first - timedelta(milliseconds=1), first, last, last + timedelta(milliseconds=1)):
+        channel_store.store(engine, secret, agency_code=code, counter_code=None, channel="web", answers=Answers(4),
+                            meta=channel_store.Meta(source="web"), now=moment)
+    for number, moment in ((1, first), (2, last)):
+        paper_entry.enter(engine, secret, agency_code=code, form=paper_entry.PaperForm(number, Answers(5)),
+                          entered_by="clerk", zone=VN, now=moment)
+    assert _channel_counts(engine, code, q2) == {"web": 2, "paper": 2}
+    assert _channel_counts(engine, code, Period.of("quarter", date(2026, 3, 31))) == {"web": 1}
+    assert _channel_counts(engine, code, Period.of("quarter", date(2026, 7, 1))) == {"web": 1}
+    assert _channel_counts(engine, code, Period.of("day", date(2026, 4, 1))) == {"web": 1, "paper": 1}
+    assert _channel_counts(engine, code, Period.of("day", date(2026, 6, 30))) == {"web": 1, "paper": 1}
+
+
+@pytest.mark.parametrize(("data", "en"), [
+    (b"form_number,level\n" + b"\n" * (25 * paper_entry.MAX_ROWS), "more than 5000 rows"),
+    (b"form_number,level\n" + b"1,5\n" * (paper_entry.MAX_ROWS + 1), "more than 5000 rows"),
+    (b'form_number,level,comment\n1,5,"' + b"x" * 200_000 + b"\n", "the CSV file is malformed"),
+])
+def test_a_csv_too_long_or_malformed_is_refused_in_both_languages(data: bytes, en: str) -> None:
+    with pytest.raises(ServerError) as refused:
+        paper_entry.read_table("phieu.csv", data)
+    assert en in refused.value.en and refused.value.vi.startswith("Tệp")
+
+
+def test_blank_rows_left_in_a_spreadsheet_are_skipped_not_counted() -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["form_number", "level"])
+    sheet.append([1, 5])
+    sheet.cell(row=paper_entry.MAX_ROWS + 500, column=1, value=" ")   # a stray space far below: blank rows between
+    out = BytesIO()
+    book.save(out)
+    assert paper_entry.read_table("phieu.xlsx", out.getvalue()) == [{"form_number": "1", "level": "5"}]

@@ -19,7 +19,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -202,7 +202,11 @@ def read_table(name: str, data: bytes) -> list[dict[str, str]]:
                               "the CSV file holds NUL (\\x00) characters: not a text spreadsheet; save it again as "
                               "UTF-8 CSV")
         dialect = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
-        rows = [list(row) for row in csv.reader(io.StringIO(text), delimiter=dialect)]
+        try:
+            rows = _kept_rows(csv.reader(io.StringIO(text), delimiter=dialect))
+        except csv.Error as error:   # a quote never closed runs past the field size limit, among others
+            raise ServerError(f"Tệp CSV hỏng ({error}); kiểm tra dấu ngoặc kép", f"the CSV file is malformed ({error}); "
+                              "check its quotes") from None
     elif suffix == ".xlsx":
         import zipfile
 
@@ -213,17 +217,13 @@ def read_table(name: str, data: bytes) -> list[dict[str, str]]:
                 raise ServerError(f"Tệp Excel giải nén ra hơn {MAX_TABLE_BYTES // 2**20} MB; chia nhỏ tệp",
                                   f"the Excel file is over {MAX_TABLE_BYTES // 2**20} MB uncompressed; split it")
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-            rows = []
-            for count, row in enumerate(sheet.iter_rows(values_only=True)):
-                if len(rows) > MAX_ROWS + 1 or count > 10 * MAX_ROWS:   # never read a million rows to refuse them
-                    raise _too_many_rows()
-                rows.append(["" if cell is None else _cell_text(cell) for cell in row])
+            rows = _kept_rows(["" if cell is None else _cell_text(cell) for cell in row]
+                              for row in sheet.iter_rows(values_only=True))
         except (zipfile.BadZipFile, KeyError, ValueError, OSError):
             raise ServerError("Không đọc được tệp Excel (.xlsx)", "the Excel (.xlsx) file cannot be read") from None
     else:
         raise ServerError(f"Chỉ nhập được tệp .xlsx hoặc .csv, không phải {suffix or name!r}",
                           f"only .xlsx or .csv files can be imported, not {suffix or name!r}")
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise ServerError("Tệp không có dòng nào", "the file has no rows")
     header = [cell.strip().lower() for cell in rows[0]]
@@ -238,6 +238,18 @@ def read_table(name: str, data: bytes) -> list[dict[str, str]]:
         raise _too_many_rows()
     return [{column: (row[i].strip() if i < len(row) else "") for i, column in enumerate(header) if column}
             for row in rows[1:]]
+
+
+def _kept_rows(rows: Iterable[list[str]]) -> list[list[str]]:
+    """The rows with something in them, read one at a time and refused past MAX_ROWS (and the header), so a file of
+    a million rows, or of a million empty ones, is never held whole."""
+    kept: list[list[str]] = []
+    for count, row in enumerate(rows):
+        if any(cell.strip() for cell in row):
+            kept.append(list(row))
+        if len(kept) > MAX_ROWS + 1 or count > 20 * MAX_ROWS:
+            raise _too_many_rows()
+    return kept
 
 
 def _too_many_rows() -> ServerError:
