@@ -205,8 +205,8 @@ def read_table(name: str, data: bytes) -> list[dict[str, str]]:
         try:
             rows = _kept_rows(csv.reader(io.StringIO(text), delimiter=dialect))
         except csv.Error as error:   # a quote never closed runs past the field size limit, among others
-            raise ServerError(f"Tệp CSV hỏng ({error}); kiểm tra dấu ngoặc kép", f"the CSV file is malformed ({error}); "
-                              "check its quotes") from None
+            raise ServerError(f"Tệp CSV hỏng ({error}); kiểm tra dấu ngoặc kép",
+                              f"the CSV file is malformed ({error}); check its quotes") from None
     elif suffix == ".xlsx":
         import zipfile
 
