@@ -316,3 +316,22 @@ def test_blank_rows_left_in_a_spreadsheet_are_skipped_not_counted() -> None:
     out = BytesIO()
     book.save(out)
     assert paper_entry.read_table("phieu.xlsx", out.getvalue()) == [{"form_number": "1", "level": "5"}]
+
+
+# --- the web form's rate limit ------------------------------------------------------------------------------------
+
+
+def test_the_rate_limit_counts_an_ipv6_home_as_one_address(engine: Engine, tmp_path: Path) -> None:
+    """A phone or home gets a whole IPv6 /64 and may answer from a new address each time: it is one address to the
+    rate limit (and an IPv4-mapped IPv6 address is its IPv4 one); other /64s and IPv4 addresses count apart."""
+    from datetime import timedelta
+
+    from sync.server.channels import web_form
+
+    secret = ServerSecret.load_or_create(tmp_path)
+    now, keep = datetime(2026, 5, 4, 9, 30, 5, tzinfo=UTC), timedelta(hours=2)
+    counts = [web_form.count_address(engine, secret, address, now, keep)
+              for address in ("2001:db8:1:2::1", "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:3::1",
+                              "203.0.113.7", "::ffff:203.0.113.7", "2001:DB8:1:2::ffff")]
+    assert counts == [1, 2, 1, 1, 2, 3]
+    assert web_form.address_key(secret, "2001:db8:1:2::1") != web_form.address_key(secret, "2001:db8:1:3::1")
