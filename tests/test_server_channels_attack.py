@@ -335,3 +335,11 @@ def test_the_rate_limit_counts_an_ipv6_home_as_one_address(engine: Engine, tmp_p
                               "203.0.113.7", "::ffff:203.0.113.7", "2001:DB8:1:2::ffff")]
     assert counts == [1, 2, 1, 1, 2, 3]
     assert web_form.address_key(secret, "2001:db8:1:2::1") != web_form.address_key(secret, "2001:db8:1:3::1")
+
+
+def test_one_scan_kept_by_several_writers_at_once_is_one_private_file(tmp_path: Path) -> None:
+    data = b"the same scan" * 1000
+    results, errors = at_once(lambda _i: paper_entry.keep_image(tmp_path, data, "a.jpg"))
+    assert errors == [] and len(set(results)) == 1
+    assert [p.name for p in (tmp_path / paper_entry.SCANS_DIR).iterdir()] == [Path(results[0]).name]
+    assert (tmp_path / results[0]).read_bytes() == data

@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -358,7 +359,7 @@ def keep_image(data_dir: Path, data: bytes, name: str) -> str:
     target = data_dir / relative
     if not target.exists():
         # Private like the server's other data files (the secret): a scan may show handwriting.
-        partial = target.with_suffix(target.suffix + ".part")
+        partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.part")   # one per writer
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
             os.fchmod(fd, 0o600)   # the mode given to os.open is narrowed by the umask, never widened
