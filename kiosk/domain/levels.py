@@ -144,6 +144,9 @@ def answer_problem(question: object, value: object, text: object) -> tuple[str, 
     if question == COMMENT_KEY and not (text.strip() and len(text) <= COMMENT_MAX_CHARS):
         return (f"góp ý phải có từ 1 đến {COMMENT_MAX_CHARS} ký tự",
                 f"a comment must have 1 to {COMMENT_MAX_CHARS} characters")
+    if "\x00" in text:   # PostgreSQL cannot store it: refused here, not as a server fault after the checks passed
+        return (f"câu trả lời cho «{question}» có ký tự NUL (\\x00)",
+                f"the answer to '{question}' holds a NUL (\\x00) character")
     if question == PROCEDURE_KEY and not PROCEDURE_CODE.fullmatch(text):
         return f"mã thủ tục không đúng dạng quốc gia: {text[:40]!r}", f"not a national procedure code: {text[:40]!r}"
     return None

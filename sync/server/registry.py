@@ -55,9 +55,11 @@ def _check_text(field: str, value: str, *, required: bool = False) -> str:
     return value
 
 
-def agency(conn: Connection, code: str) -> Agency:
-    """The agency with this code, or a ServerError naming it."""
-    row = conn.execute(select(AGENCY).where(AGENCY.c.code == code)).first()
+def agency(conn: Connection, code: str, *, lock: bool = False) -> Agency:
+    """The agency with this code, or a ServerError naming it; `lock` holds its row for the rest of the transaction
+    (PostgreSQL; SQLite's writers are one at a time anyway), so a check-then-insert under it cannot interleave."""
+    query = select(AGENCY).where(AGENCY.c.code == code)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise ServerError(f"Không có cơ quan mã {code!r}; thêm bằng «kiosk-server agency add»",
                           f"no agency with code {code!r}; add it with 'kiosk-server agency add'")

@@ -9,10 +9,13 @@ optional question and unclear for the required level. An unreadable QR code make
 
 from __future__ import annotations
 
+import io
+import warnings
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from sync.server.channels import paper_form as geo
 from sync.server.errors import ServerError
@@ -22,6 +25,7 @@ FILLED = 0.22        # share of dark pixels in a box's inside at or above which 
 TRACE = 0.06         # below this a box is empty; between the two it is a half mark a person must look at
 INSET = 14           # px left out inside the printed outline (its ink and a little misregistration)
 MAX_IMAGE_BYTES = 30 * 1024 * 1024
+MAX_PIXELS = 64_000_000   # a 50-megapixel phone photo fits; decoded grey it is 64 MB at most
 
 
 @dataclass(frozen=True)
@@ -47,15 +51,42 @@ def _not_a_form() -> ServerError:
                        "visible. Photograph the whole page, well lit, corners uncovered")
 
 
+def _check_pixels(data: bytes) -> None:
+    """Refuse an image whose header declares more than MAX_PIXELS before any pixel is inflated: a few kB of PNG or
+    JPEG can declare 50000 × 50000 pixels, gigabytes once decoded (OpenCV's own cap is 2^30 pixels)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as header:   # reads the header only
+                width, height = header.size
+    except Image.DecompressionBombError:
+        width, height = MAX_PIXELS, 2
+    except (OSError, ValueError, SyntaxError):   # not a format a phone or scanner makes (JPEG, PNG, WebP, TIFF, BMP)
+        raise _not_an_image() from None
+    if width * height > MAX_PIXELS:
+        raise ServerError(f"Ảnh lớn quá {MAX_PIXELS // 10**6} triệu điểm ảnh; chụp lại hoặc thu nhỏ ảnh",
+                          f"the image has more than {MAX_PIXELS // 10**6} megapixels; take it again or scale it down")
+
+
 def decode(data: bytes) -> np.ndarray:
     """The image's grey pixels; a bilingual ServerError for a file that is not an image."""
     if len(data) > MAX_IMAGE_BYTES:
         raise ServerError(f"Ảnh lớn quá {MAX_IMAGE_BYTES // (1024 * 1024)} MB",
                           f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE) if data else None
+    if not data:
+        raise _not_an_image()
+    _check_pixels(data)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    except cv2.error:   # OpenCV's own cap on pixels, or a damaged file
+        image = None
     if image is None:
-        raise ServerError("Tệp không phải ảnh đọc được (JPEG, PNG …)", "the file is not a readable image (JPEG, PNG …)")
+        raise _not_an_image()
     return image
+
+
+def _not_an_image() -> ServerError:
+    return ServerError("Tệp không phải ảnh đọc được (JPEG, PNG …)", "the file is not a readable image (JPEG, PNG …)")
 
 
 def _markers(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

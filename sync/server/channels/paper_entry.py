@@ -18,7 +18,9 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Mapping, Sequence
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -40,6 +42,7 @@ SCANS_DIR = "paper-scans"
 COLUMNS = ("form_number", "counter", geo.LEVEL_KEY, *QUESTION_KEYS, "procedure_code", "comment")
 REQUIRED_COLUMNS = ("form_number", geo.LEVEL_KEY)
 MAX_ROWS = 5000
+MAX_TABLE_BYTES = 64 * 1024 * 1024   # an .xlsx file's parts once inflated; 5000 rows of long comments need ~10 MB
 _YES = {"1": 1, "có": 1, "co": 1, "yes": 1, "y": 1}
 _NO = {"0": 0, "2": 0, "không": 0, "khong": 0, "no": 0, "n": 0}
 
@@ -121,7 +124,9 @@ def _printed(conn: Connection, agency_id: int, number: int) -> tuple[str | None,
 
 def _store_form(conn: Connection, secret: ServerSecret, agency_code: str, form: PaperForm, meta: Meta,
                 zone: ZoneInfo, now: datetime) -> Stored:
-    owner = registry.agency(conn, agency_code)
+    # Locked: two clerks storing one form number at once would both pass store_in's "entered already" check and
+    # one would fail on the unique index instead of with the bilingual refusal (PostgreSQL).
+    owner = registry.agency(conn, agency_code, lock=True)
     counter, first, last = _printed(conn, owner.id, form.number)
     waiting = _pending_for(conn, owner.id, form.number) if meta.source != "omr" else None
     if waiting is not None:   # typed while its scan waits: one of the two would be refused later, unexplained
@@ -200,21 +205,33 @@ def read_table(name: str, data: bytes) -> list[dict[str, str]]:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ServerError("Tệp CSV phải mã hoá UTF-8", "the CSV file must be UTF-8") from None
+        if "\x00" in text:   # a binary file renamed, or one PostgreSQL could not store a cell of
+            raise ServerError("Tệp CSV có ký tự NUL (\\x00): không phải bảng tính văn bản; lưu lại thành CSV UTF-8",
+                              "the CSV file holds NUL (\\x00) characters: not a text spreadsheet; save it again as "
+                              "UTF-8 CSV")
         dialect = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
-        rows = [list(row) for row in csv.reader(io.StringIO(text), delimiter=dialect)]
+        try:
+            rows = _kept_rows(csv.reader(io.StringIO(text), delimiter=dialect))
+        except csv.Error as error:   # a quote never closed runs past the field size limit, among others
+            raise ServerError(f"Tệp CSV hỏng ({error}); kiểm tra dấu ngoặc kép",
+                              f"the CSV file is malformed ({error}); check its quotes") from None
     elif suffix == ".xlsx":
         import zipfile
 
         from openpyxl import load_workbook
         try:
+            # A zip bomb: the sizes the archive declares bound what zipfile inflates, so they are checked first.
+            if sum(item.file_size for item in zipfile.ZipFile(io.BytesIO(data)).infolist()) > MAX_TABLE_BYTES:
+                raise ServerError(f"Tệp Excel giải nén ra hơn {MAX_TABLE_BYTES // 2**20} MB; chia nhỏ tệp",
+                                  f"the Excel file is over {MAX_TABLE_BYTES // 2**20} MB uncompressed; split it")
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+            rows = _kept_rows(["" if cell is None else _cell_text(cell) for cell in row]
+                              for row in sheet.iter_rows(values_only=True))
         except (zipfile.BadZipFile, KeyError, ValueError, OSError):
             raise ServerError("Không đọc được tệp Excel (.xlsx)", "the Excel (.xlsx) file cannot be read") from None
-        rows = [["" if cell is None else _cell_text(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
     else:
         raise ServerError(f"Chỉ nhập được tệp .xlsx hoặc .csv, không phải {suffix or name!r}",
                           f"only .xlsx or .csv files can be imported, not {suffix or name!r}")
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise ServerError("Tệp không có dòng nào", "the file has no rows")
     header = [cell.strip().lower() for cell in rows[0]]
@@ -226,10 +243,25 @@ def read_table(name: str, data: bytes) -> list[dict[str, str]]:
         if column not in header:
             raise ServerError(f"Thiếu cột {column!r}", f"the column {column!r} is missing")
     if len(rows) - 1 > MAX_ROWS:
-        raise ServerError(f"Tệp có hơn {MAX_ROWS} dòng; chia nhỏ tệp", f"the file has more than {MAX_ROWS} rows; "
-                          "split it")
+        raise _too_many_rows()
     return [{column: (row[i].strip() if i < len(row) else "") for i, column in enumerate(header) if column}
             for row in rows[1:]]
+
+
+def _kept_rows(rows: Iterable[list[str]]) -> list[list[str]]:
+    """The rows with something in them, read one at a time and refused past MAX_ROWS (and the header), so a file of
+    a million rows, or of a million empty ones, is never held whole."""
+    kept: list[list[str]] = []
+    for count, row in enumerate(rows):
+        if any(cell.strip() for cell in row):
+            kept.append(list(row))
+        if len(kept) > MAX_ROWS + 1 or count > 20 * MAX_ROWS:
+            raise _too_many_rows()
+    return kept
+
+
+def _too_many_rows() -> ServerError:
+    return ServerError(f"Tệp có hơn {MAX_ROWS} dòng; chia nhỏ tệp", f"the file has more than {MAX_ROWS} rows; split it")
 
 
 def _cell_text(value: object) -> str:
@@ -336,8 +368,12 @@ def keep_image(data_dir: Path, data: bytes, name: str) -> str:
     relative = f"{SCANS_DIR}/{hashlib.sha256(data).hexdigest()}{suffix}"
     target = data_dir / relative
     if not target.exists():
-        partial = target.with_suffix(target.suffix + ".part")
-        partial.write_bytes(data)
+        # Private like the server's other data files (the secret): a scan may show handwriting.
+        partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.part")   # one per writer
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(fd, 0o600)   # the mode given to os.open is narrowed by the umask, never widened
+            out.write(data)
         partial.replace(target)
     return relative
 
@@ -359,7 +395,7 @@ def scan(engine: Engine, secret: ServerSecret, data_dir: Path, *, agency_code: s
         raise ServerError(f"Phiếu này của cơ quan {found.agency_code}, không phải {agency_code}",
                           f"this form belongs to agency {found.agency_code}, not {agency_code}")
     with writing(engine) as conn:
-        owner = registry.agency(conn, agency_code)
+        owner = registry.agency(conn, agency_code, lock=True)   # one scan of a form held or stored, not two
         if found.form_number is not None:
             _printed(conn, owner.id, found.form_number)
             if conn.execute(select(SURVEY_RESPONSE.c.rating_uuid).where(

@@ -337,7 +337,8 @@ def print_forms(engine: Engine, *, agency_code: str, counter_code: str | None, p
                           f"the number of forms must be 1 to {MAX_FORMS}, got {count}")
     moment = now or utc_now()
     with writing(engine) as conn:
-        owner = registry.agency(conn, agency_code)
+        # Locked: two runs at once would otherwise both read the same highest number (PostgreSQL).
+        owner = registry.agency(conn, agency_code, lock=True)
         counter, counter_name = None, ""
         if counter_code is not None:
             counter = registry.counter_id(conn, owner, counter_code)

@@ -3,7 +3,6 @@ the one-time token cards (HTML made on the server, so a poster needs nothing fro
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +12,7 @@ import qrcode
 from markupsafe import Markup
 
 from kiosk.domain.levels import LEVELS
+from kiosk.domain.spreadsheet import CsvWriter
 from sync.server import registry
 from sync.server.channels.web_form import TOKEN_FIELD, Place, short_path
 
@@ -84,7 +84,7 @@ def token_cards_values(place: Place, base: str, tokens: Sequence[str], batch: st
 def token_csv(place: Place, base: str, tokens: Sequence[str], batch: str) -> str:
     """The tokens' links as CSV (agency, counter, batch, url), for a print shop's own layout."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvWriter(out, lineterminator="\n")   # the batch label is free text: never a formula
     writer.writerow(["agency", "counter", "batch", "url"])
     for token in tokens:
         writer.writerow([place.agency.code, place.counter_code or "", batch,

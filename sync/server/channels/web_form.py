@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
 import secrets
@@ -210,7 +211,15 @@ def _claim_token(engine: Engine, place: Place, token: str, now: datetime) -> tup
 # ---- the rate limit ------------------------------------------------------------------------------------------
 
 def address_key(secret: ServerSecret, address: str) -> str:
-    """The address as the rate limit keeps it: an HMAC with the server's key for it, never the address."""
+    """The address as the rate limit keeps it: an HMAC with the server's key for it, never the address. An IPv6
+    address counts as its /64 (one home or phone is given a whole /64 and may pick any address in it)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, ipaddress.IPv6Address):
+        mapped = parsed.ipv4_mapped
+        address = str(mapped) if mapped is not None else str(ipaddress.IPv6Network((parsed, 64), strict=False))
     return hmac.new(secret.derive(_RATE_LABEL), address.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
