@@ -229,8 +229,8 @@ def _select() -> Any:
 
 
 def _from_row(row: Any) -> Target:
-    return Target(row.agency_code, row.agency_name,
-                  Goal(int(row.year), int(row.index_permille), {k: int(v) for k, v in json.loads(row.elements).items()}),
+    elements = {str(k): int(v) for k, v in json.loads(row.elements).items()}
+    return Target(row.agency_code, row.agency_name, Goal(int(row.year), int(row.index_permille), elements),
                   row.set_by, row.set_at)
 
 
@@ -284,3 +284,48 @@ def goals_on(conn: Connection, year: int | None, agency_code: str | None = None)
     if agency_code is not None:
         query = query.where(AGENCY.c.code == agency_code)
     return {row.agency_code: _from_row(row).goal for row in conn.execute(query).all()}
+
+
+# ---- what a page shows --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Headline:
+    """A goal held against a report's total, as the headline and the elements table write it."""
+
+    goal: Goal
+    verdict: Verdict | None          # None: nothing rated yet
+    elements: list[ElementTarget | None]   # in SCALE_KEYS order; None where the element has no target
+
+    @property
+    def text_vi(self) -> str:
+        """'Chỉ tiêu năm 2026: 83%'."""
+        return f"Chỉ tiêu năm {self.goal.year}: {permille_text(self.goal.index_permille)}"
+
+    @property
+    def text_en(self) -> str:
+        """'2026 target: 83%'."""
+        return f"{self.goal.year} target: {permille_text(self.goal.index_permille, 'en')}"
+
+    @property
+    def share(self) -> float:
+        """The index target as a share, for drawing."""
+        return self.goal.index_permille / 1000
+
+    @property
+    def has_elements(self) -> bool:
+        """True when any element has a target."""
+        return any(self.elements)
+
+
+def headline(figures: Figures, target: Goal | None) -> Headline | None:
+    """The goal against the figures; None without a goal."""
+    if target is None:
+        return None
+    by_key = element_targets(figures, target)
+    return Headline(target, index_verdict(figures, target), [by_key.get(key) for key in SCALE_KEYS])
+
+
+def goal_for(engine: Engine, agency_code: str, period: Period) -> Goal | None:
+    """The agency's goal for the period's year (None: none set, or a period spanning two years)."""
+    with reading(engine) as conn:
+        return goals_on(conn, year_of(period), agency_code).get(agency_code)
