@@ -167,6 +167,8 @@ class Verdict:
     en: str
     target_vi: str
     target_en: str
+    gap_vi: str = ""     # points below the target ('2,1'), empty when met
+    gap_en: str = ""
 
     @property
     def met(self) -> bool:
@@ -187,7 +189,7 @@ def verdict(satisfied: int, rated: int, permille: int) -> Verdict | None:
     gap_vi, gap_en = permille_text(tenths).removesuffix("%"), permille_text(tenths, "en").removesuffix("%")
     return Verdict("below", f"Chưa đạt chỉ tiêu {target_vi} (thiếu {gap_vi} điểm)",
                    f"Below the {target_en} target by {gap_en} point{'' if tenths == 10 else 's'}", target_vi,
-                   target_en)
+                   target_en, gap_vi, gap_en)
 
 
 def index_verdict(figures: Figures, target: Goal) -> Verdict | None:
