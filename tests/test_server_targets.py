@@ -43,7 +43,7 @@ from sync.server.secret import ServerSecret
 from sync.server.settings import ServerSettings
 from tests.sync_harness import ServerHandle, start_server
 from tests.test_server_alerts_helpers import MailCatcher, mail_settings
-from tests.test_server_alerts_helpers import smtp as smtp  # noqa: F401  (the fixture)
+from tests.test_server_alerts_helpers import smtp as smtp  # the fixture
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 PASSWORD = "mật khẩu chỉ tiêu đủ dài"
@@ -100,11 +100,11 @@ def seed(db_url: str, directory: Path) -> Seeded:
     _store_all(engine, secret, "HK", "Q01",
                [(m, Answers(v)) for m, v in zip(moments(date(2026, 9, 1), 10), september, strict=True)])
     october = levels(l5=20, l4=12, l3=5, l2=2, l1=1)
-    times = moments(OCTOBER, 39) + [vn(date(2026, 10, 31), 23, 30)]   # the last in the month's last hour
+    times = [*moments(OCTOBER, 39), vn(date(2026, 10, 31), 23, 30)]   # the last in the month's last hour
     _store_all(engine, secret, "HK", "Q01", [(m, Answers(v)) for m, v in zip(times, october, strict=True)])
     # Q01 in November: the 40 first answer access and procedure at 5, the next 10 at 2, the last 10 not at all.
     q01 = levels(l5=30, l4=21, l3=5, l2=3, l1=1)
-    times = [vn(NOVEMBER, 0, 10)] + moments(NOVEMBER + timedelta(days=1), 59)   # the first at 00:10 on 1/11
+    times = [vn(NOVEMBER, 0, 10), *moments(NOVEMBER + timedelta(days=1), 59)]   # the first at 00:10 on 1/11
     elements = [{"access": 5 if i < 40 else 2, "procedure": 5 if i < 40 else 2} if i < 50 else {}
                 for i in range(60)]
     _store_all(engine, secret, "HK", "Q01",
