@@ -18,6 +18,7 @@ through the web channel's own path (server-signed records), times in Vietnam tim
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,13 +60,15 @@ def vn(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def levels(**counts: int) -> list[int]:
-    """levels(l5=3, l4=2, l2=5) -> [5, 5, 5, 4, 4, 2, 2, 2, 2, 2]."""
-    return [value for value in (5, 4, 3, 2, 1) for _ in range(counts.get(f"l{value}", 0))]
+    """levels(l5=3, l4=2, l2=5): that many ratings at each level, in a fixed shuffled order (as a day brings them)."""
+    made = [value for value in (5, 4, 3, 2, 1) for _ in range(counts.get(f"l{value}", 0))]
+    random.Random(len(made)).shuffle(made)
+    return made
 
 
-def moments(first: date, count: int) -> list[datetime]:
-    """`count` moments spread over the month from `first`, ten a day from 08:00."""
-    return [vn(first + timedelta(days=i // 10), 8 + i % 10) for i in range(count)]
+def moments(first: date, count: int, days: int = 28) -> list[datetime]:
+    """`count` moments spread over `days` days from `first`, in office hours."""
+    return [vn(first + timedelta(days=i * days // count), 8 + i % 9, 15) for i in range(count)]
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def seed(db_url: str, directory: Path) -> Seeded:
     _store_all(engine, secret, "HK", "Q01", [(m, Answers(v)) for m, v in zip(times, october, strict=True)])
     # Q01 in November: the 40 first answer access and procedure at 5, the next 10 at 2, the last 10 not at all.
     q01 = levels(l5=30, l4=21, l3=5, l2=3, l1=1)
-    times = [vn(NOVEMBER, 0, 10), *moments(NOVEMBER + timedelta(days=1), 59)]   # the first at 00:10 on 1/11
+    times = [vn(NOVEMBER, 0, 10), *moments(NOVEMBER + timedelta(days=1), 59, 27)]   # the first at 00:10 on 1/11
     elements = [{"access": 5 if i < 40 else 2, "procedure": 5 if i < 40 else 2} if i < 50 else {}
                 for i in range(60)]
     _store_all(engine, secret, "HK", "Q01",
@@ -178,7 +181,7 @@ def test_the_target_line_is_drawn_dashed_with_its_label() -> None:
     assert line, svg
     # The plot runs from y=14 (100%) to y=254 (0%): 83% is at 14 + 240 × 0.17 = 54.8.
     assert line.group(1) == line.group(2) == "54.8"
-    assert "Chỉ tiêu năm 2026: 83% / 2026 target: 83%</text></g>" in svg
+    assert 'class="target-label"' in svg and "Chỉ tiêu năm 2026: 83% / 2026 target: 83%</text>" in svg
     assert "target-line" not in str(charts.trend_chart(points))
 
 
@@ -320,6 +323,7 @@ def test_the_public_page_shows_the_target_as_it_stood_when_published(seeded: See
         public = requests.get(f"{seeded.server.url}/ket-qua/HK/{number.group(1)}", timeout=30).text
         index = _block(public, r'data-kpi="index">(.*?)</div>\s*</div>')
         assert "✓ Đạt chỉ tiêu 83% Target 83% met" in index and "95%" not in index
+        assert "Đạt chỉ tiêu khi chỉ số hài lòng bằng hoặc cao hơn chỉ tiêu năm 2026" in public
         dashboard = session.get(seeded.server.url + "/dashboard", params=base, timeout=30).text
         assert "Chưa đạt chỉ tiêu 95% (thiếu 12 điểm)" in dashboard   # the live page follows the new target
     finally:
@@ -427,10 +431,13 @@ def main(argv: list[str] | None = None) -> int:
                                      for c in session.cookies])
                 tab = context.new_page()
                 tab.goto(seeded.server.url + "/dashboard?" + "&".join(f"{k}={v}" for k, v in base.items()))
+                # The headline with its verdict, the elements' targets and the trend's target line in one view.
+                tab.evaluate("window.scrollTo(0, document.querySelector('#headline').offsetTop - 12)")
                 made.append(args.screenshots / "server-dashboard-target-1920x1080.png")
                 tab.screenshot(path=str(made[-1]))
-                made.append(args.screenshots / "server-dashboard-target-full.png")
-                tab.screenshot(path=str(made[-1]), full_page=True)
+                tab.evaluate("window.scrollTo(0, document.querySelector('#trend').offsetTop - 12)")
+                made.append(args.screenshots / "server-dashboard-target-ranking-1920x1080.png")
+                tab.screenshot(path=str(made[-1]))
                 context.close()
                 phone = chromium.new_context(viewport=PHONE, locale="vi-VN")
                 tab = phone.new_page()

@@ -138,15 +138,17 @@ def trend_chart(points: Sequence[TrendValue], *, lang: str = "vi", width: int = 
         return _svg(width, height, f"{title}: {empty}", "".join(parts), "chart-trend")
     step = plot_w / len(points)
     most = max(p.ratings for p in points) or 1
+    target_text = ""
     if target is not None:
         y = top + plot_h * (1 - target)
-        # Drawn under the index line, the label above it (below when the target is near 100%).
+        # The line under the index line; its label (above it, below when near 100%) over everything, haloed.
         label_y = y - 6 if y - 6 > top + 12 else y + 17
         parts.append(f'<g class="target-line" data-target="{target:.4f}"><line x1="{left}" y1="{y:.1f}" '
                      f'x2="{width - right}" y2="{y:.1f}" stroke="{TARGET}" stroke-width="2" stroke-dasharray="9 5"/>'
-                     f'<text x="{width - right - 4}" y="{label_y:.1f}" text-anchor="end" font-size="14" '
-                     f'font-weight="700" fill="{TARGET}" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
-                     f"{_attr(target_label)}</text></g>")
+                     "</g>")
+        target_text = (f'<text class="target-label" x="{width - right - 4}" y="{label_y:.1f}" text-anchor="end" '
+                       f'font-size="14" font-weight="700" fill="{TARGET}" stroke="#ffffff" stroke-width="4" '
+                       f'paint-order="stroke">{_attr(target_label)}</text>')
     for i, point in enumerate(points):  # the number of ratings, faint, behind the line
         if point.ratings:
             bar_h = plot_h * 0.35 * point.ratings / most
@@ -183,6 +185,7 @@ def trend_chart(points: Sequence[TrendValue], *, lang: str = "vi", width: int = 
               else "Line: satisfaction index · Faint bars: ratings (most ") + f"{most})"
     parts.append(f'<text x="{left}" y="{height - 6}" font-size="13" fill="#5a5a5a">{_attr(legend)}</text>')
     if target is not None:
+        parts.append(target_text)
         described.append(target_label)
     return _svg(width, height, f"{title}: " + "; ".join(described), "".join(parts), "chart-trend")
 
