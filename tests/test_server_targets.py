@@ -394,6 +394,20 @@ def test_a_below_target_rule_refuses_options_that_do_not_apply(seeded: Seeded) -
     assert all(r.kind != "below_target" for r in rules.list_rules(seeded.engine))
 
 
+def test_the_alert_command_adds_a_below_target_rule(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
+    code = server_cli(["--db", seeded.url, "alert", "add", "--agency", "HK", "--kind", "below_target", "--share",
+                       "50%", "--email", OFFICE])
+    _, err = capsys.readouterr()
+    assert code == 2 and "--share" in err and "kiosk-server target set" in err
+    assert all(r.kind != "below_target" for r in rules.list_rules(seeded.engine))
+    code = server_cli(["--db", seeded.url, "alert", "add", "--agency", "HK", "--kind", "below_target", "--email",
+                       OFFICE])
+    out, _ = capsys.readouterr()
+    assert code == 0 and "dưới chỉ tiêu năm (ít nhất 30 lượt)" in out and "below the year's target" in out
+    (rule,) = [r for r in rules.list_rules(seeded.engine) if r.kind == "below_target"]
+    rules.remove_rule(seeded.engine, rule.id)
+
+
 # ---- screenshots ------------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
