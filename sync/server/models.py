@@ -414,6 +414,19 @@ ALERT_EVENT = Table(
     UniqueConstraint("rule_id", "occurrence"),
 )
 
+# The satisfaction index an agency aims for in a year (migration 0009): `index_permille` is the target share in
+# tenths of a percent (830 is 83%, 835 is 83.5%), an integer so a target is stored and compared exactly;
+# `elements` is a JSON object of per-element targets in the same unit, keys from kiosk.domain.levels SCALE_KEYS.
+SATISFACTION_TARGET = Table(
+    "satisfaction_target", metadata,
+    Column("agency_id", Integer, ForeignKey("agency.id"), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("index_permille", Integer, nullable=False),
+    Column("elements", Text, nullable=False, server_default="{}"),
+    Column("set_by", String(64), nullable=False, server_default=""),
+    Column("set_at", UtcDateTime, nullable=False),
+)
+
 # --- Day and month totals of the ratings (migration 0004) ------------------------------------------------------
 
 # The totals count days and months in this fixed offset from UTC (Vietnam time, which has no daylight saving):
@@ -551,5 +564,5 @@ __all__ = ["ADMIN_SESSION", "ADMIN_USER", "AGENCY", "ALERT_EVENT", "ALERT_RULE",
            "COMMENTED", "COUNTER", "DAY_TOTALS", "DEVICE", "ENROLMENT_CODE", "HARASSMENT_REPORTED", "HEALTH",
            "LEVEL_VALUES", "LOGIN_THROTTLE", "MONTH_BY_OFFICER", "MONTH_BY_PROCEDURE", "NONCE", "OFFICER",
            "OMR_READING", "PAPER_FORM", "PROCEDURE_INFO", "PUBLICATION", "RATE_WINDOW", "RATING", "RECORD",
-           "SURVEY_RESPONSE", "SURVEY_TOKEN", "TIME_UNTRUSTED", "TOTALS_DEFERRED", "TOTALS_OFFSET_S", "TOTAL_COUNTS",
-           "metadata", "text"]
+           "SATISFACTION_TARGET", "SURVEY_RESPONSE", "SURVEY_TOKEN", "TIME_UNTRUSTED", "TOTALS_DEFERRED",
+           "TOTALS_OFFSET_S", "TOTAL_COUNTS", "metadata", "text"]

@@ -4,7 +4,9 @@ Evaluated by SQL on `rating` (test ratings and suspected repeats left out, as in
 The keys make each alert raised once (see checker.py): a dissatisfied breach is keyed by its window's
 start bucket (`window:…`), or by the alert it follows (`after:<event id>`: after an alert the count starts
 afresh, so the same ratings never alert twice); a harassment report by its rating's uuid; a silence by the
-device and its last contact. The e-mails are Vietnamese first, then English, with times in the report time zone
+device and its last contact; a month below the agency's target by the month (`month:YYYY-MM`, the last
+completed calendar month in the report time zone, judged against that year's target as the dashboard does). The
+e-mails are Vietnamese first, then English, with times in the report time zone
 (Vietnam time by default) and a link to the dashboard or the fleet page.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -34,6 +36,8 @@ from sync.server.models import (
     PROCEDURE_INFO,
     RATING,
 )
+from sync.server.results import targets
+from sync.server.results.charts import percent
 from sync.server.results.comments import mask
 from sync.server.results.scope import of_channel
 from sync.server.settings import ServerSettings, report_timezone
@@ -278,7 +282,56 @@ def _silent(conn: Connection, ctx: _Context, rule: Any) -> list[Occurrence]:
     return found
 
 
-_EVALUATORS = {"dissatisfied": _dissatisfied, HARASSMENT_KEY: _harassment, "silent": _silent}
+def _month_bounds(ctx: _Context) -> tuple[date, datetime, datetime]:
+    """The last completed calendar month in the report time zone: its first day, and its start and end in UTC."""
+    local_now = ctx.now.astimezone(ctx.zone)
+    this_month = datetime(local_now.year, local_now.month, 1, tzinfo=ctx.zone)
+    first = (this_month.date() - timedelta(days=1)).replace(day=1)
+    start = datetime(first.year, first.month, 1, tzinfo=ctx.zone)
+    return first, start.astimezone(UTC), this_month.astimezone(UTC)
+
+
+def _below_target(conn: Connection, ctx: _Context, rule: Any) -> list[Occurrence]:
+    first, start, end = _month_bounds(ctx)
+    key = f"month:{first:%Y-%m}"
+    goal = targets.goals_on(conn, first.year, rule.agency_code).get(rule.agency_code)
+    if goal is None or conn.execute(select(ALERT_EVENT.c.id).where(
+            ALERT_EVENT.c.rule_id == rule.id, ALERT_EVENT.c.occurrence == key)).first() is not None:
+        return []
+    row = conn.execute(select(func.count(), *(func.coalesce(func.sum(case((RATING.c.level == v, 1), else_=0)), 0)
+                                              for v in range(1, 6)))
+                       .where(*_rating_filter(rule), RATING.c.recorded_at >= start, RATING.c.recorded_at < end)).one()
+    total, counts = int(row[0]), [int(v) for v in row[1:]]
+    satisfied = counts[3] + counts[4]
+    found = targets.verdict(satisfied, total, goal.index_permille)
+    if total < int(rule.min_ratings) or found is None or found.met:
+        return []
+    index_vi, index_en = percent(satisfied / total), f"{satisfied / total * 100:.1f}%"
+    month = f"{first.month}/{first.year}"
+    where_vi, where_en = _place(rule)
+    levels_vi, levels_en = _level_words(counts)
+    vi = [f"CẢNH BÁO: chỉ số hài lòng tháng {month} tại {where_vi} là {index_vi}, chưa đạt chỉ tiêu năm "
+          f"{first.year} là {found.target_vi} (thiếu {found.gap_vi} điểm).", "",
+          f"{satisfied}/{total} lượt đánh giá ở mức «Hài lòng» hoặc «Rất hài lòng» (quy tắc: ít nhất "
+          f"{rule.min_ratings} lượt trong tháng; đạt chỉ tiêu là từ {found.target_vi} trở lên).",
+          f"Các mức: {levels_vi}."]
+    en = [f"ALERT: the satisfaction index for {first:%m/%Y} at {where_en} was {index_en}, below the "
+          f"{first.year} target of {found.target_en} by {found.gap_en} points.", "",
+          f"{satisfied} of {total} ratings were 'Satisfied' or 'Very satisfied' (rule: at least {rule.min_ratings} "
+          f"ratings in the month; the target is met at {found.target_en} or more).",
+          f"Levels: {levels_en}."]
+    params = {"period": "month", "date": first.isoformat(), "group": "counter", "agency": rule.agency_code}
+    link = f"{ctx.base_url}{DASHBOARD_PATH}?{urlencode(params)}"
+    vi += ["", f"Xem trên trang tổng hợp: {link}"]
+    en += ["", f"See the dashboard: {link}"]
+    short = _short_place(rule)
+    subject = (f"[Cảnh báo] Tháng {month} chưa đạt chỉ tiêu {found.target_vi}: {index_vi} tại {short} / "
+               f"[Alert] {first:%m/%Y} below the {found.target_en} target: {index_en} at {short}")
+    return [Occurrence(key, subject, _mail_text(vi, en, rule))]
+
+
+_EVALUATORS = {"dissatisfied": _dissatisfied, HARASSMENT_KEY: _harassment, "silent": _silent,
+               "below_target": _below_target}
 
 
 def evaluate(engine: Engine, settings: ServerSettings, rule_id: int, now: datetime) -> list[Occurrence]:

@@ -1,8 +1,11 @@
 """Alert rules: what an agency (or one of its counters) wants to be told about, and who receives it.
 
-Three kinds: `dissatisfied` (the share rated 1 or 2 over `share` within `window_h` hours, with at least
+Four kinds: `dissatisfied` (the share rated 1 or 2 over `share` within `window_h` hours, with at least
 `min_ratings` ratings), `harassment` (each report of harassment or unofficial payment), `silent` (a device not
-heard from for more than `window_h` hours, else the settings' silent_after_h). A removed rule is kept, inactive,
+heard from for more than `window_h` hours, else the settings' silent_after_h), `below_target` (a completed
+calendar month whose satisfaction index is below the agency's target for that year, with at least `min_ratings`
+ratings; the targets are in sync/server/results/targets.py). The kind is a plain column checked here, in code.
+A removed rule is kept, inactive,
 so the alerts it raised stay on record. Every refusal is a ServerError in Vietnamese and English.
 """
 
@@ -24,14 +27,17 @@ from sync.server.models import AGENCY, ALERT_RULE, COUNTER
 from sync.server.settings import ServerSettings
 
 # The kind that watches the harassment question is named by that question's key.
-KINDS = ("dissatisfied", HARASSMENT_KEY, "silent")
+KINDS = ("dissatisfied", HARASSMENT_KEY, "silent", "below_target")
 KIND_LABELS = {
     "dissatisfied": ("Tỷ lệ không hài lòng cao", "High dissatisfied share"),
     HARASSMENT_KEY: ("Phản ánh phiền hà, sách nhiễu", "Harassment report"),
     "silent": ("Thiết bị im lặng", "Silent device"),
+    "below_target": ("Tháng chưa đạt chỉ tiêu", "Month below target"),
 }
 # A dissatisfied rule's defaults: over 50 % dissatisfied within a day, at least 4 ratings.
 DEFAULT_SHARE, DEFAULT_WINDOW_H, DEFAULT_MIN_RATINGS = 0.5, 24.0, 4
+# A below-target rule's default: a month with fewer ratings says too little to alert about.
+DEFAULT_TARGET_MIN_RATINGS = 30
 MAX_RECIPIENTS = 20
 MAX_WINDOW_H = 24 * 366
 MAX_MIN_RATINGS = 100_000
@@ -77,6 +83,10 @@ class Rule:
                     f"dissatisfied over {share} within {hours} h (at least {least} ratings)")
         if self.kind == HARASSMENT_KEY:
             return "mỗi phản ánh phiền hà, sách nhiễu", "each harassment report"
+        if self.kind == "below_target":
+            least = self.min_ratings or 0
+            return (f"một tháng có chỉ số hài lòng dưới chỉ tiêu năm (ít nhất {least} lượt)",
+                    f"a month's satisfaction index below the year's target (at least {least} ratings)")
         hours = hours_text(silent_after_h(settings, self.window_h))
         return f"thiết bị im lặng quá {hours} giờ", f"a device silent for over {hours} h"
 
@@ -212,9 +222,18 @@ def add_rule(engine: Engine, agency_code: str, counter_code: str | None, kind: s
                           "a silent-device alert watches kiosks only; leave out --channel")
     if kind not in KINDS:
         raise ServerError(f"Không có loại cảnh báo {kind[:40]!r}; chọn dissatisfied (tỷ lệ không hài lòng), "
-                          "harassment (phiền hà, sách nhiễu) hoặc silent (thiết bị im lặng)",
-                          f"no alert kind {kind[:40]!r}; choose dissatisfied, harassment or silent")
-    if kind != "dissatisfied":
+                          "harassment (phiền hà, sách nhiễu), silent (thiết bị im lặng) hoặc below_target (tháng "
+                          "chưa đạt chỉ tiêu)",
+                          f"no alert kind {kind[:40]!r}; choose dissatisfied, harassment, silent or below_target")
+    if kind == "below_target":
+        for name, value in (("--share", share), ("--window-h", window_h)):
+            if value is not None:
+                raise ServerError(f"Tuỳ chọn {name} không dùng cho loại cảnh báo 'below_target' (ngưỡng là chỉ tiêu "
+                                  "năm: «kiosk-server target set»)", f"the option {name} does not apply to the "
+                                  "alert kind 'below_target' (the threshold is the year's target: 'kiosk-server "
+                                  "target set')")
+        min_ratings = check_count(DEFAULT_TARGET_MIN_RATINGS if min_ratings is None else min_ratings)
+    elif kind != "dissatisfied":
         for name, value in (("--share", share), ("--min-ratings", min_ratings)):
             if value is not None:
                 raise _refuse_option(kind, name)

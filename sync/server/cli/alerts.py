@@ -25,12 +25,14 @@ def add_commands(sub: Any, add: Adder) -> None:
     a_add = add(sub, "add", "add a rule: too many dissatisfied ratings, a harassment report, or a silent device")
     a_add.add_argument("--agency", metavar="CODE", help="the agency whose ratings or devices are watched")
     a_add.add_argument("--counter", metavar="CODE", help="only this counter of the agency (default: all of them)")
-    a_add.add_argument("--kind", metavar="KIND", help="dissatisfied, harassment or silent")
+    a_add.add_argument("--kind", metavar="KIND", help="dissatisfied, harassment, silent or below_target "
+                       "(a completed month below the year's target)")
     a_add.add_argument("--share", metavar="SHARE", help="dissatisfied: fire when the share rated 1 or 2 is over "
                        "this, e.g. 0.5 or 50%% (default 0.5)")
     a_add.add_argument("--window-h", metavar="HOURS", help="dissatisfied: within the last HOURS (default 24); "
                        "silent: hours without contact (default: [alerts] or [fleet] silent_after_h)")
-    a_add.add_argument("--min-ratings", metavar="N", help="dissatisfied: only with at least N ratings (default 4)")
+    a_add.add_argument("--min-ratings", metavar="N", help="dissatisfied: only with at least N ratings (default 4); "
+                       "below_target: a month with at least N ratings (default 30)")
     a_add.add_argument("--channel", metavar="CHANNEL", help="dissatisfied or harassment: only ratings of this "
                        "channel, kiosk, web or paper (default: every channel)")
     a_add.add_argument("--email", metavar="ADDRESSES", help="who receives the alerts, e.g. a@b.gov.vn,c@d.gov.vn")

@@ -23,6 +23,7 @@ NO_DATA_FILL = "#e4e4e4"
 GRID = "#c8c8c8"
 INK = "#1a1a1a"
 LINE = "#0b5394"
+TARGET = "#a33b00"   # the target line: dark orange, apart from the index line's blue and readable on white
 
 
 def percent(share: float | None, digits: int = 1) -> str:
@@ -115,8 +116,10 @@ class TrendValue:
     ratings: int
 
 
-def trend_chart(points: Sequence[TrendValue], *, lang: str = "vi", width: int = 900, height: int = 300) -> Markup:
-    """The satisfaction index over time as a line (gaps where there were no ratings), ratings as faint bars."""
+def trend_chart(points: Sequence[TrendValue], *, lang: str = "vi", width: int = 900, height: int = 300,
+                target: float | None = None, target_label: str = "") -> Markup:
+    """The satisfaction index over time as a line (gaps where there were no ratings), ratings as faint bars, and
+    the target (a share) as a dashed line labelled in words."""
     left, right, top, bottom = 52, 12, 14, 46
     plot_w, plot_h = width - left - right, height - top - bottom
     title = "Chỉ số hài lòng theo thời gian" if lang == "vi" else "Satisfaction index over time"
@@ -135,6 +138,17 @@ def trend_chart(points: Sequence[TrendValue], *, lang: str = "vi", width: int = 
         return _svg(width, height, f"{title}: {empty}", "".join(parts), "chart-trend")
     step = plot_w / len(points)
     most = max(p.ratings for p in points) or 1
+    target_text = ""
+    if target is not None:
+        y = top + plot_h * (1 - target)
+        # The line under the index line; its label (above it, below when near 100%) over everything, haloed.
+        label_y = y - 6 if y - 6 > top + 12 else y + 17
+        parts.append(f'<g class="target-line" data-target="{target:.4f}"><line x1="{left}" y1="{y:.1f}" '
+                     f'x2="{width - right}" y2="{y:.1f}" stroke="{TARGET}" stroke-width="2" stroke-dasharray="9 5"/>'
+                     "</g>")
+        target_text = (f'<text class="target-label" x="{width - right - 4}" y="{label_y:.1f}" text-anchor="end" '
+                       f'font-size="14" font-weight="700" fill="{TARGET}" stroke="#ffffff" stroke-width="4" '
+                       f'paint-order="stroke">{_attr(target_label)}</text>')
     for i, point in enumerate(points):  # the number of ratings, faint, behind the line
         if point.ratings:
             bar_h = plot_h * 0.35 * point.ratings / most
@@ -170,6 +184,9 @@ def trend_chart(points: Sequence[TrendValue], *, lang: str = "vi", width: int = 
     legend = ("Đường: chỉ số hài lòng · Cột nhạt: số lượt (cao nhất " if lang == "vi"
               else "Line: satisfaction index · Faint bars: ratings (most ") + f"{most})"
     parts.append(f'<text x="{left}" y="{height - 6}" font-size="13" fill="#5a5a5a">{_attr(legend)}</text>')
+    if target is not None:
+        parts.append(target_text)
+        described.append(target_label)
     return _svg(width, height, f"{title}: " + "; ".join(described), "".join(parts), "chart-trend")
 
 

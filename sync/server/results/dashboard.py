@@ -26,7 +26,7 @@ from sync.server.alerts import checker
 from sync.server.context import AppContext, context
 from sync.server.db import reading, utc_now
 from sync.server.errors import ServerError
-from sync.server.results import charts, dashboard_query, exports, publications, report_view, reports
+from sync.server.results import charts, dashboard_query, exports, publications, report_view, reports, targets
 from sync.server.results.comments import harassment_reports, latest_comments
 from sync.server.results.dashboard_query import QueryError
 from sync.server.results.figures import Report, ReportQuery
@@ -116,7 +116,10 @@ def _page_context(conn: Connection, ctx: AppContext, query: ReportQuery, page: i
     in_zone = zone(ctx)
     previous = query.period.previous()
     query_string = urlencode(dashboard_query.to_params(query))
-    ranking = report_view.ranking_page(report, page, view)
+    goals = targets.goals_on(conn, targets.year_of(query.period), query.agency_code)
+    goal = goals.get(query.agency_code) if query.agency_code else None
+    target = targets.headline(report.total, goal)
+    ranking = report_view.ranking_page(report, page, view, goal_of=_goal_of(query, goals))
     return {
         "report": report, "query": query, "bucket": bucket, "trend_span": span,
         "trend_table": report_view.trend_table(trend, bucket),
@@ -132,12 +135,26 @@ def _page_context(conn: Connection, ctx: AppContext, query: ReportQuery, page: i
         "distribution_narrow": charts.distribution_bar(report.total.levels, width=360, chart_id="dist-n"),
         "previous_distribution": charts.distribution_bar(report.previous_total.levels, height=24,
                                                          chart_id="dist-prev"),
-        "trend_chart": charts.trend_chart(report_view.trend_values(trend, bucket)),
+        "trend_chart": charts.trend_chart(report_view.trend_values(trend, bucket),
+                                          target=target.share if target else None,
+                                          target_label=f"{target.text_vi} / {target.text_en}" if target else ""),
+        "target": target,
         "downloads": {name: {fmt: f"{DASHBOARD}/export/{name}.{fmt}?{query_string}" for fmt in ("csv", "xlsx")}
                       for name in EXPORTS},
         "default_title": _default_title(report, query),
         "local": lambda moment: local(moment, in_zone),
     }
+
+
+def _goal_of(query: ReportQuery, goals: dict[str, targets.Goal]) -> Any:
+    """How a ranking row finds its target: every group within one agency is held to that agency's; with every
+    agency ranked by agency, each to its own; otherwise there is no one target to hold a group to."""
+    if query.agency_code:
+        goal = goals.get(query.agency_code)
+        return (lambda _key: goal) if goal is not None else None
+    if query.group_by == "agency" and goals:
+        return goals.get
+    return None
 
 
 def _default_title(report: Report, query: ReportQuery) -> str:
@@ -308,9 +325,10 @@ async def publish(request: Request, post: Posted) -> Response:
         # How many answers each channel gave, for the public page to say where the figures come from.
         by_channel = await run_in_threadpool(reports.build, ctx.engine, replace(query, group_by="channel"),
                                              ctx.settings)
+        goal = await run_in_threadpool(targets.goal_for, ctx.engine, query.agency_code or "", query.period)
         made = await run_in_threadpool(publications.publish, ctx.engine, report, post.form.get("title"),
                                        post.session.username,
-                                       {row.key: row.figures.ratings for row in by_channel.rows})
+                                       {row.key: row.figures.ratings for row in by_channel.rows}, goal)
     except ServerError as error:
         return await _refused(request, ctx, post, error,
                               409 if isinstance(error, publications.AlreadyPublished) else 400)

@@ -17,7 +17,7 @@ from sync.server import registry
 from sync.server.context import context
 from sync.server.db import reading
 from sync.server.errors import ServerError
-from sync.server.results import charts, publications
+from sync.server.results import charts, publications, targets
 from sync.server.results.rendering import local, not_found, shared, zone
 from sync.server.web import templates
 
@@ -68,7 +68,8 @@ def _agency_public(request: Request, code: str, publication_id: int | None) -> R
               "published_at": local(chosen.published_at, in_zone),
               "distribution": charts.distribution_bar(report.total.levels, chart_id="pub-dist"),
               "distribution_narrow": charts.distribution_bar(report.total.levels, width=360, chart_id="pub-dist-n"),
-              "self_link": f"{PUBLIC}/{quote(code)}/{chosen.id}"}
+              "self_link": f"{PUBLIC}/{quote(code)}/{chosen.id}",
+              "target": targets.headline(report.total, chosen.goal())}
     return _public_response(request, "public.html", values, embed)
 
 

@@ -29,6 +29,7 @@ from sync.server.errors import ServerError
 from sync.server.models import AGENCY, PUBLICATION
 from sync.server.results import exports
 from sync.server.results.figures import Figures, Report
+from sync.server.results.targets import Goal
 
 TITLE_MAX = 200
 
@@ -64,14 +65,23 @@ class Publication:
         counts = json.loads(self.snapshot).get("channels", {}) if self.snapshot else {}
         return [(channel, int(counts[channel.key])) for channel in CHANNELS if counts.get(channel.key)]
 
+    def goal(self) -> Goal | None:
+        """The target the period was held to, as it stood when published (None: none then, or published before
+        targets were kept)."""
+        found = json.loads(self.snapshot).get("target") if self.snapshot else None
+        return Goal.from_json(found) if found else None
+
 
 # ---- the snapshot: a Report to JSON and back (exports.report_json, the same JSON the CLI prints) ------------
 
-def snapshot_json(report: Report, channels: Mapping[str, int] | None = None) -> str:
-    """The report as the JSON text a publication keeps, with how many answers each channel gave."""
+def snapshot_json(report: Report, channels: Mapping[str, int] | None = None, target: Goal | None = None) -> str:
+    """The report as the JSON text a publication keeps, with how many answers each channel gave and the target
+    the period is held to (frozen with the figures: changing a target later leaves the publication as it was)."""
     data = exports.report_json(report)
     if channels is not None:
         data["channels"] = {key: int(count) for key, count in channels.items()}
+    if target is not None:
+        data["target"] = target.as_json()
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
@@ -114,7 +124,7 @@ def _select(*, with_snapshot: bool = True) -> Select[Any]:
 
 
 def publish(engine: Engine, report: Report, title: str, published_by: str,
-            channels: Mapping[str, int] | None = None) -> Publication:
+            channels: Mapping[str, int] | None = None, target: Goal | None = None) -> Publication:
     """Freeze the report of one agency (with how many answers each channel gave, when told); refused when that
     agency, period and grouping is already published."""
     query = report.query
@@ -145,8 +155,8 @@ def publish(engine: Engine, report: Report, title: str, published_by: str,
                               "before publishing again")
         new_id: int = conn.execute(insert(PUBLICATION).values(
             agency_id=agency.id, period_kind=period.kind, first=period.first, last=period.last,
-            group_by=query.group_by, title=title, snapshot=snapshot_json(report, channels), published_at=utc_now(),
-            published_by=published_by[:64]).returning(PUBLICATION.c.id)).scalar_one()
+            group_by=query.group_by, title=title, snapshot=snapshot_json(report, channels, target),
+            published_at=utc_now(), published_by=published_by[:64]).returning(PUBLICATION.c.id)).scalar_one()
         row = conn.execute(_select().where(PUBLICATION.c.id == new_id)).one()
     return _row_to_publication(row)
 

@@ -6,7 +6,7 @@ same everywhere. Vietnamese first, English second; a share with nothing to divid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from sync.server.results import charts
 from sync.server.results.charts import TrendValue, percent
 from sync.server.results.figures import TOO_FEW_EN, TOO_FEW_VI, Comment, Figures, Report, Row, TrendPoint
 from sync.server.results.periods import Period, default_bucket
+from sync.server.results.targets import Goal, Verdict, index_verdict
 
 GROUP_NAMES: dict[str, tuple[str, str]] = {
     "agency": ("Cơ quan", "Agency"),
@@ -271,6 +272,7 @@ class RankingRow:
     dissatisfied_bar: Markup
     harassment: str
     flag: Flag
+    target: Verdict | None = None   # the group's index against its target, when it has one
 
     @property
     def key_shown(self) -> bool:
@@ -278,9 +280,11 @@ class RankingRow:
         return self.label != self.key
 
 
-def ranking_rows(report: Report, rows: Sequence[tuple[int, Row]], *, staff: bool = True) -> list[RankingRow]:
+def ranking_rows(report: Report, rows: Sequence[tuple[int, Row]], *, staff: bool = True,
+                 goal_of: Callable[[str], Goal | None] | None = None) -> list[RankingRow]:
     """The given (position, row) pairs of the report's ranking, written out; the public page has no threshold,
-    and no harassment count per group (empty: those are published only as the agency's total)."""
+    and no harassment count per group (empty: those are published only as the agency's total). `goal_of` gives
+    a group's target by its key, when groups are held to one."""
     index_colour, dissatisfied_colour = charts.index_colour(), charts.dissatisfied_colour()
     threshold = report.flag_share if staff else None
     made = []
@@ -291,8 +295,13 @@ def ranking_rows(report: Report, rows: Sequence[tuple[int, Row]], *, staff: bool
             charts.share_bar(figures.satisfaction_index, colour=index_colour),
             percent(row.previous.satisfaction_index), percent(figures.dissatisfied_share),
             charts.share_bar(figures.dissatisfied_share, colour=dissatisfied_colour, threshold=threshold),
-            count(figures.harassment_reports) if staff else "", flag(row, report)))
+            count(figures.harassment_reports) if staff else "", flag(row, report),
+            _verdict(figures, goal_of(row.key) if goal_of else None)))
     return made
+
+
+def _verdict(figures: Figures, goal: Goal | None) -> Verdict | None:
+    return index_verdict(figures, goal) if goal is not None else None
 
 
 def whole_ranking(report: Report, *, staff: bool = True) -> list[RankingRow]:
@@ -329,8 +338,8 @@ class RankingPage:
         return min(self.number * self.per_page, self.shown)
 
 
-def ranking_page(report: Report, number: int = 1, view: str = "all", *,
-                 per_page: int = RANKING_PAGE_ROWS) -> RankingPage:
+def ranking_page(report: Report, number: int = 1, view: str = "all", *, per_page: int = RANKING_PAGE_ROWS,
+                 goal_of: Callable[[str], Goal | None] | None = None) -> RankingPage:
     """Page `number` of the report's ranking: `per_page` rows of every group, or of the flagged ones only."""
     if view not in RANKING_VIEWS:
         raise ValueError(f"no ranking view {view!r}")
@@ -339,7 +348,7 @@ def ranking_page(report: Report, number: int = 1, view: str = "all", *,
     chosen = flagged if view == "flagged" else ranked
     pages = max(1, -(-len(chosen) // per_page))
     start = (number - 1) * per_page
-    rows = ranking_rows(report, chosen[start:start + per_page]) if number <= pages else []
+    rows = ranking_rows(report, chosen[start:start + per_page], goal_of=goal_of) if number <= pages else []
     return RankingPage(rows, number, pages, per_page, len(chosen), len(ranked), len(flagged), view)
 
 
