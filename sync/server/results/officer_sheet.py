@@ -33,7 +33,8 @@ from sync.server.settings import ServerSettings, public_base, report_timezone
 from sync.server.web import templates
 
 SHEET_PATH = "/dashboard/can-bo"
-COMMENTS_SHOWN = 6        # what one A4 page holds beside the tables; the rest are counted and left to the dashboard
+COMMENTS_SHOWN = 5        # what one A4 page holds beside the tables; the rest are counted and left to the dashboard
+COMMENT_CHARS = 180       # a longer comment is cut (two printed lines), whole on the dashboard
 COMMENTS_READ = 500       # enough to count a month's comments on one officer
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _CSS = Path(__file__).resolve().parent.parent / "static" / "officer_sheet.css"
@@ -112,10 +113,10 @@ class Sheet:
         """The comparison's columns: the officer, their previous month, their counter, their agency."""
         previous = self.period.previous()
         columns = [Column("Cán bộ", "Officer", self.row.figures, own=True),
-                   Column(f"Cán bộ, tháng {previous.first.month:02d}/{previous.first.year}",
+                   Column(f"Tháng {previous.first.month:02d}/{previous.first.year}",
                           f"Officer, {previous.label('en')}", self.row.previous)]
         if self.counter_code:
-            columns.append(Column(f"Quầy: {self.counter_name}", "Counter", self.counter))
+            columns.append(Column(f"Quầy {self.counter_code}", "Counter", self.counter))
         columns.append(Column("Cả cơ quan", "Whole agency", self.report.total))
         return columns
 
@@ -190,13 +191,17 @@ def build_sheet(engine: Engine, settings: ServerSettings, agency_code: str, offi
         Figures.empty().ratings < report.flag_min_ratings)
     ranked = sum(1 for r in report.rows if r.figures.ratings)
     # The callback's contact stays on the dashboard for whoever calls back; the filed sheet never carries it.
-    shown = [replace(c, text=mask(c.text)) for c in comments[:COMMENTS_SHOWN]]
+    shown = [replace(c, text=_cut(mask(c.text))) for c in comments[:COMMENTS_SHOWN]]
     return Sheet(period, str(officer.agency_code), str(officer.agency_name), str(officer.agency_parent or ""),
                  str(officer.code), str(officer.name), str(officer.title or ""), counter_code, str(counter_name),
                  registered, row, report, counter_row.figures if counter_row else Figures.empty(),
                  report_view.flag(row, report), report_view.rule_words(report),
                  position if row.figures.ratings else None, ranked, shown, len(comments),
                  now.astimezone(zone).strftime("%d/%m/%Y %H:%M"))
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= COMMENT_CHARS else text[:COMMENT_CHARS].rstrip() + "… (rút gọn)"
 
 
 def sheet_values(sheet: Sheet) -> dict[str, Any]:
