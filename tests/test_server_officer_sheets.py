@@ -216,6 +216,16 @@ def test_the_sheet_shows_the_hand_worked_figures_beside_the_previous_month_the_c
     assert "▲ tăng 8,3 điểm % so với kỳ trước" in html and "data-rank>1/3<" in html
 
 
+def test_the_dashboards_monthly_officer_ranking_links_each_officers_sheet(seeded: Seeded) -> None:
+    page = signed_in(seeded.server).get(seeded.server.url + "/dashboard", params={
+        "agency": "HK", "period": "month", "date": "2026-11-15", "group": "officer"}, timeout=30).text
+    links = re.findall(r'class="sheet-link" href="([^"]+)"', page)
+    assert sorted(links) == [f"/dashboard/can-bo/HK/{code}?month=2026-11" for code in ("CB001", "CB002", "CB003")]
+    by_counter = signed_in(seeded.server).get(seeded.server.url + "/dashboard", params={
+        "agency": "HK", "period": "month", "date": "2026-11-15", "group": "counter"}, timeout=30).text
+    assert "sheet-link" not in by_counter
+
+
 def test_the_sheet_figures_are_the_reports_own(seeded: Seeded) -> None:
     """No second aggregation: every column is a figure of reports.build."""
     sheet = officer_sheet.build_sheet(seeded.engine, SETTINGS, "HK", "CB002", NOVEMBER, db.utc_now())

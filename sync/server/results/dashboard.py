@@ -137,6 +137,7 @@ def _page_context(conn: Connection, ctx: AppContext, query: ReportQuery, page: i
                       for name in EXPORTS},
         "default_title": _default_title(report, query),
         "local": lambda moment: local(moment, in_zone),
+        "sheet_path": officer_sheet.sheet_path,   # the ranking of one agency's officers by month links each sheet
     }
 
 
