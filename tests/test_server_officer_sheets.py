@@ -6,8 +6,8 @@ languages, the digest received by a real SMTP server, and the sheet printed by h
 The data set (Vietnam time), agency HK, [reports] flag_share 0.25 and flag_min_ratings 4 on the server:
 - counter Q01 (kiosk 1): CB001 (registered at Q01) in October 5, 5, 1; in November 5 (access 5), 4 (officer 4,
   harassment yes), 4, 2 (access 3, comment with a phone number and an e-mail address).
-  CB002 (registered at Q01) in November 5, 5, 4, 3 (comment), 3, 2 (comment with a phone number, callback asked),
-  1 (comment).
+  CB002 (registered at Q01) in October 5, 4, 4, 5, 3; in November 5, 5, 4, 3 (comment), 3, 2 (comment with a phone
+  number, callback asked), 1 (comment).
 - counter Q02 (kiosk 2): CB003 (no registered counter) in November 1, 1, 5.
 Agency TX (kiosk 3, counter Q01): CB009 in November eight ratings at 4 with long comments (nobody flagged).
 
@@ -15,7 +15,8 @@ Worked by hand for November:
 - CB001: 4 ratings, levels 1..5 = 0, 1, 0, 2, 1; index 75,0%; dissatisfied 25,0% (exactly the threshold: not
   flagged); access 1 of 2 satisfied = 50,0%; officer 1 of 1 = 100,0%; 1 harassment report. October: 3 ratings,
   index 66,7%. Rank 1 of 3.
-- CB002: 7 ratings, levels 1, 1, 2, 1, 2; index 42,9%; dissatisfied 28,6% (just over: flagged).
+- CB002: 7 ratings, levels 1, 1, 2, 1, 2; index 42,9%; dissatisfied 28,6% (just over: flagged). October: 5 ratings,
+  index 80,0%, so 37,1 points down.
 - CB003: 3 ratings, levels 2, 0, 0, 0, 1; dissatisfied 66,7% but 3 < 4 ratings: too few, not flagged.
 - Q01: 11 ratings, levels 1, 2, 2, 3, 3; index 54,5%; dissatisfied 27,3%.
 - HK: 14 ratings, levels 3, 2, 2, 3, 4; index 50,0%; dissatisfied 35,7%.
@@ -81,6 +82,7 @@ Rated = tuple[datetime, int, str, dict[str, int], str, bool]
 KIOSK_1: list[Rated] = [
     (at(10, 20, 9), 5, "CB001", {}, "", False), (at(10, 21, 9), 5, "CB001", {}, "", False),
     (at(10, 22, 9), 1, "CB001", {}, "", False),
+    *((at(10, 23 + i, 9), level, "CB002", {}, "", False) for i, level in enumerate((5, 4, 4, 5, 3))),
     (at(11, 3, 8), 5, "CB001", {"access": 5}, "", False),
     (at(11, 3, 9), 4, "CB001", {"officer": 4, "harassment": 1}, "", False),
     (at(11, 4, 9), 4, "CB001", {}, "", False),
@@ -243,6 +245,14 @@ def test_an_officer_without_a_registered_counter_is_compared_with_the_counter_th
     assert (sheet.counter.ratings, sheet.counter.levels) == (3, (2, 0, 0, 0, 1))
 
 
+def test_an_officer_with_no_ratings_in_the_month_gets_a_sheet_that_says_so(seeded: Seeded) -> None:
+    registry.add_officer(seeded.engine, "TX", "CB010", "Võ Thị Mai")
+    html = signed_in(seeded.server).get(sheet_url(seeded.server, "CB010", agency="TX"), timeout=30).text
+    assert flag_of(html) == "empty" and "Không có lượt đánh giá nào trong tháng." in html
+    assert figure_cells(html, "ratings") == ["0", "0", "8"]   # no counter column: none registered or served
+    assert "không có lượt đánh giá tại quầy nào" in html and "Không có ý kiến nào trong tháng." in html
+
+
 # ---- the flag: the ranking's own rule and settings ------------------------------------------------------------
 
 def test_exactly_the_threshold_is_not_flagged_just_over_is_and_too_few_ratings_are_not_judged(seeded: Seeded) -> None:
@@ -255,6 +265,7 @@ def test_exactly_the_threshold_is_not_flagged_just_over_is_and_too_few_ratings_a
     assert flag_of(over) == "flagged"
     assert "CẢNH BÁO: 28,6% đánh giá không hài lòng (mức 1–2), trên 25% không hài lòng" in over
     assert "FLAGGED: 28,6% of ratings dissatisfied" in over
+    assert figure_cells(over, "index")[:2] == ["42,9%", "80,0%"] and "▼ giảm 37,1 điểm % so với kỳ trước" in over
     assert flag_of(few) == "too_few" and "chưa đủ số lượt đánh giá (3 &lt; 4)" in few
     # The same verdicts as the ranking, which reads the same settings.
     ranking = reports.build(seeded.engine, ReportQuery(NOVEMBER, "officer", "HK"), SETTINGS)

@@ -187,8 +187,7 @@ def build_sheet(engine: Engine, settings: ServerSettings, agency_code: str, offi
                                and_(COMMENTED, RATING.c.officer_code == officer_code), COMMENTS_READ)
     position = next((i for i, r in enumerate(report.rows, start=1) if r.key == officer_code), None)
     row = report.rows[position - 1] if position is not None else Row(
-        officer_code, str(officer.name), Figures.empty(), Figures.empty(), False,
-        Figures.empty().ratings < report.flag_min_ratings)
+        officer_code, str(officer.name), Figures.empty(), Figures.empty(), False, True)
     ranked = sum(1 for r in report.rows if r.figures.ratings)
     # The callback's contact stays on the dashboard for whoever calls back; the filed sheet never carries it.
     shown = [replace(c, text=_cut(mask(c.text))) for c in comments[:COMMENTS_SHOWN]]
