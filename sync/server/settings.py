@@ -198,6 +198,49 @@ def _refuse_inline_password(data: Any, path: Path | None) -> None:
 # ---- end of [alerts] ------------------------------------------------------------------------------------------
 
 
+# ---- [digest] (sync/server/results/digest) -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DigestHeads:
+    """The heads of one agency who receive its monthly digest of flagged officers."""
+
+    agency: str = ""
+    emails: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The monthly e-mail to heads of unit naming the officers flagged that month (`kiosk-server digest send`)."""
+
+    heads: list[DigestHeads] = field(default_factory=list)
+
+
+def _check_digest(settings: ServerSettings) -> None:
+    """Each [[digest.heads]] names one agency, once, with 1 to 20 valid addresses."""
+    from sync.server.alerts.rules import parse_recipients  # its address rule; imported late: it imports this
+    from sync.server.errors import ServerError
+
+    seen: set[str] = set()
+    for i, heads in enumerate(settings.digest.heads):
+        key = f"digest.heads[{i}]"
+        if not heads.agency.strip():
+            raise SettingsError(settings.source, f"{key}.agency", "cần mã cơ quan, ví dụ \"HK\"",
+                                "an agency code is needed, e.g. \"HK\"")
+        if heads.agency in seen:
+            raise SettingsError(settings.source, f"{key}.agency", f"cơ quan {heads.agency!r} đã có ở trên",
+                                f"agency {heads.agency!r} is already listed above")
+        seen.add(heads.agency)
+        if not heads.emails:
+            raise SettingsError(settings.source, f"{key}.emails", "cần ít nhất một địa chỉ thư của thủ trưởng",
+                                "at least one head's e-mail address is needed")
+        try:
+            parse_recipients(",".join(heads.emails))
+        except ServerError as error:
+            raise SettingsError(settings.source, f"{key}.emails", error.vi, error.en) from None
+
+# ---- end of [digest] ------------------------------------------------------------------------------------------
+
+
 # ---- [webform] (sync/server/channels/web_form) -----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -237,6 +280,7 @@ class ServerSettings:
     reports: Reports = field(default_factory=Reports)
     alerts: Alerts = field(default_factory=Alerts)
     webform: WebForm = field(default_factory=WebForm)
+    digest: Digest = field(default_factory=Digest)
     source: Path | None = None
 
 
@@ -276,6 +320,7 @@ def _check(settings: ServerSettings) -> None:
                             "expected a sqlite:/// or postgresql+psycopg:// URL")
     _check_alerts(settings)
     _check_webform(settings)
+    _check_digest(settings)
 
 
 def parse(text: str, path: Path | None = None) -> ServerSettings:

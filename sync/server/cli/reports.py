@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from kiosk.domain.errors import BilingualError
 from kiosk.domain.levels import CHANNEL_KEYS
 from sync.server import settings as server_settings
-from sync.server.cli.common import EXIT_OK, Adder, Handler, Precheck, refuse, say
+from sync.server.cli.common import EXIT_OK, EXIT_PROBLEM, Adder, Handler, Precheck, refuse, say
 from sync.server.db import utc_now
 from sync.server.settings import ServerSettings
 
@@ -40,6 +40,16 @@ def add_commands(sub: Any, add: Adder) -> None:
                         help="for csv: groups, levels or elements (default: groups)")
     report.add_argument("--lang", default="vi", metavar="LANG", help="vi or en (default: vi)")
     report.add_argument("--out", type=Path, metavar="FILE", help="write to FILE (required for xlsx)")
+    sheet = add(sub, "officer-sheet", "one officer's printable A4 sheet for a month, as a self-contained HTML file")
+    sheet.add_argument("--agency", metavar="CODE", help="the officer's agency")
+    sheet.add_argument("--officer", metavar="CODE", help="the officer's code, e.g. CB001")
+    sheet.add_argument("--month", metavar="YYYY-MM", help="the month, e.g. 2026-11 (default: last month)")
+    sheet.add_argument("--out", type=Path, metavar="FILE", help="write to FILE (default: print the HTML)")
+    digest = add(sub, "digest", "the monthly e-mail to heads of unit naming the officers flagged ([[digest.heads]])")
+    actions = digest.add_subparsers(dest="digest_command", metavar="ACTION")
+    send = add(actions, "send", "send a month's digest to each agency's heads (for cron, early in a month)")
+    send.add_argument("--month", metavar="YYYY-MM", help="the month, e.g. 2026-11 (default: last month)")
+    send.add_argument("--agency", metavar="CODE", help="only this agency's heads (default: every [[digest.heads]])")
 
 
 def _parse_day(text: str, option: str) -> date:
@@ -138,5 +148,63 @@ def _report(engine: Engine, args: argparse.Namespace, settings: ServerSettings) 
     return EXIT_OK
 
 
-COMMANDS: dict[str, Handler] = {"report": _report}
-PRECHECKS: dict[str, Precheck] = {"report": _precheck_report}
+def _month(args: argparse.Namespace, settings: ServerSettings) -> Any:
+    """--month as a Period (default: the last month that closed), in the report time zone."""
+    from zoneinfo import ZoneInfo
+
+    from sync.server.results import officer_sheet
+
+    today = utc_now().astimezone(ZoneInfo(server_settings.report_timezone(settings))).date()
+    if args.month is None:
+        return officer_sheet.last_closed_month(today)
+    return officer_sheet.parse_month(args.month, today)
+
+
+def _precheck_sheet(args: argparse.Namespace) -> int | None:
+    for option, value in (("--agency", args.agency), ("--officer", args.officer)):
+        if not value:
+            return refuse(BilingualError(f"Thiếu {option} (xem «kiosk-server officer-sheet --help»)",
+                                         f"{option} is missing (see 'kiosk-server officer-sheet --help')"))
+    return None
+
+
+def _officer_sheet(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -> int:
+    from sync.server.results import officer_sheet
+
+    period = _month(args, settings)
+    html = officer_sheet.render(officer_sheet.build_sheet(engine, settings, args.agency, args.officer, period,
+                                                          utc_now()))
+    if args.out is None:
+        sys.stdout.write(html)
+        return EXIT_OK
+    args.out.write_text(html, encoding="utf-8")
+    say(f"Đã ghi phiếu của cán bộ {args.officer}, {period.label('vi').lower()}, vào {args.out}",
+        f"wrote officer {args.officer}'s sheet for {period.label('en')} to {args.out}")
+    return EXIT_OK
+
+
+def _precheck_digest(args: argparse.Namespace) -> int | None:
+    if args.digest_command is None:
+        return refuse(BilingualError("Cần chọn một việc: digest send", "choose an action: digest send"))
+    return None
+
+
+def _digest(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -> int:
+    from sync.server.results import digest
+
+    period = _month(args, settings)
+    code = EXIT_OK
+    for sent in digest.send(engine, settings, period, utc_now(), args.agency):
+        who = ", ".join(sent.flagged) or "không ai / none"
+        say(f"Đã gửi thư {period.label('vi').lower()} của {sent.agency_code} tới {', '.join(sent.to)}; "
+            f"cán bộ bị cảnh báo: {who}",
+            f"sent {sent.agency_code}'s {period.label('en')} digest to {', '.join(sent.to)}; flagged: {who}")
+        if sent.refused:
+            say(f"Máy chủ thư từ chối: {sent.refused}", f"refused by the mail server: {sent.refused}", sys.stderr)
+            code = EXIT_PROBLEM
+    return code
+
+
+COMMANDS: dict[str, Handler] = {"report": _report, "officer-sheet": _officer_sheet, "digest": _digest}
+PRECHECKS: dict[str, Precheck] = {"report": _precheck_report, "officer-sheet": _precheck_sheet,
+                                  "digest": _precheck_digest}

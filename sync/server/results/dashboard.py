@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
 from kiosk.domain.levels import HARASSMENT_KEY
@@ -25,8 +25,17 @@ from sync.server.admin import accounts
 from sync.server.alerts import checker
 from sync.server.context import AppContext, context
 from sync.server.db import reading, utc_now
-from sync.server.errors import ServerError
-from sync.server.results import charts, dashboard_query, exports, publications, report_view, reports, targets
+from sync.server.errors import ReportError, ServerError
+from sync.server.results import (
+    charts,
+    dashboard_query,
+    exports,
+    officer_sheet,
+    publications,
+    report_view,
+    reports,
+    targets,
+)
 from sync.server.results.comments import harassment_reports, latest_comments
 from sync.server.results.dashboard_query import QueryError
 from sync.server.results.figures import Report, ReportQuery
@@ -143,6 +152,7 @@ def _page_context(conn: Connection, ctx: AppContext, query: ReportQuery, page: i
                       for name in EXPORTS},
         "default_title": _default_title(report, query),
         "local": lambda moment: local(moment, in_zone),
+        "sheet_path": officer_sheet.sheet_path,   # the ranking of one agency's officers by month links each sheet
     }
 
 
@@ -265,6 +275,26 @@ def export_download(request: Request, session: SignedIn, name: str, fmt: str) ->
     except QueryError as error:
         return Response(f"{error.vi}\n{error.en}\n", status_code=400, media_type="text/plain; charset=utf-8")
     return _export(ctx, query, name, fmt)
+
+
+# ---- an officer's monthly sheet ------------------------------------------------------------------------------
+
+@router.get(officer_sheet.SHEET_PATH + "/{agency}/{officer}")
+def officer_sheet_page(request: Request, session: SignedIn, agency: str, officer: str) -> Response:
+    """One officer's printable A4 sheet for a month (?month=YYYY-MM; default: the last month that closed)."""
+    ctx = context(request)
+    if session is None:
+        return _to_login(request)
+    today = _today(ctx)
+    month = request.query_params.get("month")
+    try:
+        period = officer_sheet.last_closed_month(today) if month is None else officer_sheet.parse_month(month, today)
+        sheet = officer_sheet.build_sheet(ctx.engine, ctx.settings, agency, officer, period, utc_now())
+    except officer_sheet.SheetNotFound as error:
+        return not_found(request, error.vi, error.en)
+    except ReportError as error:
+        return Response(f"{error.vi}\n{error.en}\n", status_code=400, media_type="text/plain; charset=utf-8")
+    return HTMLResponse(officer_sheet.render(sheet, toolbar=True), headers={"Cache-Control": "no-store"})
 
 
 # ---- publishing -------------------------------------------------------------------------------------------

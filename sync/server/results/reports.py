@@ -308,6 +308,11 @@ def build(engine: Engine, query: ReportQuery, settings: ServerSettings, *, from_
         return _build(at, query, settings, from_totals)
 
 
+def build_on(conn: Connection, query: ReportQuery, settings: ServerSettings) -> Report:
+    """As `build`, on a read transaction the caller has open (a page made of several reports reads them in one)."""
+    return _build(resolved(conn, query, settings), query, settings, True)
+
+
 def _build(at: At, query: ReportQuery, settings: ServerSettings, from_totals: bool) -> Report:
     zone, scope, not_intact = at.zone, at.scope, at.not_intact
     periods = (query.period.previous(), query.period)
