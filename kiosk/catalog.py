@@ -24,6 +24,7 @@ from kiosk.db import Database
 from kiosk.domain.catalog_import import CatalogError, load_file
 from kiosk.domain.catalog_text import money
 from kiosk.domain.levels import PROCEDURE_CODE
+from kiosk.domain.procedure_search import name_order, search_text
 from kiosk.domain.procedures import CHANNELS, Channel, Document, Fee, LegalBasis, Procedure, Step, fold
 
 if TYPE_CHECKING:
@@ -101,15 +102,6 @@ def from_json(body: str) -> Procedure:
     )
 
 
-def search_text(procedure: Procedure) -> str:
-    """What besides the name a search looks in: the dossier's documents and forms, the results, the laws."""
-    parts = [doc.name for doc in procedure.documents]
-    parts += [doc.form for doc in procedure.documents if doc.form]
-    parts += list(procedure.results)
-    parts += [f"{law.number} {law.title}" for law in procedure.legal_basis]
-    return fold("\n".join(parts))
-
-
 def _utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -154,7 +146,7 @@ class Catalog:
         _check(procedures, source)
         # Row ids follow the names' folded order, so ranking can break bm25 ties by id (that is, by name)
         # inside the full-text index, without reading a single procedure row.
-        ordered = sorted(procedures, key=lambda p: (fold(p.name), p.name, p.code))
+        ordered = sorted(procedures, key=name_order)
         rows = [(p.code, p.name, p.field_code, p.field_name, p.level, p.agency, fold(p.name), fold(p.field_name),
                  search_text(p), to_json(p)) for p in ordered]
         with self.database.writing() as con:
