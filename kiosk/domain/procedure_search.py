@@ -3,13 +3,15 @@
 What a citizen types is folded (no tone marks, đ as d) and cut into words as SQLite's unicode61 tokenizer cuts
 text. A query that looks like a code ("1.0011") finds codes starting with it, the exact code first. Otherwise
 results come in tiers: every word whole in the name, every word as a word start in the name, then the same over
-everything searchable (name, documents and forms, results, laws, code, field). The kiosk runs the tiers on FTS5
-(kiosk.catalog); ProcedureIndex runs them in memory, for the server's pages, built once per catalog version.
+everything searchable (name, documents and forms, results, laws, code, field); within a tier by FTS5's bm25, then
+by name. The kiosk runs the tiers on FTS5 (kiosk.catalog); ProcedureIndex runs them in memory with the same bm25,
+for the server's pages, built once per catalog version.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -49,10 +51,6 @@ def name_order(procedure: Procedure) -> tuple[str, str, str]:
     return fold(procedure.name), procedure.name, procedure.code
 
 
-def _tokens(text: str) -> set[str]:
-    return set(_TOKEN.findall(text))
-
-
 @dataclass(frozen=True)
 class Entry:
     """One procedure in a result list, with its position in name order."""
@@ -65,37 +63,62 @@ class Entry:
 
 
 class _Words:
-    """Postings of one searchable text (names alone, or everything): word -> positions, and the sorted words."""
+    """One full-text index in memory (names alone, or everything), ranked with FTS5's bm25.
 
-    def __init__(self, texts: Iterable[str]) -> None:
-        self.postings: dict[str, set[int]] = {}
-        for position, text in enumerate(texts):
-            for token in _tokens(text):
-                self.postings.setdefault(token, set()).add(position)
+    Per word: the positions holding it and, for each, its count weighted by column as FTS5's bm25() weighs them;
+    per position, the number of words it holds (all columns), which bm25 divides by.
+    """
+
+    K1, B = 1.2, 0.75  # FTS5's bm25 constants
+
+    def __init__(self, rows: Iterable[Sequence[str]], weights: Sequence[float]) -> None:
+        self.postings: dict[str, dict[int, float]] = {}
+        self.lengths: list[int] = []
+        for position, columns in enumerate(rows):
+            length = 0
+            for text, weight in zip(columns, weights, strict=True):
+                tokens = _TOKEN.findall(text)
+                length += len(tokens)
+                for token in tokens:
+                    counts = self.postings.setdefault(token, {})
+                    counts[position] = counts.get(position, 0.0) + weight
+            self.lengths.append(length)
         self.vocabulary = sorted(self.postings)
+        self.average = (sum(self.lengths) / len(self.lengths)) if self.lengths else 0.0
 
-    def whole(self, word: str) -> set[int]:
-        return self.postings.get(word, set())
-
-    def starting(self, word: str) -> set[int]:
+    def frequencies(self, word: str, *, prefix: bool) -> dict[int, float]:
+        """Position -> weighted count of the word (or of every word starting with it)."""
+        if not prefix:
+            return self.postings.get(word, {})
         low = bisect.bisect_left(self.vocabulary, word)
         high = bisect.bisect_left(self.vocabulary, word + _LAST)
-        found: set[int] = set()
+        found: dict[int, float] = {}
         for token in self.vocabulary[low:high]:
-            found |= self.postings[token]
+            for position, count in self.postings[token].items():
+                found[position] = found.get(position, 0.0) + count
         return found
 
-    def matching(self, words: Sequence[str], *, prefix: bool) -> set[int]:
-        """Positions holding every word (as a word start if `prefix`), the rarest word first."""
-        sets = sorted((self.starting(w) if prefix else self.whole(w) for w in words), key=len)
-        if not sets:
-            return set()
-        result = set(sets[0])
-        for other in sets[1:]:
-            result &= other
-            if not result:
-                break
-        return result
+    def ranked(self, words: Sequence[str], *, prefix: bool) -> list[tuple[float, int]]:
+        """(-bm25 score, position) of every position holding every word, best first, ties in name order."""
+        phrases = [self.frequencies(w, prefix=prefix) for w in words]
+        if not phrases or any(not p for p in phrases):
+            return []
+        smallest: dict[int, float] = min(phrases, key=len)
+        matching = set(smallest)
+        for phrase in phrases:
+            matching.intersection_update(phrase)
+        total = len(self.lengths)
+        idfs = [max(math.log((total - len(p) + 0.5) / (len(p) + 0.5)), 1e-6) for p in phrases]
+        ranked = []
+        for position in matching:
+            norm = self.K1 * (1 - self.B + self.B * self.lengths[position] / self.average)
+            score = 0.0
+            for idf, phrase in zip(idfs, phrases, strict=True):
+                tf = phrase[position]
+                score += idf * (tf * (self.K1 + 1)) / (tf + norm)
+            ranked.append((-score, position))
+        ranked.sort()
+        return ranked
 
 
 class ProcedureIndex:
@@ -105,9 +128,11 @@ class ProcedureIndex:
         ordered = sorted(procedures, key=name_order)
         self.procedures = {p.code: p for p in ordered}
         self.entries = [Entry(i, p.code, p.name, p.field_code, p.field_name) for i, p in enumerate(ordered)]
-        self._names = _Words(fold(p.name) for p in ordered)
-        self._all = _Words(f"{fold(p.name)}\n{search_text(p)}\n{fold(p.code)}\n{fold(p.field_name)}"
-                           for p in ordered)
+        # The kiosk's two FTS5 indexes and their bm25 column weights (kiosk.catalog): names alone, and name,
+        # other text, code and field, a word in the name counting most.
+        self._names = _Words(((fold(p.name),) for p in ordered), (1.0,))
+        self._all = _Words(((fold(p.name), search_text(p), fold(p.code), fold(p.field_name)) for p in ordered),
+                           (4.0, 1.0, 1.0, 2.0))
         self._codes = sorted((p.code, i) for i, p in enumerate(ordered))
 
     def __len__(self) -> int:
@@ -147,8 +172,8 @@ class ProcedureIndex:
             return [e for e in self.entries if wanted(e)][:cut]
         hits: dict[int, Entry] = {}
         for source, prefixed in ((self._names, False), (self._names, True), (self._all, False), (self._all, True)):
-            for position in sorted(source.matching(words, prefix=prefixed) - hits.keys()):
-                if wanted(self.entries[position]):
+            for _, position in source.ranked(words, prefix=prefixed):
+                if position not in hits and wanted(self.entries[position]):
                     hits[position] = self.entries[position]
             if cut is not None and len(hits) >= cut:
                 break

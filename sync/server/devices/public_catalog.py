@@ -64,11 +64,11 @@ def agency_codes(engine: Engine, agency_code: str) -> tuple[registry.Agency, fro
     """The agency and the procedure codes its counters list (ServerError for an unknown agency)."""
     with reading(engine) as conn:
         agency = registry.agency(conn, agency_code)
-        rows: Sequence[str] = conn.execute(select(COUNTER.c.procedures).where(COUNTER.c.agency_id == agency.id)).scalars().all()
+        listed = select(COUNTER.c.procedures).where(COUNTER.c.agency_id == agency.id)
+        rows: Sequence[str] = conn.execute(listed).scalars().all()
     codes: set[str] = set()
     for row in rows:
-        listed = json.loads(row or "[]")
-        codes.update(str(code).strip().upper() for code in listed if isinstance(code, str))
+        codes.update(code.strip().upper() for code in json.loads(row or "[]") if isinstance(code, str))
     return agency, frozenset(codes)
 
 
