@@ -25,7 +25,7 @@ from kiosk.domain.catalog_import import CatalogError, load_file
 from kiosk.domain.catalog_text import money
 from kiosk.domain.levels import PROCEDURE_CODE
 from kiosk.domain.procedure_search import name_order, search_text
-from kiosk.domain.procedures import CHANNELS, Channel, Document, Fee, LegalBasis, Procedure, Step, fold
+from kiosk.domain.procedures import CHANNELS, Channel, Document, Fee, LegalBasis, Procedure, Step, fold, forms_url
 
 if TYPE_CHECKING:
     from kiosk.slips import GuideSlip
@@ -265,7 +265,7 @@ class Catalog:
 
     # --- slips ---
 
-    def guide_slip(self, procedure: Procedure, agency: str, hotline: str) -> GuideSlip:
+    def guide_slip(self, procedure: Procedure, agency: str, hotline: str, catalog_url: str = "") -> GuideSlip:
         """The printed guide for one procedure: what to bring, how long, how much, where and how to submit."""
         from kiosk.slips import GuideDocument, GuideSlip  # Pillow and qrcode load only when a slip is made
 
@@ -285,6 +285,7 @@ class Catalog:
             fees="; ".join(text for text in map(_fee_text, channel.fees) if text) if channel else "",
             where=procedure.address or procedure.agency or agency,
             channels=tuple(names), online_url=procedure.online_url, hotline=hotline, online=procedure.online,
+            forms_url=forms_url(procedure, catalog_url),
         )
 
 

@@ -322,6 +322,54 @@ def test_a_broken_file_is_refused_and_changes_nothing(server_db_url: str, tmp_pa
         engine.dispose()
 
 
+# ---- the kiosk's guide slip: one QR for the forms ----------------------------------------------------------------
+
+def test_the_guide_slip_carries_one_qr_to_the_forms_on_the_server(site: ServerHandle, database: Database) -> None:
+    from dataclasses import replace
+
+    from kiosk import slips
+    from kiosk.domain.catalog_import import parse_national
+    from kiosk.domain.procedures import forms_url
+    from tests.test_slips import _qr_matrices, _read_qr
+
+    kiosk = Catalog(database)
+    kiosk.import_procedures(parse_national(sample_records(), "sample"), "sample")
+    marriage = kiosk.get(MARRIAGE)
+    assert marriage is not None and len([d for d in marriage.documents if d.form]) >= 1
+    slip = kiosk.guide_slip(marriage, "Trung tâm xã Hòa Thắng", "0262 3 000 000", site.url + "/thu-tuc/")
+    assert slip.forms_url == f"{site.url}/thu-tuc/p/{MARRIAGE}"
+    # What the QR leads to is the procedure's public page, listing the form to download.
+    page = requests.get(slip.forms_url, timeout=30)
+    assert page.status_code == 200 and f'href="{FORM_URL}"' in page.text
+    for width in (384, 576):
+        alone = slips.render(replace(slip, online_url=""), width)
+        assert _read_qr(alone) in _qr_matrices(slip.forms_url)
+        both, without = slips.render(slip, width), slips.render(replace(slip, forms_url=""), width)
+        assert _read_qr(both) in _qr_matrices(slip.forms_url)  # the forms' QR first, the online service's after
+        assert _read_qr(without) in _qr_matrices(marriage.online_url)
+        assert both.height - without.height >= 0.35 * width  # exactly one more QR, however many forms
+    # Without the server's address: the first form's own link; without any form: no QR at all.
+    assert kiosk.guide_slip(marriage, "", "").forms_url == FORM_URL == forms_url(marriage)
+    birth = kiosk.get("1.001193")
+    assert birth is not None and kiosk.guide_slip(birth, "", "").forms_url == ""  # a form name, but no link
+    no_forms = next(p for p in parse_national(sample_records(), "s") if not any(d.form for d in p.documents))
+    assert forms_url(no_forms, site.url + "/thu-tuc") == ""
+    assert _read_qr(slips.render(replace(slip, online_url="", forms_url=""), 384)) is None
+    kiosk.close()
+
+
+def test_a_catalog_url_that_is_not_a_web_address_is_refused(tmp_path: Path) -> None:
+    from kiosk.settings import SettingsError, load
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[contact]\ncatalog_url = "ftp://x/thu-tuc"\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as refused:
+        load(config)
+    assert "contact.catalog_url" in str(refused.value) and "http" in str(refused.value)
+    config.write_text('[contact]\ncatalog_url = "https://kiosk.tinh.gov.vn/thu-tuc"\n', encoding="utf-8")
+    assert load(config).contact.catalog_url == "https://kiosk.tinh.gov.vn/thu-tuc"
+
+
 # ---- in a phone's browser ------------------------------------------------------------------------------------
 
 def test_a_phone_searches_ket_hon_without_diacritics(site: ServerHandle) -> None:
