@@ -153,6 +153,21 @@ def test_search_finds_exactly_what_the_kiosk_finds(database: Database) -> None:
     kiosk.close()
 
 
+def test_on_a_large_generated_catalog_the_first_hits_are_the_kiosk_s_in_order(database: Database) -> None:
+    from bench.catalog_search import FIELDS, PREFIXES, generate
+    from kiosk.domain.catalog_import import parse_national
+
+    procedures = parse_national(generate(2000), "generated")
+    kiosk = Catalog(database)
+    kiosk.import_procedures(procedures, "generated")
+    index = ProcedureIndex(procedures)
+    for query in PREFIXES:
+        assert [e.code for e in index.search(query, limit=100)] == [h.code for h in kiosk.search(query, limit=100)]
+        assert [e.code for e in index.search(query, FIELDS[0][0], 100)] == \
+            [h.code for h in kiosk.search(query, FIELDS[0][0], 100)]
+    kiosk.close()
+
+
 def test_a_field_narrows_the_list_and_pages_keep_the_query(site: ServerHandle) -> None:
     everything = get(site, "/thu-tuc")
     assert "49 thủ tục" not in everything.text and "50 thủ tục" in everything.text
