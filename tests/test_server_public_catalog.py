@@ -194,7 +194,11 @@ def test_a_procedure_page_shows_documents_forms_steps_fees_and_the_online_link(s
     page = get(site, f"/thu-tuc/p/{MARRIAGE}")
     assert page.status_code == 200
     html = page.text
-    indexed = public_catalog.current_index(open_database(site.db_url))
+    engine = open_database(site.db_url)
+    try:
+        indexed = public_catalog.current_index(engine)
+    finally:
+        engine.dispose()
     assert indexed is not None
     procedure = indexed.index.get(MARRIAGE)
     assert procedure is not None
@@ -458,6 +462,20 @@ def main(argv: list[str] | None = None) -> int:
                 chromium.close()
         finally:
             server.stop()
+        # The kiosk's guide slip for the same procedure, with the QR to its forms on the server.
+        from kiosk import slips
+        from kiosk.db import prepare
+        from kiosk.domain.catalog_import import parse_national
+
+        kiosk = Catalog(prepare(directory / "kiosk.db"))
+        kiosk.import_procedures(parse_national(sample_records(), "sample"), "sample")
+        marriage = kiosk.get(MARRIAGE)
+        assert marriage is not None
+        slip = kiosk.guide_slip(marriage, "Trung tâm Phục vụ hành chính công xã Hòa Thắng", "0262 3 000 000",
+                                "https://kiosk.daklak.gov.vn/thu-tuc")
+        made.append(args.screenshots / "slip-guide-forms-576.png")
+        slips.render(slip, 576).save(made[-1])
+        kiosk.close()
     for path in made:
         print(path)
     return 0
