@@ -7,12 +7,15 @@ import argparse
 import getpass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from sync.server.cli.common import EXIT_OK, EXIT_PROBLEM, Adder, Handler, print_json, say
 from sync.server.settings import ServerSettings
+
+if TYPE_CHECKING:
+    from sync.server.devices.catalog_changes import CatalogChanges
 
 
 def add_commands(sub: Any, add: Adder) -> None:
@@ -108,7 +111,7 @@ def _catalog(engine: Engine, args: argparse.Namespace, settings: ServerSettings)
     return EXIT_OK
 
 
-def _say_changes(changes: Any) -> None:
+def _say_changes(changes: CatalogChanges) -> None:
     """The import's changes, one bilingual line per procedure (sync.server.devices.catalog_changes)."""
     from sync.server.devices.catalog_changes import ASPECTS
 
