@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHES = (("commit_latency", "3000"), ("cold_start", "9"), ("memory", "1000"), ("print_slip", "50"),
            ("catalog_search", "30"), ("sync_push", "--ratings=100000"), ("dashboard", "--rounds=20"),
            ("web_form", "--answers=1000"), ("omr", "12"))
+BENCHES += (("public_catalog", "20"),)
 
 
 def main() -> int:

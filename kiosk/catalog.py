@@ -24,7 +24,8 @@ from kiosk.db import Database
 from kiosk.domain.catalog_import import CatalogError, load_file
 from kiosk.domain.catalog_text import money
 from kiosk.domain.levels import PROCEDURE_CODE
-from kiosk.domain.procedures import CHANNELS, Channel, Document, Fee, LegalBasis, Procedure, Step, fold
+from kiosk.domain.procedure_search import name_order, search_text
+from kiosk.domain.procedures import CHANNELS, Channel, Document, Fee, LegalBasis, Procedure, Step, fold, forms_url
 
 if TYPE_CHECKING:
     from kiosk.slips import GuideSlip
@@ -101,15 +102,6 @@ def from_json(body: str) -> Procedure:
     )
 
 
-def search_text(procedure: Procedure) -> str:
-    """What besides the name a search looks in: the dossier's documents and forms, the results, the laws."""
-    parts = [doc.name for doc in procedure.documents]
-    parts += [doc.form for doc in procedure.documents if doc.form]
-    parts += list(procedure.results)
-    parts += [f"{law.number} {law.title}" for law in procedure.legal_basis]
-    return fold("\n".join(parts))
-
-
 def _utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -154,7 +146,7 @@ class Catalog:
         _check(procedures, source)
         # Row ids follow the names' folded order, so ranking can break bm25 ties by id (that is, by name)
         # inside the full-text index, without reading a single procedure row.
-        ordered = sorted(procedures, key=lambda p: (fold(p.name), p.name, p.code))
+        ordered = sorted(procedures, key=name_order)
         rows = [(p.code, p.name, p.field_code, p.field_name, p.level, p.agency, fold(p.name), fold(p.field_name),
                  search_text(p), to_json(p)) for p in ordered]
         with self.database.writing() as con:
@@ -273,7 +265,7 @@ class Catalog:
 
     # --- slips ---
 
-    def guide_slip(self, procedure: Procedure, agency: str, hotline: str) -> GuideSlip:
+    def guide_slip(self, procedure: Procedure, agency: str, hotline: str, catalog_url: str = "") -> GuideSlip:
         """The printed guide for one procedure: what to bring, how long, how much, where and how to submit."""
         from kiosk.slips import GuideDocument, GuideSlip  # Pillow and qrcode load only when a slip is made
 
@@ -293,6 +285,7 @@ class Catalog:
             fees="; ".join(text for text in map(_fee_text, channel.fees) if text) if channel else "",
             where=procedure.address or procedure.agency or agency,
             channels=tuple(names), online_url=procedure.online_url, hotline=hotline, online=procedure.online,
+            forms_url=forms_url(procedure, catalog_url),
         )
 
 

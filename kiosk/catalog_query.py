@@ -6,29 +6,14 @@ kind of tokens the index holds, and each token is quoted, so `"`, `*`, `AND`, `(
 
 from __future__ import annotations
 
-import re
+# The words and codes a query means are kiosk.domain.procedure_search's, shared with the server's public catalog.
+from kiosk.domain.procedure_search import MAX_TERMS, code_prefix, terms
 
-from kiosk.domain.procedures import fold
+__all__ = ["FULL_INDEX", "MAX_TERMS", "NAME_INDEX", "code_prefix", "expression", "terms", "tiers"]
 
-MAX_TERMS = 12  # more words than any procedure name needs; keeps a pasted paragraph from building a huge query
 # Names have an index of their own: bm25 normalises by the length of all a row's indexed text, so in the full
 # index a procedure with a long list of documents would rank below a worse name match with a short one.
 NAME_INDEX, FULL_INDEX = "procedure_name_fts", "procedure_fts"
-# A code or the start of one, as typed: "1", "1.0011", "1.012753.h1". Anything else is searched as words.
-_CODE = re.compile(r"\d{1,2}(?:\.\d{0,6}(?:\.[0-9A-Za-z]{0,12})?)?", re.ASCII)
-# Letters and digits, as the unicode61 tokenizer splits text (it treats "_" and punctuation as separators).
-_TOKEN = re.compile(r"[^\W_]+")
-
-
-def terms(query: str) -> list[str]:
-    """The folded words of a query, in order, without repeats."""
-    return list(dict.fromkeys(_TOKEN.findall(fold(query))))[:MAX_TERMS]
-
-
-def code_prefix(query: str) -> str | None:
-    """The code prefix typed ("1.0011" -> "1.0011", "1.012753.h19" -> "1.012753.H19"), or None if not a code."""
-    typed = query.strip()
-    return typed.upper() if _CODE.fullmatch(typed) else None
 
 
 def expression(words: list[str], *, prefix: bool) -> str:

@@ -60,6 +60,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "procedure.online": ("Nộp được trực tuyến", "Can be done online"),
     "procedure.scan": ("Quét để nộp trực tuyến", "Scan to apply online"),
     "procedure.scan_page": ("Quét để xem trên Cổng\u00a0DVC", "Scan for the portal page"),
+    "procedure.scan_forms": ("Quét để tải mẫu đơn", "Scan for the forms"),
     "procedure.documents": ("Hồ sơ cần nộp", "Documents"),
     "procedure.steps": ("Các bước", "Steps"),
     "procedure.time_fees": ("Thời hạn, phí", "Time and fees"),

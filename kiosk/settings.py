@@ -65,6 +65,9 @@ class Contact:
     # The central server's web form for this counter (e.g. https://kiosk.tinh.gov.vn/f/XA/Q01): when set, the
     # rating slip carries its QR; empty: no QR.
     survey_url: str = ""
+    # The central server's public procedure catalog (e.g. https://kiosk.tinh.gov.vn/thu-tuc): when set, the QR for
+    # a procedure's forms leads to its page there, which lists them all; empty: to the first form's own address.
+    catalog_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -210,12 +213,12 @@ def _check_procedures(path: Path | None, key: str, codes: list[str]) -> None:
 
 
 def _check_survey_url(settings: Settings) -> None:
-    """[contact] survey_url: empty, or an http(s) address a phone can open."""
-    url = settings.contact.survey_url
-    parts = urlsplit(url)
-    if url and (parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url)):
-        raise SettingsError(settings.source, "contact.survey_url", f"cần một địa chỉ http:// hoặc https://, nhận "
-                            f"được {url!r}", f"expected an http:// or https:// URL, got {url!r}")
+    """[contact] survey_url and catalog_url: empty, or an http(s) address a phone can open."""
+    for key, url in (("survey_url", settings.contact.survey_url), ("catalog_url", settings.contact.catalog_url)):
+        parts = urlsplit(url)
+        if url and (parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url)):
+            raise SettingsError(settings.source, f"contact.{key}", f"cần một địa chỉ http:// hoặc https://, nhận "
+                                f"được {url!r}", f"expected an http:// or https:// URL, got {url!r}")
 
 
 def _check_sync(settings: Settings) -> None:

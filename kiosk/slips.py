@@ -95,6 +95,7 @@ class GuideSlip:
     online_url: str
     hotline: str
     online: bool = True  # False: the QR leads to the procedure's page, not to an online application
+    forms_url: str = ""  # where a phone downloads the forms (kiosk.domain.procedures.forms_url); "": no QR
 
 
 @dataclass(frozen=True)
@@ -567,6 +568,9 @@ def _guide(page: _Page, slip: GuideSlip) -> None:
         if value:
             page.labelled(label, value, label_bold=True)
             page.space(0.2)
+    if slip.forms_url:
+        # One QR for every form, however many documents have one: the slip stays short and scannable.
+        page.qr(slip.forms_url, "Quét mã để tải mẫu đơn, tờ khai")
     if slip.online_url:
         page.qr(slip.online_url, "Quét mã để nộp hồ sơ trực tuyến" if slip.online
                 else "Quét mã để xem thủ tục trên Cổng Dịch vụ công")

@@ -167,3 +167,30 @@ class TestProcedureAfterRating(CatalogCase):
         self.tap(buttons["Thủ tục đăng ký khai sinh"])
         self.assertEqual(followup.step_key, "access")
         self.assertEqual(self.rows("SELECT text FROM log WHERE question = 'procedure_code'"), [("1.001193",)])
+
+
+class TestFormsQR(CatalogCase):
+    """With the server's public catalog known, a procedure's page carries one QR to its forms there."""
+
+    CATALOG_URL = "https://kiosk.tinh.gov.vn/thu-tuc"
+
+    def make_settings(self) -> Settings:
+        settings = super().make_settings()
+        return dataclasses.replace(settings, contact=dataclasses.replace(settings.contact,
+                                                                         catalog_url=self.CATALOG_URL))
+
+    def test_a_procedure_with_forms_shows_their_qr_and_one_without_does_not(self) -> None:
+        page = self.screen("procedure")
+        page.show("1.001193")
+        self.shell.go("procedure")
+        self.frames(3)
+        self.assertEqual(page.forms_url, f"{self.CATALOG_URL}/p/1.001193")
+        self.assertIsNotNone(page.forms_qr_texture)
+        self.assertGreater(page.ids.forms_qr.width, 0)
+        self.assertGreater(page.ids.forms_qr.parent.opacity, 0)
+        self.assertTrue(any("Mẫu: Tờ khai đăng ký khai sinh" in w.text for w in page.ids.body.children))
+        page.show("2.000908")  # no document has a form
+        self.frames(3)
+        self.assertEqual(page.forms_url, "")
+        self.assertIsNone(page.forms_qr_texture)
+        self.assertEqual(page.ids.forms_qr.parent.width, 0)

@@ -93,6 +93,22 @@ class Procedure:
         return bool(self.online_url)
 
 
+# Where the central server's public catalog puts a procedure's page, under its catalog address ([contact]
+# catalog_url, e.g. https://kiosk.tinh.gov.vn/thu-tuc; sync/server/devices/catalog_pages.py serves it).
+PUBLIC_PAGE = "{catalog_url}/p/{code}"
+
+
+def forms_url(procedure: Procedure, catalog_url: str = "") -> str:
+    """Where a phone gets the procedure's forms (mẫu đơn, tờ khai): its page in the server's public catalog, which
+    lists every form, when the catalog's address is known; else the first form's own address; "" without forms."""
+    documents = [doc for doc in procedure.documents if doc.form or doc.form_url]
+    if not documents:
+        return ""
+    if catalog_url:
+        return PUBLIC_PAGE.format(catalog_url=catalog_url.rstrip("/"), code=procedure.code)
+    return next((doc.form_url for doc in documents if doc.form_url), "")
+
+
 def fold(text: str) -> str:
     """Lower-case, without tone marks or diacritics, đ as d: what search compares on both sides."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))

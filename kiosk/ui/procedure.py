@@ -10,7 +10,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.label import Label
 
-from kiosk.domain.procedures import CHANNELS, Procedure
+from kiosk.domain.procedures import CHANNELS, Procedure, forms_url
 from kiosk.i18n import document_counts, t
 from kiosk.ui.shell import Shell
 from kiosk.ui.widgets import KioskScreen, on_ui_thread
@@ -73,6 +73,8 @@ class ProcedureScreen(KioskScreen):
     print_text = StringProperty("")
     online = BooleanProperty(False)
     qr_texture = ObjectProperty(None, allownone=True)
+    forms_qr_texture = ObjectProperty(None, allownone=True)
+    forms_url = StringProperty("")
 
     def __init__(self, shell: Shell, **kwargs: Any) -> None:
         super().__init__(shell, name="procedure", **kwargs)
@@ -95,12 +97,17 @@ class ProcedureScreen(KioskScreen):
         self.headers = {}
         if procedure is None:
             self.title, self.subtitle, self.online, self.qr_texture = self.code, "", False, None
+            self.forms_url, self.forms_qr_texture = "", None
             return
         self.title = procedure.name
         facts = [f"{self.ui.t('procedure.code', lang)}: {procedure.code}", procedure.field_name, procedure.agency]
         self.subtitle = "  ·  ".join(x for x in facts if x)
         self.online = procedure.online
         self.qr_texture = _qr_texture(procedure.online_url) if procedure.online_url else None
+        url = forms_url(procedure, self.services.settings.contact.catalog_url)
+        if url != self.forms_url or (url and self.forms_qr_texture is None):
+            self.forms_qr_texture = _qr_texture(url) if url else None
+        self.forms_url = url
         texts = section_texts(procedure, lang)
         for key in SECTIONS:
             header = _SectionHeader(text=self.ui.t(f"procedure.{key}", lang), screen=self)
@@ -121,7 +128,8 @@ class ProcedureScreen(KioskScreen):
         if self.procedure is None:
             return
         settings = self.services.settings
-        slip = self.services.catalog.guide_slip(self.procedure, settings.agency.name, settings.contact.hotline)
+        slip = self.services.catalog.guide_slip(self.procedure, settings.agency.name, settings.contact.hotline,
+                                                settings.contact.catalog_url)
         lang = self.ui.lang
         if self.services.printer.submit_slip(slip, on_ui_thread(self._printed)):
             self.print_text = self.ui.t("print.printing", lang)

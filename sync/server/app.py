@@ -24,7 +24,7 @@ from sync.server.admin import pages
 from sync.server.channels import paper_pages, web_pages
 from sync.server.context import AppContext
 from sync.server.db import open_database, utc_now
-from sync.server.devices import api
+from sync.server.devices import api, catalog_pages
 from sync.server.errors import ApiError
 from sync.server.results import dashboard, public
 from sync.server.secret import ServerSecret
@@ -162,6 +162,7 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, *, databa
     app.include_router(web.router)
     app.include_router(web_pages.router)
     app.include_router(paper_pages.router)
+    app.include_router(catalog_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Registered through the decorator, which takes each handler typed for the exception it handles.
     app.exception_handler(ApiError)(_on_api_error)

@@ -7,12 +7,15 @@ import argparse
 import getpass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from sync.server.cli.common import EXIT_OK, EXIT_PROBLEM, Adder, Handler, print_json, say
 from sync.server.settings import ServerSettings
+
+if TYPE_CHECKING:
+    from sync.server.devices.catalog_changes import CatalogChanges
 
 
 def add_commands(sub: Any, add: Adder) -> None:
@@ -43,6 +46,8 @@ def add_commands(sub: Any, add: Adder) -> None:
     k_sub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
     k_import = add(k_sub, "import", "validate a national .json or a .csv catalog and distribute it")
     k_import.add_argument("file", type=Path)
+    k_import.add_argument("--json", action="store_true",
+                          help="print the stored version and the changes since the previous one as JSON")
 
 
 def _device(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -> int:
@@ -91,13 +96,45 @@ def _catalog(engine: Engine, args: argparse.Namespace, settings: ServerSettings)
     from sync.server.devices import catalog
 
     stored = catalog.import_file(engine, args.file)
+    if args.json:
+        print_json({"version": stored.version, "sha256": stored.sha256, "count": stored.count, "new": stored.new,
+                    "changes": stored.changes.as_json() if stored.changes else None})
+        return EXIT_OK
     if stored.new:
         say(f"Đã nhập {stored.count} thủ tục thành phiên bản danh mục {stored.version} (SHA-256 {stored.sha256})",
             f"imported {stored.count} procedures as catalog version {stored.version} (SHA-256 {stored.sha256})")
     else:
         say(f"Danh mục không đổi: trùng phiên bản {stored.version} ({stored.count} thủ tục)",
             f"catalog unchanged: same as version {stored.version} ({stored.count} procedures)")
+    if stored.changes is not None:
+        _say_changes(stored.changes)
     return EXIT_OK
+
+
+def _say_changes(changes: CatalogChanges) -> None:
+    """The import's changes, one bilingual line per procedure (sync.server.devices.catalog_changes)."""
+    from sync.server.devices.catalog_changes import ASPECTS
+
+    if changes.previous_version is None:
+        say("Lần nhập đầu tiên: chưa có phiên bản trước để so sánh", "first import: no earlier version to compare with")
+    else:
+        say(f"So với phiên bản {changes.previous_version}: thêm {len(changes.added)}, bỏ {len(changes.removed)}, "
+            f"thay đổi {len(changes.changed)} thủ tục",
+            f"since version {changes.previous_version}: {len(changes.added)} added, {len(changes.removed)} removed, "
+            f"{len(changes.changed)} changed")
+    for code, name in changes.added:
+        say(f"  + thêm {code} {name}", f"  + added {code}")
+    for code, name in changes.removed:
+        say(f"  - bỏ {code} {name}", f"  - removed {code}")
+    for item in changes.changed:
+        vi = ", ".join(ASPECTS[a][0] for a in item.aspects)
+        en = ", ".join(ASPECTS[a][1] for a in item.aspects)
+        say(f"  ~ thay đổi {item.code} {item.name}: {vi}", f"  ~ changed {item.code}: {en}")
+    if changes.expired:
+        say(f"{len(changes.expired)} thủ tục có trạng thái hết hiệu lực:",
+            f"{len(changes.expired)} procedures whose status says they are no longer in force:")
+    for code, name, status in changes.expired:
+        say(f"  ! {code} {name}: «{status}»", f"  ! {code}: '{status}'")
 
 
 def _device_review(engine: Engine, args: argparse.Namespace) -> int:

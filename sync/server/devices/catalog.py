@@ -22,6 +22,7 @@ from kiosk.domain.catalog_import import load_file, parse_national
 from kiosk.domain.procedures import Channel, Procedure
 from sync import protocol
 from sync.server.db import reading, utc_now, writing
+from sync.server.devices.catalog_changes import CatalogChanges, compare
 from sync.server.errors import ServerError
 from sync.server.models import CATALOG, PROCEDURE_INFO
 
@@ -39,6 +40,7 @@ class CatalogVersion:
     imported_at: datetime
     size: int
     new: bool = True  # False when the import matched the current version and nothing was stored
+    changes: CatalogChanges | None = None  # against the version before (None when nothing was stored)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,8 @@ def import_file(engine: Engine, path: Path) -> CatalogVersion:
                           f"{path}: the catalog is too large ({len(body)} bytes; at most {protocol.MAX_CATALOG_BYTES})")
     digest = hashlib.sha256(body).hexdigest()
     now = utc_now()
+    # Compared before the write transaction, so a large catalog is not parsed while the database is locked.
+    changes = _changes_since(engine, procedures)
     with writing(engine) as conn:
         refresh_procedure_info(conn, procedures)
         current = conn.execute(select(CATALOG.c.version, CATALOG.c.sha256, CATALOG.c.source, CATALOG.c.count,
@@ -138,11 +142,31 @@ def import_file(engine: Engine, path: Path) -> CatalogVersion:
         if current is not None and current.sha256 == digest:
             return CatalogVersion(current.version, digest, current.source, current[3], current.imported_at,
                                   len(body), new=False)
+        if changes.previous_version != (current.version if current is not None else None):
+            changes = _changes_against(conn, procedures)  # another import came in between: compare with it
         version = (current.version if current is not None else 0) + 1
         conn.execute(insert(CATALOG).values(version=version, sha256=digest, body=body,
                                             body_gzip=gzip.compress(body, mtime=0), source=str(path)[:500],
                                             count=len(procedures), imported_at=now))
-    return CatalogVersion(version, digest, str(path), len(procedures), now, len(body))
+    return CatalogVersion(version, digest, str(path), len(procedures), now, len(body), changes=changes)
+
+
+def _changes_since(engine: Engine, procedures: list[Procedure]) -> CatalogChanges:
+    with reading(engine) as conn:
+        return _changes_against(conn, procedures)
+
+
+def _changes_against(conn: Connection, procedures: list[Procedure]) -> CatalogChanges:
+    """The changes from the newest stored version (its national JSON body, read back) to `procedures`."""
+    row = conn.execute(select(CATALOG.c.version, CATALOG.c.body).order_by(CATALOG.c.version.desc()).limit(1)).first()
+    if row is None:
+        return compare(None, procedures, None)
+    return compare(procedures_of(bytes(row.body), int(row.version)), procedures, int(row.version))
+
+
+def procedures_of(body: bytes, version: int) -> list[Procedure]:
+    """The procedures of a stored version's body (national JSON, written by national_body)."""
+    return parse_national(json.loads(body), f"catalog version {version}")
 
 
 def refresh_procedure_info(conn: Connection, procedures: list[Procedure]) -> None:
