@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, insert, select
 
 from kiosk.domain.chain import GENESIS_HASH
-from sync.server.devices import catalog
+from sync.server.catalog import store as catalog
 from sync.server.models import AGENCY, COUNTER, DEVICE, OFFICER, PROCEDURE_INFO
 
 ROOT = Path(__file__).resolve().parent.parent

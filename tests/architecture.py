@@ -46,7 +46,9 @@ PARTS = (
     Part("server", ("sync.server",), "the central server's core: the app and its web helpers, database, models, "
                                      "settings, errors, the registry of places and officers, bulk inserts, the CLI"),
     Part("server.devices", ("sync.server.devices",), "the device API and ingest: signed requests, records, "
-                                                     "clocks, enrolment, health, review, the catalog it serves"),
+                                                     "clocks, enrolment, health, review"),
+    Part("server.catalog", ("sync.server.catalog",), "the procedure catalog: imported and versioned, what changed, "
+                                                     "searched by the kiosk's rules, the public pages"),
     Part("server.results", ("sync.server.results",), "satisfaction results: periods, figures, reports, "
                                                      "dashboard, charts, exports, publications"),
     Part("server.alerts", ("sync.server.alerts",), "alert rules, their findings, and mail"),
@@ -67,7 +69,8 @@ class Rule:
     allowed: tuple[str, ...] = ()
 
 
-SERVER_PARTS = ("server", "server.devices", "server.results", "server.alerts", "server.admin", "server.channels")
+SERVER_PARTS = ("server", "server.devices", "server.catalog", "server.results", "server.alerts", "server.admin",
+                "server.channels")
 RULES = (
     Rule(("domain",), ("kiosk", "sync", "kivy", "sqlalchemy", "fastapi", "requests", "escpos"),
          "the shared domain imports neither side, nor what only one side uses", allowed=("kiosk.domain",)),

@@ -23,9 +23,10 @@ from kiosk.catalog import SAMPLE_CATALOG, Catalog
 from kiosk.db import Database
 from kiosk.domain.procedure_search import ProcedureIndex
 from sync.server import registry
+from sync.server.catalog import search as public_catalog
+from sync.server.catalog import store as catalog
 from sync.server.cli import main as server_cli
 from sync.server.db import open_database, utc_now, writing
-from sync.server.devices import catalog, public_catalog
 from sync.server.models import CATALOG
 from tests.sync_harness import ServerHandle, start_server
 

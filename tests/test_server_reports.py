@@ -43,7 +43,8 @@ from kiosk.domain.catalog_import import load_file
 from kiosk.domain.levels import SCALE_KEYS
 from kiosk.domain.settings_file import SettingsError
 from sync.server import db, registry
-from sync.server.devices import catalog, enrolment
+from sync.server.catalog import store as catalog
+from sync.server.devices import enrolment
 from sync.server.devices.review import review_device
 from sync.server.errors import ReportError
 from sync.server.models import CATALOG, DEVICE, PROCEDURE_INFO, RATING

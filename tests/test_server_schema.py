@@ -20,7 +20,8 @@ from sqlalchemy import Engine, func, inspect, select
 from kiosk.domain.catalog_import import load_file, parse_national
 from sync import protocol
 from sync.server import db, registry
-from sync.server.devices import catalog, enrolment, ingest
+from sync.server.catalog import store as catalog
+from sync.server.devices import enrolment, ingest
 from sync.server.devices.body import decode, inflate
 from sync.server.errors import ApiError, ServerError
 from sync.server.models import RATING, RECORD, metadata

@@ -94,7 +94,7 @@ class Procedure:
 
 
 # Where the central server's public catalog puts a procedure's page, under its catalog address ([contact]
-# catalog_url, e.g. https://kiosk.tinh.gov.vn/thu-tuc; sync/server/devices/catalog_pages.py serves it).
+# catalog_url, e.g. https://kiosk.tinh.gov.vn/thu-tuc; sync/server/catalog/pages.py serves it).
 PUBLIC_PAGE = "{catalog_url}/p/{code}"
 
 

@@ -21,10 +21,11 @@ from sync import protocol
 from sync.server import settings as server_settings
 from sync.server import web
 from sync.server.admin import pages
+from sync.server.catalog import pages as catalog_pages
 from sync.server.channels import paper_pages, web_pages
 from sync.server.context import AppContext
 from sync.server.db import open_database, utc_now
-from sync.server.devices import api, catalog_pages
+from sync.server.devices import api
 from sync.server.errors import ApiError
 from sync.server.results import dashboard, public
 from sync.server.secret import ServerSecret

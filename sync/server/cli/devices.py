@@ -15,7 +15,7 @@ from sync.server.cli.common import EXIT_OK, EXIT_PROBLEM, Adder, Handler, print_
 from sync.server.settings import ServerSettings
 
 if TYPE_CHECKING:
-    from sync.server.devices.catalog_changes import CatalogChanges
+    from sync.server.catalog.changes import CatalogChanges
 
 
 def add_commands(sub: Any, add: Adder) -> None:
@@ -93,7 +93,7 @@ def _device(engine: Engine, args: argparse.Namespace, settings: ServerSettings) 
 
 
 def _catalog(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -> int:
-    from sync.server.devices import catalog
+    from sync.server.catalog import store as catalog
 
     stored = catalog.import_file(engine, args.file)
     if args.json:
@@ -112,8 +112,8 @@ def _catalog(engine: Engine, args: argparse.Namespace, settings: ServerSettings)
 
 
 def _say_changes(changes: CatalogChanges) -> None:
-    """The import's changes, one bilingual line per procedure (sync.server.devices.catalog_changes)."""
-    from sync.server.devices.catalog_changes import ASPECTS
+    """The import's changes, one bilingual line per procedure (sync.server.catalog.changes)."""
+    from sync.server.catalog.changes import ASPECTS
 
     if changes.previous_version is None:
         say("Lần nhập đầu tiên: chưa có phiên bản trước để so sánh", "first import: no earlier version to compare with")

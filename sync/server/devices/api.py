@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from sync import protocol
 from sync.server import registry
+from sync.server.catalog import store as catalog
 from sync.server.context import AppContext, context
 from sync.server.db import reading, utc_now
-from sync.server.devices import auth, catalog, enrolment, health, ingest
+from sync.server.devices import auth, enrolment, health, ingest
 from sync.server.devices.body import check_bigint, decode, parse, read_body
 from sync.server.errors import ApiError
 from sync.server.models import DEVICE

@@ -19,8 +19,8 @@ from kiosk.domain.catalog_text import money
 from kiosk.domain.procedure_search import ProcedureIndex
 from kiosk.domain.procedures import CHANNELS, Document, Fee, Procedure, Step
 from sync.server import registry
+from sync.server.catalog import store as catalog
 from sync.server.db import reading
-from sync.server.devices import catalog
 from sync.server.models import CATALOG, COUNTER
 
 # The channels' English names, for the pages' second language.

@@ -21,8 +21,8 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from kiosk.domain.catalog_import import load_file, parse_national
 from kiosk.domain.procedures import Channel, Procedure
 from sync import protocol
+from sync.server.catalog.changes import CatalogChanges, compare
 from sync.server.db import reading, utc_now, writing
-from sync.server.devices.catalog_changes import CatalogChanges, compare
 from sync.server.errors import ServerError
 from sync.server.models import CATALOG, PROCEDURE_INFO
 

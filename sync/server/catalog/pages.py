@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from sync.server.catalog import search as public_catalog
 from sync.server.channels.posters import qr_svg
 from sync.server.context import context
-from sync.server.devices import public_catalog
 from sync.server.errors import ServerError
 from sync.server.web import templates
 
