@@ -19,7 +19,7 @@ from sync.server.db import open_database, writing
 from sync.server.models import CASE_EVENT, DEVICE, FEEDBACK_CASE, RATING
 from sync.server.settings import Cases, ServerSettings, parse
 from tests import test_server_alerts_helpers as helpers
-from tests.test_server_alerts_helpers import MailCatcher, Place, make_place, mail_settings
+from tests.test_server_alerts_helpers import MailCatcher, Place, mail_settings, make_place
 
 server_engine = helpers.server_engine
 smtp = helpers.smtp

@@ -20,7 +20,7 @@ from sync.server.settings import ServerSettings, report_timezone
 
 def _body(agency: str, text: str, reply: str, received: str) -> str:
     return "\n".join([
-        f"Kính gửi Ông/Bà,", "",
+        "Kính gửi Ông/Bà,", "",
         f"{agency} trả lời ý kiến Ông/Bà gửi ngày {received}:", "", f"«{text}»", "", reply, "",
         "Thư này gửi tự động từ hệ thống lấy ý kiến người dân; xin đừng trả lời thư này.", "",
         "— English —", "",
