@@ -5,6 +5,7 @@ over a weekend and a holiday, and the report's figures against hand-worked numbe
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from kiosk.domain.settings_file import SettingsError
+from sync.server import cli
 from sync.server.alerts import checker, rules
 from sync.server.cases import reply_mail, store, workdays
 from sync.server.db import open_database, writing
@@ -280,3 +282,47 @@ def test_report_figures_match_hand_worked_numbers(server_engine: Engine) -> None
     with pytest.raises(store.CaseError) as caught:
         store.report(server_engine, settings, date(2026, 5, 1), date(2026, 5, 31), "XX")
     assert "XX" in caught.value.vi and "no agency" in caught.value.en
+
+
+# ---- kiosk-server cases -------------------------------------------------------------------------------------------
+
+def test_cli_sync_list_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    engine = open_database(url)
+    place = make_place(engine)
+    place.rate("Q01", [2], at=at_vn(date(2026, 5, 5)), comment="Góp ý một")
+    place.rate("Q01", [1], at=at_vn(date(2026, 5, 6)), harassment=True)
+    config = tmp_path / "server.toml"
+    config.write_text('[cases]\nanswer_within_days = 2\nholidays = ["2026-05-01"]\n', encoding="utf-8")
+    base = ["--config", str(config), "--db", url, "--data-dir", str(tmp_path / "data")]
+    assert cli.main([*base, "cases", "sync"]) == 0
+    assert "Đã tạo 2 phản ánh mới" in capsys.readouterr().out
+    assert cli.main([*base, "cases", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(c["kind"], c["due_on"], c["status"]) for c in listed] == [
+        ("harassment", "2026-05-08", "new"), ("comment", "2026-05-07", "new")]
+    first = store.get_case(engine, listed[1]["id"])
+    store.answer(engine, first.id, reply="Đã trả lời", actor="lan", version=first.version, now=at_vn(date(2026, 5, 8)))
+    assert cli.main([*base, "cases", "report", "--period", "month", "--date", "2026-05-20", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    # Received 2; answered 1 on Fri 8 May, due Thu 7: late; Tue 5 → Fri 8 is 3 working days.
+    assert report["agencies"] == [{"agency": "HK", "received": 2, "answered": 1, "on_time": 0,
+                                   "open_overdue": 1, "median_working_days": 3.0}]
+    assert cli.main([*base, "cases", "report", "--date", "2026-05-20", "--agency", "HK"]) == 0
+    assert "HK\t2\t1\t0\t1\t3" in capsys.readouterr().out
+    engine.dispose()
+
+
+@pytest.mark.parametrize(("args", "vi", "en"), [
+    (["cases"], "Cần chọn một việc", "choose an action"),
+    (["cases", "list", "--status", "open"], "không có trạng thái 'open'", "no status 'open'"),
+    (["cases", "report", "--period", "week"], "loại kỳ 'week' không hợp lệ", "invalid period kind 'week'"),
+    (["cases", "report", "--date", "31/02/2026"], "ngày '31/02/2026' không hợp lệ", "invalid date '31/02/2026'"),
+    (["cases", "report", "--agency", "XX"], "Không có cơ quan 'XX'", "no agency 'XX'"),
+])
+def test_cli_refusals_are_bilingual(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], vi: str,
+                                    en: str) -> None:
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    assert cli.main(["--db", url, "--data-dir", str(tmp_path / "data"), *args]) == 2
+    err = capsys.readouterr().err
+    assert vi in err and en in err
