@@ -80,6 +80,11 @@ def test_settings_read_the_calendar_and_refuse_a_bad_date_naming_file_and_key(tm
     assert "cases.answer_within_days" in str(caught.value)
 
 
+def test_the_example_settings_file_spells_out_the_defaults() -> None:
+    example = Path(__file__).resolve().parent.parent / "config" / "server.toml"
+    assert parse(example.read_text(encoding="utf-8"), example).cases == ServerSettings().cases
+
+
 # ---- cases from ratings ------------------------------------------------------------------------------------------
 
 def test_comments_harassment_and_callbacks_of_every_channel_become_cases_once(server_engine: Engine) -> None:
