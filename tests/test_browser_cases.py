@@ -10,6 +10,7 @@ run `python -m tests.test_browser_cases --screenshots docs/screenshots` (never d
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,8 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import requests
 
 from sync.server.admin import accounts
+from sync.server.cases import store
+from sync.server.settings import ServerSettings
 from tests.sync_harness import ServerHandle, push, start_server
 from tests.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS, WIDE, _chromium_or_skip
 from tests.test_server_alerts_helpers import HOST, MailCatcher
@@ -197,3 +201,44 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _staff(site: Site) -> tuple[requests.Session, str]:
+    """A signed-in session over plain HTTP, and its CSRF token."""
+    session = requests.Session()
+    page = session.get(site.server.url + "/login", timeout=10)
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token
+    answer = session.post(site.server.url + "/login", data={"csrf": token.group(1), "username": USER,
+                                                             "password": PASSWORD, "next": "/phan-anh"},
+                          allow_redirects=False, timeout=10)
+    assert answer.status_code == 303
+    listed = session.get(site.server.url + "/phan-anh", timeout=10).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', listed)
+    assert csrf
+    return session, csrf.group(1)
+
+
+def test_the_pages_refuse_what_they_must_and_change_nothing(site: Site) -> None:
+    base = site.server.url
+    assert requests.get(base + "/phan-anh", allow_redirects=False, timeout=10).headers["location"].startswith(
+        "/login?next=/phan-anh")
+    session, csrf = _staff(site)
+    hostile = next(c for c in store.list_cases(site.server.engine(), ServerSettings()) if c.text == HOSTILE)
+    before = store.get_case(site.server.engine(), hostile.id)
+    cases: list[tuple[dict[str, str], int, str]] = [
+        ({"csrf": "wrong", "action": "assign", "assignee": "X", "version": str(before.version)}, 403, "hết hạn"),
+        ({"csrf": csrf, "action": "delete", "version": str(before.version)}, 400, "không hợp lệ"),
+        ({"csrf": csrf, "action": "assign", "assignee": "X", "version": str(before.version + 7)}, 409,
+         "người khác thay đổi"),
+        ({"csrf": csrf, "action": "answer", "reply": "  ", "version": str(before.version)}, 400, "Cần nhập"),
+        ({"csrf": csrf, "action": "close", "version": str(before.version)}, 400, "lý do"),
+    ]
+    for form, status, words in cases:
+        answer = session.post(f"{base}/phan-anh/{hostile.id}", data=form, allow_redirects=False, timeout=10)
+        assert answer.status_code == status, form
+        assert words in answer.text and "<script>alert" not in answer.text
+    assert store.get_case(site.server.engine(), hostile.id) == before
+    missing = session.get(base + "/phan-anh/999999", timeout=10)
+    assert missing.status_code == 404 and "Không có phản ánh số 999999" in missing.text
+    assert session.get(base + "/phan-anh/abc", timeout=10).status_code == 404

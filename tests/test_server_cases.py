@@ -331,3 +331,30 @@ def test_cli_refusals_are_bilingual(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert cli.main(["--db", url, "--data-dir", str(tmp_path / "data"), *args]) == 2
     err = capsys.readouterr().err
     assert vi in err and en in err
+
+
+def test_two_officers_changing_the_same_case_at_once_one_wins(server_db_url: str, server_engine: Engine) -> None:
+    case = _one_case(server_engine, make_place(server_engine))
+    engines = [open_database(server_db_url) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outcome: dict[str, str] = {}
+
+    def act(engine: Engine, who: str) -> None:
+        barrier.wait()
+        try:
+            store.assign(engine, case.id, assignee=f"Người {who}", actor=who, version=case.version)
+            outcome[who] = "ok"
+        except store.CaseConflict:
+            outcome[who] = "conflict"
+
+    threads = [threading.Thread(target=act, args=(e, who)) for e, who in zip(engines, "ab", strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e in engines:
+        e.dispose()
+    assert sorted(outcome.values()) == ["conflict", "ok"]
+    winner = next(who for who, result in outcome.items() if result == "ok")
+    final = store.get_case(server_engine, case.id)
+    assert final.assignee == f"Người {winner}" and [e.action for e in final.events] == ["create", "assign"]
