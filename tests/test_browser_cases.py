@@ -35,6 +35,7 @@ ASKED = "Tôi là Nguyễn Văn An, chờ 2 tiếng mới được nhận hồ s
 HOSTILE = "<script>alert('x')</script> Quầy đóng cửa sớm"
 QUESTION = "Tôi chờ 2 tiếng mới được nhận hồ sơ. Xin trả lời qua ••• hoặc •••"   # the name removed by hand
 REPLY = "Kính gửi ông An: Trung tâm đã bố trí thêm một cán bộ tiếp nhận vào buổi sáng. Xin cảm ơn ông."
+PUBLIC_REPLY = "Trung tâm đã bố trí thêm một cán bộ tiếp nhận vào buổi sáng."   # the name taken out
 
 
 @dataclass
@@ -133,9 +134,12 @@ def take_to_published(page: Page, site: Site, shots: Path | None = None) -> None
     assert page.locator("#question").input_value() == ASKED.replace("0912 345 678", "•••").replace(
         "an.nguyen@example.vn", "•••")
     page.fill("#question", QUESTION)
+    assert page.locator("#public-reply").input_value() == REPLY
+    page.fill("#public-reply", PUBLIC_REPLY)
     with page.expect_navigation():
         page.click("#publish-form button")
     assert page.locator("#published-question").inner_text() == QUESTION
+    assert page.locator("#published-reply").inner_text() == PUBLIC_REPLY
     history = page.locator("#history li").all_inner_texts()
     assert [line.split("·")[1].strip().split(" ")[0] for line in history] == [
         "Tạo", "Giao", "Trả", "Gửi", "Công"]
@@ -150,8 +154,9 @@ def test_a_kiosk_comment_is_answered_by_e_mail_and_published(site: Site, browser
     assert REPLY in received.body and ASKED in received.body and "Reply to your comment" in received.subject
     page.goto(site.server.url + "/ket-qua/PA")
     answers = page.locator("#tra-loi").inner_text()
-    assert QUESTION in answers and REPLY in answers
-    assert "0912" not in page.content() and "an.nguyen" not in page.content() and "Nguyễn Văn An" not in answers
+    assert QUESTION in answers and PUBLIC_REPLY in answers
+    assert "0912" not in page.content() and "an.nguyen" not in page.content()
+    assert "ông An" not in answers and "Nguyễn Văn An" not in answers
     # The dashboard's card for this month: 2 received, 1 answered the same day (on time, 0 working days).
     page.goto(site.server.url + "/dashboard?period=month&group=agency&agency=PA")
     cells = page.locator("#cases tr[data-agency=PA] td").all_inner_texts()

@@ -193,10 +193,20 @@ def test_publishing_masks_contacts_and_freezes_until_withdrawn(server_engine: En
     case = store.publish(server_engine, case.id, question=case.text, actor="lan", version=case.version)
     assert case.published_question == "Gọi tôi •••" and case.published_reply == "Đã gọi lại."
     with pytest.raises(store.CaseError) as caught:
+        store.withdraw(server_engine, case.id, actor="lan", version=case.version - 1)   # a stale page
+    assert "tải lại" in caught.value.vi
+    with pytest.raises(store.CaseError) as caught:
         store.publish(server_engine, case.id, question="khác", actor="lan", version=case.version)
     assert "gỡ xuống" in caught.value.vi and "withdraw" in caught.value.en
+    assert [q for q, _r, _at in store.published(server_engine, "HK")] == ["Gọi tôi •••"]
     case = store.withdraw(server_engine, case.id, actor="lan", version=case.version)
     assert case.published_at is None and store.published(server_engine, "HK") == []
+    with pytest.raises(store.CaseError) as caught:
+        store.publish(server_engine, case.id, question="Câu hỏi", reply=" ", actor="lan", version=case.version)
+    assert "câu trả lời để công khai" in caught.value.vi and "the reply to publish" in caught.value.en
+    case = store.publish(server_engine, case.id, question="Câu hỏi, sửa lại", reply="Đã gọi lại ông qua 0912345678",
+                         actor="lan", version=case.version)
+    assert (case.published_question, case.published_reply) == ("Câu hỏi, sửa lại", "Đã gọi lại ông qua •••")
 
 
 # ---- the reply by e-mail ------------------------------------------------------------------------------------------

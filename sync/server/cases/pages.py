@@ -118,7 +118,7 @@ async def case_change(request: Request, found: SignedIn, form: Form, number: str
         case = await run_in_threadpool(store.get_case, ctx.engine, case_id)
     except store.CaseError:
         return await case_page(request, found, number)
-    typed = {name: form.get(name) for name in ("assignee", "reply", "note", "question")}
+    typed = {name: form.get(name) for name in ("assignee", "reply", "note", "question", "public_reply")}
     if not form.csrf_matches(found.csrf_token):
         return _detail(request, ctx, found, case, status=403, typed=typed, message=(
             "Phiên biểu mẫu đã hết hạn; hãy tải lại trang.", "The form expired; reload the page."))
@@ -142,7 +142,7 @@ async def case_change(request: Request, found: SignedIn, form: Form, number: str
                                                         note=typed["note"]))
         elif action == "publish":
             await run_in_threadpool(lambda: store.publish(ctx.engine, case_id, question=typed["question"],
-                                                          actor=who, version=seen))
+                                                          reply=typed["public_reply"], actor=who, version=seen))
         else:
             await run_in_threadpool(lambda: store.withdraw(ctx.engine, case_id, actor=who, version=seen))
     except store.CaseError as error:

@@ -301,9 +301,10 @@ def close(engine: Engine, case_id: int, *, actor: str, version: int, note: str =
                    to_status=to_status, now=moment)
 
 
-def publish(engine: Engine, case_id: int, *, question: str, actor: str, version: int,
+def publish(engine: Engine, case_id: int, *, question: str, actor: str, version: int, reply: str | None = None,
             now: datetime | None = None) -> Case:
-    """Publish the question (as the staff edited it, contacts masked again) and the reply; frozen until withdrawn."""
+    """Publish the question and the reply as the staff edited them (names taken out; contacts masked again; the
+    reply as written when `reply` is None); frozen until withdrawn."""
     current = get_case(engine, case_id)
     if current.published_at is not None:
         raise CaseError(f"Phản ánh số {case_id} đã công khai; muốn sửa thì gỡ xuống rồi công khai lại",
@@ -312,7 +313,9 @@ def publish(engine: Engine, case_id: int, *, question: str, actor: str, version:
         raise CaseError("Chỉ công khai được phản ánh đã có trả lời", "only a case with a reply can be published")
     asked = mask(_text(question, MAX_REPLY, ("câu hỏi để công khai", "the question to publish"), required=True))
     moment = now or utc_now()
-    values = {"published_question": asked, "published_reply": mask(current.reply), "published_at": moment,
+    answered = mask(_text(current.reply if reply is None else reply, MAX_REPLY,
+                          ("câu trả lời để công khai", "the reply to publish"), required=True))
+    values = {"published_question": asked, "published_reply": answered, "published_at": moment,
               "published_by": actor}
     return _change(engine, case_id, "publish", actor, version, values, "", allowed=("answered", "closed"),
                    to_status=None, now=moment)
