@@ -368,3 +368,33 @@ def test_two_officers_changing_the_same_case_at_once_one_wins(server_db_url: str
     winner = next(who for who, result in outcome.items() if result == "ok")
     final = store.get_case(server_engine, case.id)
     assert final.assignee == f"Người {winner}" and [e.action for e in final.events] == ["create", "assign"]
+
+
+def test_a_database_at_0009_upgrades_keeping_its_comments_which_then_become_cases(server_db_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from sync.server import db
+
+    engine = db.make_engine(server_db_url)
+    config = Config()
+    config.set_main_option("script_location", "sync.server:migrations")
+    with db.writing(engine) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0009")
+    make_place(engine).rate("Q01", [2], at=at_vn(date(2026, 5, 5)), comment="Trước khi nâng cấp")
+    assert "feedback_case" not in inspect(engine).get_table_names()
+    engine.dispose()
+    upgraded = db.open_database(server_db_url)
+    try:
+        assert db.schema_version(upgraded) == "0010"
+        assert store.sync_from_ratings(upgraded, case_settings()) == 1
+        with db.writing(upgraded) as conn:   # and back down: the tables go, the ratings stay
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0009")
+        assert "feedback_case" not in inspect(upgraded).get_table_names()
+        with upgraded.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(RATING)).scalar() == 1
+    finally:
+        upgraded.dispose()
