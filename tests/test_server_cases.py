@@ -112,6 +112,28 @@ def test_comments_harassment_and_callbacks_of_every_channel_become_cases_once(se
     assert [(e.action, e.to_status) for e in history] == [("create", "new")]
 
 
+def test_a_callback_or_comment_arriving_in_a_later_push_reaches_an_untouched_case(server_engine: Engine) -> None:
+    place = make_place(server_engine)
+    settings = case_settings()
+    first = place.rate("Q01", [1], at=at_vn(date(2026, 5, 5)), harassment=True)[0]   # the comment comes later
+    second = place.rate("Q01", [2], at=at_vn(date(2026, 5, 5)), comment="Gọi 0912 345 678")[0]
+    store.sync_from_ratings(server_engine, settings)
+    with writing(server_engine) as conn:
+        conn.execute(update(RATING).where(RATING.c.uuid == first).values(comment="Bị đòi tiền, gọi 0987654321",
+                                                                         callback=True))
+    callback(server_engine, second)
+    assert store.sync_from_ratings(server_engine, settings) == 0
+    cases = {c.rating_uuid: c for c in store.list_cases(server_engine, settings)}
+    assert (cases[first].text, cases[first].contact_phone) == ("Bị đòi tiền, gọi 0987654321", "0987654321")
+    assert cases[second].contact_phone == "0912 345 678"
+    # Once an officer has acted, the case keeps what they saw.
+    store.assign(server_engine, cases[second].id, assignee="Chị Lan", actor="lan", version=cases[second].version)
+    with writing(server_engine) as conn:
+        conn.execute(update(RATING).where(RATING.c.uuid == second).values(comment="Khác"))
+    store.sync_from_ratings(server_engine, settings)
+    assert store.get_case(server_engine, cases[second].id).text == "Gọi 0912 345 678"
+
+
 def test_two_workers_making_cases_at_once_make_each_once(server_db_url: str, server_engine: Engine) -> None:
     place = make_place(server_engine)
     place.rate("Q01", [2] * 40, at=at_vn(date(2026, 4, 30)), comment="Góp ý")

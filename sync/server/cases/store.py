@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, exists, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kiosk.domain.levels import CALLBACK_KEY, CHANNELS_BY_KEY, HARASSMENT_KEY, LEVELS
@@ -187,7 +187,34 @@ def sync_from_ratings(engine: Engine, settings: ServerSettings, *, limit: int = 
                         made += 1
             if len(rows) < BATCH:
                 break
+    _refresh_new(engine)
     return made
+
+
+def _refresh_new(engine: Engine) -> None:
+    """Bring cases nobody has touched yet up to date with their rating: a comment or a callback request that
+    arrived in a later push than the rating (the kiosk pushes between the comment and the callback screens)."""
+    with reading(engine) as conn:
+        rows = conn.execute(
+            select(FEEDBACK_CASE.c.id, FEEDBACK_CASE.c.version, FEEDBACK_CASE.c.text, FEEDBACK_CASE.c.contact_phone,
+                   FEEDBACK_CASE.c.contact_email, RATING.c.comment, RATING.c[CALLBACK_KEY].label("callback"))
+            .select_from(FEEDBACK_CASE.join(RATING, and_(RATING.c.device_id == FEEDBACK_CASE.c.device_id,
+                                                         RATING.c.uuid == FEEDBACK_CASE.c.rating_uuid)))
+            .where(FEEDBACK_CASE.c.status == "new",
+                   or_(func.coalesce(RATING.c.comment, "") != FEEDBACK_CASE.c.text,
+                       and_(RATING.c[CALLBACK_KEY].is_(True), FEEDBACK_CASE.c.contact_phone == "",
+                            FEEDBACK_CASE.c.contact_email == "")))
+            .limit(BATCH)).all()
+    for r in rows:
+        text = r.comment or ""
+        phone, email = contacts_in(text) if r.callback else ("", "")
+        if (text, phone[:40], email[:200]) == (r.text, r.contact_phone, r.contact_email):
+            continue
+        with writing(engine) as conn:   # only if still untouched: an officer's change always wins
+            conn.execute(update(FEEDBACK_CASE).where(
+                FEEDBACK_CASE.c.id == r.id, FEEDBACK_CASE.c.status == "new", FEEDBACK_CASE.c.version == r.version)
+                .values(text=text, contact_phone=phone[:40], contact_email=email[:200],
+                        version=FEEDBACK_CASE.c.version + 1))
 
 
 def _select() -> Any:
