@@ -238,6 +238,7 @@ def test_the_pages_refuse_what_they_must_and_change_nothing(site: Site) -> None:
          "người khác thay đổi"),
         ({"csrf": csrf, "action": "answer", "reply": "  ", "version": str(before.version)}, 400, "Cần nhập"),
         ({"csrf": csrf, "action": "close", "version": str(before.version)}, 400, "lý do"),
+        ({"csrf": csrf, "action": "requeue", "version": str(before.version)}, 400, "đang gửi dở"),
     ]
     for form, status, words in cases:
         answer = session.post(f"{base}/phan-anh/{hostile.id}", data=form, allow_redirects=False, timeout=10)

@@ -253,6 +253,24 @@ def test_the_reply_is_mailed_once_and_a_failure_keeps_it_for_the_next_round(serv
     assert len(received) == 1 and received[0].rcpt_tos == ["dan@vi.du"]
     assert "Kính gửi ông, hồ sơ đã xong." in received[0].body and "Xin trả lời qua thư" in received[0].body
     assert store.get_case(server_engine, case.id).mail_status == "sent"
+    assert not reply_mail.requeue(server_engine, case.id, "lan")   # only a reply stuck mid-send goes back
+
+
+def test_a_reply_left_mid_send_is_not_resent_until_the_office_says_so(server_engine: Engine,
+                                                                      smtp: MailCatcher) -> None:
+    place = make_place(server_engine)
+    uuid = place.rate("Q01", [2], at=at_vn(date(2026, 4, 30)), comment="Trả lời qua thư b@vi.du")[0]
+    callback(server_engine, uuid)
+    store.sync_from_ratings(server_engine, case_settings())
+    case = store.list_cases(server_engine, case_settings())[0]
+    store.answer(server_engine, case.id, reply="Đã xong", actor="lan", version=case.version)
+    with writing(server_engine) as conn:   # as a server killed between the claim and the send leaves it
+        conn.execute(update(FEEDBACK_CASE).where(FEEDBACK_CASE.c.id == case.id).values(mail_status="sending"))
+    assert reply_mail.send_pending(server_engine, mail_settings(smtp)) == (0, 0)
+    assert reply_mail.requeue(server_engine, case.id, "lan")
+    assert reply_mail.send_pending(server_engine, mail_settings(smtp)) == (1, 0)
+    assert len(smtp.wait_for(1)) == 1
+    assert [e.action for e in store.get_case(server_engine, case.id).events][-2:] == ["requeue", "mail"]
 
 
 # ---- the overdue alert ----------------------------------------------------------------------------------------------

@@ -22,10 +22,11 @@ from sync.server.web import Form, SignedIn, templates
 
 router = APIRouter(include_in_schema=False)
 CASES = "/phan-anh"
-ACTIONS = ("assign", "answer", "close", "publish", "withdraw")
+ACTIONS = ("assign", "answer", "close", "publish", "withdraw", "requeue")
 DONE = {"assign": ("Đã giao xử lý.", "Assigned."), "answer": ("Đã ghi câu trả lời.", "Reply saved."),
         "close": ("Đã đóng phản ánh.", "Case closed."), "publish": ("Đã công khai.", "Published."),
-        "withdraw": ("Đã gỡ công khai.", "Withdrawn.")}
+        "withdraw": ("Đã gỡ công khai.", "Withdrawn."),
+        "requeue": ("Thư trả lời sẽ được gửi lại.", "The reply e-mail will be sent again.")}
 
 
 def _zone(ctx: AppContext) -> ZoneInfo:
@@ -143,8 +144,13 @@ async def case_change(request: Request, found: SignedIn, form: Form, number: str
         elif action == "publish":
             await run_in_threadpool(lambda: store.publish(ctx.engine, case_id, question=typed["question"],
                                                           reply=typed["public_reply"], actor=who, version=seen))
-        else:
+        elif action == "withdraw":
             await run_in_threadpool(lambda: store.withdraw(ctx.engine, case_id, actor=who, version=seen))
+        else:
+            if not await run_in_threadpool(reply_mail.requeue, ctx.engine, case_id, who):
+                raise store.CaseError("Thư trả lời này không ở trạng thái đang gửi dở",
+                                      "this reply e-mail is not stuck mid-send")
+            await run_in_threadpool(reply_mail.send_pending, ctx.engine, ctx.settings, utc_now())
     except store.CaseError as error:
         fresh = await run_in_threadpool(store.get_case, ctx.engine, case_id)
         code = 409 if isinstance(error, store.CaseConflict) else 400

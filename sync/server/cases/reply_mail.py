@@ -3,7 +3,7 @@
 A reply waits with mail_status 'pending'. A sender claims it by one conditional UPDATE (pending → sending), so
 two senders never send it twice; success marks it 'sent', a failure puts it back to 'pending' with the reason,
 and the reply itself is never touched. A process that dies mid-send leaves it 'sending' (shown on the case page):
-the office decides, rather than the citizen getting the letter twice.
+the office decides (`requeue`, a button there), rather than the citizen getting the letter twice.
 """
 
 from __future__ import annotations
@@ -26,6 +26,19 @@ def _body(agency: str, text: str, reply: str, received: str) -> str:
         "— English —", "",
         f"{agency} replies to the comment you left on {received}:", "", f"\"{text}\"", "", reply, "",
         "This message was sent automatically by the feedback system; please do not reply to it.", ""])
+
+
+def requeue(engine: Engine, case_id: int, actor: str, now: datetime | None = None) -> bool:
+    """Put back a reply left 'sending' by a process that stopped mid-send (the office checked it did not arrive);
+    False when it was not in that state."""
+    moment = now or utc_now()
+    with writing(engine) as conn:
+        done = conn.execute(update(FEEDBACK_CASE).where(FEEDBACK_CASE.c.id == case_id,
+                                                        FEEDBACK_CASE.c.mail_status == "sending")
+                            .values(mail_status="pending")).rowcount == 1
+        if done:
+            conn.execute(insert(CASE_EVENT).values(case_id=case_id, at=moment, actor=actor, action="requeue"))
+    return done
 
 
 def send_pending(engine: Engine, settings: ServerSettings, now: datetime | None = None) -> tuple[int, int]:

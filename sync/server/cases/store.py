@@ -43,7 +43,8 @@ TRANSITIONS = {"assign": (OPEN, "assigned"), "answer": (OPEN, "answered"), "clos
 ACTION_LABELS = {"create": ("Tạo từ đánh giá", "Made from the rating"), "assign": ("Giao xử lý", "Assigned"),
                  "answer": ("Trả lời", "Answered"), "close": ("Đóng", "Closed"),
                  "mail": ("Gửi thư trả lời", "Reply e-mailed"), "publish": ("Công khai", "Published"),
-                 "withdraw": ("Gỡ công khai", "Withdrawn")}
+                 "withdraw": ("Gỡ công khai", "Withdrawn"),
+                 "requeue": ("Cho gửi lại thư trả lời", "Reply e-mail queued again")}
 MAX_REPLY = 10_000
 MAX_ASSIGNEE = 200
 MAX_NOTE = 2_000
