@@ -55,6 +55,8 @@ PARTS = (
     Part("server.admin", ("sync.server.admin",), "IT pages and accounts: sign-in, sessions, the fleet page"),
     Part("server.channels", ("sync.server.channels",), "the web form and paper questionnaires: answers stored as "
                                                        "the server's own signed chains"),
+    Part("server.cases", ("sync.server.cases",), "feedback cases: made from comments and harassment reports, "
+                                                 "due in working days, answered, e-mailed, published"),
 )
 
 
@@ -70,7 +72,7 @@ class Rule:
 
 
 SERVER_PARTS = ("server", "server.devices", "server.catalog", "server.results", "server.alerts", "server.admin",
-                "server.channels")
+                "server.channels", "server.cases")
 RULES = (
     Rule(("domain",), ("kiosk", "sync", "kivy", "sqlalchemy", "fastapi", "requests", "escpos"),
          "the shared domain imports neither side, nor what only one side uses", allowed=("kiosk.domain",)),

@@ -21,6 +21,7 @@ from sync import protocol
 from sync.server import settings as server_settings
 from sync.server import web
 from sync.server.admin import pages
+from sync.server.cases import pages as case_pages
 from sync.server.catalog import pages as catalog_pages
 from sync.server.channels import paper_pages, web_pages
 from sync.server.context import AppContext
@@ -164,6 +165,7 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, *, databa
     app.include_router(web_pages.router)
     app.include_router(paper_pages.router)
     app.include_router(catalog_pages.router)
+    app.include_router(case_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Registered through the decorator, which takes each handler typed for the exception it handles.
     app.exception_handler(ApiError)(_on_api_error)

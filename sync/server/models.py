@@ -557,12 +557,66 @@ RATE_WINDOW = Table(
     PrimaryKeyConstraint("key_hash", "window_start"),
 )
 
+# --- Feedback cases (migration 0010; sync/server/cases) ----------------------------------------------------------
+
+# A comment, harassment report or callback request to handle: one per rating and kind, made from `rating` by
+# cases.store.sync_from_ratings. `case` is an SQL keyword, hence the name. The contact is kept as the citizen left
+# it (staff need it to call or write back); the published question and reply are frozen once published.
+FEEDBACK_CASE = Table(
+    "feedback_case", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
+    Column("counter_id", Integer, ForeignKey("counter.id"), nullable=False),
+    Column("device_id", String(36), nullable=False),
+    Column("rating_uuid", String(36), nullable=False),
+    Column("kind", String(16), nullable=False),              # comment, harassment, callback
+    Column("channel", String(8), nullable=False),            # kiosk, web, paper
+    Column("level", SmallInteger, nullable=False),
+    Column("text", Text, nullable=False, server_default=""),  # the citizen's comment when the case was made
+    Column("contact_phone", String(40), nullable=False, server_default=""),
+    Column("contact_email", String(200), nullable=False, server_default=""),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("due_on", Date, nullable=False),                  # the last working day to answer on (report time zone)
+    Column("status", String(16), nullable=False, server_default="new"),  # new, assigned, answered, closed
+    Column("assignee", String(200), nullable=False, server_default=""),
+    Column("reply", Text, nullable=False, server_default=""),
+    Column("replied_at", UtcDateTime),
+    Column("replied_by", String(64), nullable=False, server_default=""),
+    Column("closed_at", UtcDateTime),
+    Column("mail_status", String(16), nullable=False, server_default=""),  # '', pending, sending, sent
+    Column("mail_attempts", Integer, nullable=False, server_default="0"),
+    Column("mail_error", String(500), nullable=False, server_default=""),
+    Column("mailed_at", UtcDateTime),
+    Column("published_question", Text),
+    Column("published_reply", Text),
+    Column("published_at", UtcDateTime),
+    Column("published_by", String(64), nullable=False, server_default=""),
+    Column("version", Integer, nullable=False, server_default="0"),   # bumped by every change (optimistic lock)
+    UniqueConstraint("device_id", "rating_uuid", "kind"),
+    Index(None, "agency_id", "status"),
+    Index(None, "status", "due_on"),
+)
+
+# Who did what to a case, when, and the status it moved from and to.
+CASE_EVENT = Table(
+    "case_event", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("feedback_case.id"), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False, server_default=""),
+    Column("action", String(16), nullable=False),
+    Column("from_status", String(16), nullable=False, server_default=""),
+    Column("to_status", String(16), nullable=False, server_default=""),
+    Column("note", Text, nullable=False, server_default=""),
+)
+
 # Answer question keys (kiosk.domain.levels) and the rating column each is folded into.
 ANSWER_COLUMNS = {**{key: f"q_{key}" for key in SCALE_KEYS}, HARASSMENT_KEY: HARASSMENT_KEY, CALLBACK_KEY: CALLBACK_KEY}
 
-__all__ = ["ADMIN_SESSION", "ADMIN_USER", "AGENCY", "ALERT_EVENT", "ALERT_RULE", "ANSWER_COLUMNS", "CATALOG",
-           "COMMENTED", "COUNTER", "DAY_TOTALS", "DEVICE", "ENROLMENT_CODE", "HARASSMENT_REPORTED", "HEALTH",
-           "LEVEL_VALUES", "LOGIN_THROTTLE", "MONTH_BY_OFFICER", "MONTH_BY_PROCEDURE", "NONCE", "OFFICER",
-           "OMR_READING", "PAPER_FORM", "PROCEDURE_INFO", "PUBLICATION", "RATE_WINDOW", "RATING", "RECORD",
-           "SATISFACTION_TARGET", "SURVEY_RESPONSE", "SURVEY_TOKEN", "TIME_UNTRUSTED", "TOTALS_DEFERRED",
+__all__ = ["ADMIN_SESSION", "ADMIN_USER", "AGENCY", "ALERT_EVENT", "ALERT_RULE", "ANSWER_COLUMNS", "CASE_EVENT",
+           "CATALOG", "COMMENTED", "COUNTER", "DAY_TOTALS", "DEVICE", "ENROLMENT_CODE", "FEEDBACK_CASE",
+           "HARASSMENT_REPORTED", "HEALTH", "LEVEL_VALUES", "LOGIN_THROTTLE", "MONTH_BY_OFFICER", "MONTH_BY_PROCEDURE",
+           "NONCE", "OFFICER", "OMR_READING", "PAPER_FORM", "PROCEDURE_INFO", "PUBLICATION", "RATE_WINDOW", "RATING",
+           "RECORD", "SATISFACTION_TARGET", "SURVEY_RESPONSE", "SURVEY_TOKEN", "TIME_UNTRUSTED", "TOTALS_DEFERRED",
            "TOTALS_OFFSET_S", "TOTAL_COUNTS", "metadata", "text"]

@@ -268,6 +268,35 @@ def _check_webform(settings: ServerSettings) -> None:
 # ---- end of [webform] -----------------------------------------------------------------------------------------
 
 
+# ---- [cases] (sync/server/cases) -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cases:
+    """How long the office has to answer a comment, harassment report or callback request, in working days
+    (Saturday and Sunday off, minus `holidays`, plus make-up `working_days`), in the report time zone."""
+
+    answer_within_days: int = 10
+    holidays: list[str] = field(default_factory=list)       # "YYYY-MM-DD", days off that are not weekends
+    working_days: list[str] = field(default_factory=list)   # "YYYY-MM-DD", make-up working Saturdays or Sundays
+
+
+def _check_cases(settings: ServerSettings) -> None:
+    """[cases]: a day count in range and dates that are dates."""
+    from datetime import date  # only here: the other sections need no dates
+
+    check_ranges(settings.source, {"cases.answer_within_days": (settings.cases.answer_within_days, 1, 365)})
+    for key, values in (("holidays", settings.cases.holidays), ("working_days", settings.cases.working_days)):
+        for i, text in enumerate(values):
+            try:
+                date.fromisoformat(text)
+            except (TypeError, ValueError):
+                raise SettingsError(settings.source, f"cases.{key}[{i}]",
+                                    f"cần một ngày dạng YYYY-MM-DD, ví dụ \"2026-09-02\", không phải {text!r}",
+                                    f"expected a date as YYYY-MM-DD, e.g. \"2026-09-02\", not {text!r}") from None
+
+# ---- end of [cases] -------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Everything the central server reads from its settings file."""
@@ -281,6 +310,7 @@ class ServerSettings:
     alerts: Alerts = field(default_factory=Alerts)
     webform: WebForm = field(default_factory=WebForm)
     digest: Digest = field(default_factory=Digest)
+    cases: Cases = field(default_factory=Cases)
     source: Path | None = None
 
 
@@ -321,6 +351,7 @@ def _check(settings: ServerSettings) -> None:
     _check_alerts(settings)
     _check_webform(settings)
     _check_digest(settings)
+    _check_cases(settings)
 
 
 def parse(text: str, path: Path | None = None) -> ServerSettings:

@@ -43,6 +43,8 @@ from sqlalchemy import exc as sa_exc
 from sync.server.alerts import mail
 from sync.server.alerts.findings import Occurrence, evaluate
 from sync.server.alerts.rules import KIND_LABELS
+from sync.server.cases import reply_mail
+from sync.server.cases import store as cases
 from sync.server.db import reading, utc_now, writing
 from sync.server.models import AGENCY, ALERT_EVENT, ALERT_RULE, COUNTER
 from sync.server.settings import ServerSettings
@@ -259,6 +261,7 @@ def check(engine: Engine, settings: ServerSettings, *, now: datetime | None = No
         if not mine:
             return CheckResult(busy=True)
         moment = now or utc_now()
+        cases.sync_from_ratings(engine, settings)   # so new comments are cases before case_overdue looks
         with reading(engine) as conn:
             rule_ids: list[int] = list(conn.execute(select(ALERT_RULE.c.id).where(ALERT_RULE.c.active)
                                                     .order_by(ALERT_RULE.c.id)).scalars())
@@ -268,6 +271,7 @@ def check(engine: Engine, settings: ServerSettings, *, now: datetime | None = No
             if found:
                 raised += claim(engine, rule_id, found, moment)
         sent, failed, errors = _send_pending(engine, settings, moment)
+        reply_mail.send_pending(engine, settings, moment)   # the replies to citizens wait and retry the same way
         return CheckResult(raised, sent, failed, tuple(errors))
 
 

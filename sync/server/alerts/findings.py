@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, case, exists, func, select
+from sqlalchemy import Connection, Engine, String, and_, case, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from kiosk.domain.levels import CHANNELS_BY_KEY, HARASSMENT_KEY, LEVELS
@@ -31,6 +31,7 @@ from sync.server.models import (
     ALERT_RULE,
     COUNTER,
     DEVICE,
+    FEEDBACK_CASE,
     HARASSMENT_REPORTED,
     OFFICER,
     PROCEDURE_INFO,
@@ -44,6 +45,7 @@ from sync.server.settings import ServerSettings, report_timezone
 
 DASHBOARD_PATH = "/dashboard"
 FLEET_PATH = "/fleet"
+CASES_PATH = "/phan-anh"
 # Harassment reports are looked for among ratings recorded this long ago at most (the index range), and among
 # those received from this long before the rule was made.
 HARASSMENT_LOOKBACK = timedelta(days=31)
@@ -330,8 +332,49 @@ def _below_target(conn: Connection, ctx: _Context, rule: Any) -> list[Occurrence
     return [Occurrence(key, subject, _mail_text(vi, en, rule))]
 
 
+def _case_overdue(conn: Connection, ctx: _Context, rule: Any) -> list[Occurrence]:
+    """Each case of the rule's place still open after its due date (working days, report time zone), once."""
+    key = "case:" + FEEDBACK_CASE.c.id.cast(String)
+    claimed = exists().where(ALERT_EVENT.c.rule_id == rule.id, ALERT_EVENT.c.occurrence == key)
+    where = [FEEDBACK_CASE.c.agency_id == rule.agency_id, FEEDBACK_CASE.c.status.in_(("new", "assigned")),
+             FEEDBACK_CASE.c.due_on < ctx.now.astimezone(ctx.zone).date(), ~claimed]
+    if rule.counter_id is not None:
+        where.append(FEEDBACK_CASE.c.counter_id == rule.counter_id)
+    if rule.channel is not None:
+        where.append(FEEDBACK_CASE.c.channel == rule.channel)
+    rows = conn.execute(
+        select(FEEDBACK_CASE.c.id, FEEDBACK_CASE.c.kind, FEEDBACK_CASE.c.text, FEEDBACK_CASE.c.recorded_at,
+               FEEDBACK_CASE.c.due_on, FEEDBACK_CASE.c.assignee, COUNTER.c.code.label("counter_code"),
+               COUNTER.c.name.label("counter_name"))
+        .select_from(FEEDBACK_CASE.join(COUNTER, COUNTER.c.id == FEEDBACK_CASE.c.counter_id))
+        .where(*where).order_by(FEEDBACK_CASE.c.due_on, FEEDBACK_CASE.c.id).limit(MAX_PER_RULE)).all()
+    zone_vi, zone_en = ctx.zone_words()
+    found = []
+    for r in rows:
+        where_vi, where_en = _place(rule, r.counter_code, r.counter_name)
+        due = f"{r.due_on:%d/%m/%Y}"
+        link = f"{ctx.base_url}{CASES_PATH}/{r.id}"
+        text = mask(r.text) if r.text else ""
+        vi = [f"CẢNH BÁO: phản ánh số {r.id} tại {where_vi} đã quá hạn trả lời (hạn {due}).", "",
+              f"Nhận lúc: {ctx.local(r.recorded_at)} ({zone_vi})",
+              f"Được giao: {r.assignee or '(chưa giao)'}"]
+        en = [f"ALERT: case {r.id} at {where_en} is overdue (due {due}).", "",
+              f"Received: {ctx.local(r.recorded_at)} ({zone_en})",
+              f"Assigned to: {r.assignee or '(not assigned)'}"]
+        if text:
+            vi.append(f"Ý kiến của người dân: «{text}»")
+            en.append(f"The citizen's comment: \"{text}\"")
+        vi += ["", f"Xử lý phản ánh: {link}"]
+        en += ["", f"Handle the case: {link}"]
+        short = _short_place(rule, r.counter_name)
+        subject = (f"[Cảnh báo] Phản ánh số {r.id} quá hạn trả lời tại {short} / "
+                   f"[Alert] Case {r.id} overdue at {short}")
+        found.append(Occurrence(f"case:{r.id}", subject, _mail_text(vi, en, rule)))
+    return found
+
+
 _EVALUATORS = {"dissatisfied": _dissatisfied, HARASSMENT_KEY: _harassment, "silent": _silent,
-               "below_target": _below_target}
+               "below_target": _below_target, "case_overdue": _case_overdue}
 
 
 def evaluate(engine: Engine, settings: ServerSettings, rule_id: int, now: datetime) -> list[Occurrence]:

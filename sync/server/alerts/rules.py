@@ -4,7 +4,8 @@ Four kinds: `dissatisfied` (the share rated 1 or 2 over `share` within `window_h
 `min_ratings` ratings), `harassment` (each report of harassment or unofficial payment), `silent` (a device not
 heard from for more than `window_h` hours, else the settings' silent_after_h), `below_target` (a completed
 calendar month whose satisfaction index is below the agency's target for that year, with at least `min_ratings`
-ratings; the targets are in sync/server/results/targets.py). The kind is a plain column checked here, in code.
+ratings; the targets are in sync/server/results/targets.py), `case_overdue` (each case not answered by its due
+date in working days; sync/server/cases). The kind is a plain column checked here, in code.
 A removed rule is kept, inactive,
 so the alerts it raised stay on record. Every refusal is a ServerError in Vietnamese and English.
 """
@@ -27,12 +28,13 @@ from sync.server.models import AGENCY, ALERT_RULE, COUNTER
 from sync.server.settings import ServerSettings
 
 # The kind that watches the harassment question is named by that question's key.
-KINDS = ("dissatisfied", HARASSMENT_KEY, "silent", "below_target")
+KINDS = ("dissatisfied", HARASSMENT_KEY, "silent", "below_target", "case_overdue")
 KIND_LABELS = {
     "dissatisfied": ("Tỷ lệ không hài lòng cao", "High dissatisfied share"),
     HARASSMENT_KEY: ("Phản ánh phiền hà, sách nhiễu", "Harassment report"),
     "silent": ("Thiết bị im lặng", "Silent device"),
     "below_target": ("Tháng chưa đạt chỉ tiêu", "Month below target"),
+    "case_overdue": ("Phản ánh quá hạn trả lời", "Case overdue"),
 }
 # A dissatisfied rule's defaults: over 50 % dissatisfied within a day, at least 4 ratings.
 DEFAULT_SHARE, DEFAULT_WINDOW_H, DEFAULT_MIN_RATINGS = 0.5, 24.0, 4
@@ -87,6 +89,8 @@ class Rule:
             least = self.min_ratings or 0
             return (f"một tháng có chỉ số hài lòng dưới chỉ tiêu năm (ít nhất {least} lượt)",
                     f"a month's satisfaction index below the year's target (at least {least} ratings)")
+        if self.kind == "case_overdue":
+            return "mỗi phản ánh quá hạn trả lời", "each case not answered by its due date"
         hours = hours_text(silent_after_h(settings, self.window_h))
         return f"thiết bị im lặng quá {hours} giờ", f"a device silent for over {hours} h"
 
@@ -222,9 +226,10 @@ def add_rule(engine: Engine, agency_code: str, counter_code: str | None, kind: s
                           "a silent-device alert watches kiosks only; leave out --channel")
     if kind not in KINDS:
         raise ServerError(f"Không có loại cảnh báo {kind[:40]!r}; chọn dissatisfied (tỷ lệ không hài lòng), "
-                          "harassment (phiền hà, sách nhiễu), silent (thiết bị im lặng) hoặc below_target (tháng "
-                          "chưa đạt chỉ tiêu)",
-                          f"no alert kind {kind[:40]!r}; choose dissatisfied, harassment, silent or below_target")
+                          "harassment (phiền hà, sách nhiễu), silent (thiết bị im lặng) below_target (tháng "
+                          "chưa đạt chỉ tiêu) hoặc case_overdue (phản ánh quá hạn trả lời)",
+                          f"no alert kind {kind[:40]!r}; choose dissatisfied, harassment, silent, below_target or "
+                          "case_overdue")
     if kind == "below_target":
         for name, value in (("--share", share), ("--window-h", window_h)):
             if value is not None:
@@ -237,7 +242,7 @@ def add_rule(engine: Engine, agency_code: str, counter_code: str | None, kind: s
         for name, value in (("--share", share), ("--min-ratings", min_ratings)):
             if value is not None:
                 raise _refuse_option(kind, name)
-        if kind == HARASSMENT_KEY and window_h is not None:
+        if kind in (HARASSMENT_KEY, "case_overdue") and window_h is not None:
             raise _refuse_option(kind, "--window-h")
     else:
         share = check_share(DEFAULT_SHARE if share is None else share)

@@ -25,8 +25,9 @@ def add_commands(sub: Any, add: Adder) -> None:
     a_add = add(sub, "add", "add a rule: too many dissatisfied ratings, a harassment report, or a silent device")
     a_add.add_argument("--agency", metavar="CODE", help="the agency whose ratings or devices are watched")
     a_add.add_argument("--counter", metavar="CODE", help="only this counter of the agency (default: all of them)")
-    a_add.add_argument("--kind", metavar="KIND", help="dissatisfied, harassment, silent or below_target "
-                       "(a completed month below the year's target)")
+    a_add.add_argument("--kind", metavar="KIND", help="dissatisfied, harassment, silent, below_target "
+                       "(a completed month below the year's target) or case_overdue (a case not answered by its "
+                       "due date in working days)")
     a_add.add_argument("--share", metavar="SHARE", help="dissatisfied: fire when the share rated 1 or 2 is over "
                        "this, e.g. 0.5 or 50%% (default 0.5)")
     a_add.add_argument("--window-h", metavar="HOURS", help="dissatisfied: within the last HOURS (default 24); "

@@ -31,6 +31,12 @@ def mask(text: str) -> str:
     return _PHONE.sub(MASK, _EMAIL.sub(MASK, text))
 
 
+def contacts_in(text: str) -> tuple[str, str]:
+    """The first phone number and e-mail address written in `text` ('' for none), for a callback."""
+    phone, email = _PHONE.search(_EMAIL.sub(" ", text)), _EMAIL.search(text)
+    return (phone.group(0).strip() if phone else ""), (email.group(0) if email else "")
+
+
 def comments_on(at: At, query: ReportQuery, condition: ColumnElement[bool], limit: int) -> list[Comment]:
     """The period's ratings that count and meet `condition`, newest first, at most `limit`."""
     zone = at.zone

@@ -23,6 +23,7 @@ from kiosk.domain.levels import HARASSMENT_KEY
 from sync.server import registry
 from sync.server.admin import accounts
 from sync.server.alerts import checker
+from sync.server.cases import store as cases
 from sync.server.context import AppContext, context
 from sync.server.db import reading, utc_now
 from sync.server.errors import ReportError, ServerError
@@ -190,6 +191,9 @@ def _dashboard_values(conn: Connection, ctx: AppContext, session: accounts.Sessi
     values |= _page_context(conn, ctx, query, page, view)
     values["params"] = dashboard_query.to_params(query)
     values["agency"] = next((a for a in agencies if a.code == query.agency_code), None)
+    # Cases made so far (each alert check and each visit to /phan-anh makes new ones): no write on this page.
+    values["case_figures"] = cases.report(ctx.engine, ctx.settings, query.period.first, query.period.last,
+                                          query.agency_code or "")
     ranking: report_view.RankingPage = values["ranking"]
     if not ranking.exists:
         values["message"] = message or (

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from sync.server import registry
-from sync.server.context import context
+from sync.server.cases import store as cases
+from sync.server.context import AppContext, context
 from sync.server.db import reading
 from sync.server.errors import ServerError
 from sync.server.results import charts, publications, targets
@@ -44,6 +45,12 @@ def public_index(request: Request) -> Response:
     return _public_response(request, "public_index.html", {"agencies": found}, False)
 
 
+def _answers(ctx: AppContext, code: str) -> list[tuple[str, str, str]]:
+    """The agency's published questions and replies (sync/server/cases), with the day each was published."""
+    in_zone = zone(ctx)
+    return [(question, reply, local(at, in_zone)) for question, reply, at in cases.published(ctx.engine, code)]
+
+
 def _agency_public(request: Request, code: str, publication_id: int | None) -> Response:
     """The agency's chosen publication (None: its latest) with the list of the others."""
     ctx = context(request)
@@ -61,7 +68,7 @@ def _agency_public(request: Request, code: str, publication_id: int | None) -> R
             return not_found(request, "Không có bản công bố này (có thể đã được thu hồi).",
                               "No such publication (it may have been withdrawn).")
         return _public_response(request, "public.html", {"agency": agency, "publication": None, "listed": [],
-                                                         "report": None}, embed)
+                                                         "report": None, "answers": _answers(ctx, code)}, embed)
     report = chosen.report()
     in_zone = zone(ctx)
     values = {"agency": agency, "publication": chosen, "listed": listed, "report": report,
@@ -69,7 +76,7 @@ def _agency_public(request: Request, code: str, publication_id: int | None) -> R
               "distribution": charts.distribution_bar(report.total.levels, chart_id="pub-dist"),
               "distribution_narrow": charts.distribution_bar(report.total.levels, width=360, chart_id="pub-dist-n"),
               "self_link": f"{PUBLIC}/{quote(code)}/{chosen.id}",
-              "target": targets.headline(report.total, chosen.goal())}
+              "target": targets.headline(report.total, chosen.goal()), "answers": _answers(ctx, code)}
     return _public_response(request, "public.html", values, embed)
 
 

@@ -1,0 +1,1 @@
+"""Feedback cases: comments, harassment reports and callback requests to assign, answer, close and publish."""
