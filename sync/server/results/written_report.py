@@ -215,7 +215,8 @@ def trend_png(points: Sequence[TrendPoint], goal: targets.Goal | None = None, *,
                                  (figures.dissatisfied_share, dissatisfied, centre + 4)):
             value = share or 0.0
             y = bottom - (bottom - top) * value
-            draw.rectangle([(x, y), (x + bar, bottom - 1)], fill=colour)
+            if value > 0:
+                draw.rectangle([(x, min(y, bottom - 2)), (x + bar, bottom - 1)], fill=colour)
             draw.text((x + bar / 2, y - 6), percent(share, 0), font=small, fill=ink, anchor="md")
     if goal is not None:
         y = bottom - (bottom - top) * goal.index_permille / 1000
@@ -423,7 +424,7 @@ def _body(document: object, data: WrittenReport) -> None:
     _heading(document, "4. Diễn biến theo tháng")
     document.add_picture(io.BytesIO(trend_png(data.trend, data.goal)), width=Cm(16))  # type: ignore[attr-defined]
     document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER  # type: ignore[attr-defined]
-    _para(document, f"Hình 1. Chỉ số hài lòng và tỷ lệ không hài lòng theo tháng, {period.label('vi').lower()}",
+    _para(document, f"Hình 1. Chỉ số hài lòng và tỷ lệ không hài lòng theo tháng, {subject_period(period)}",
           12, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER)
 
     _heading(document, "II. KẾT QUẢ THEO QUẦY, THEO YẾU TỐ VÀ THEO KÊNH")
