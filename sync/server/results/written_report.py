@@ -36,7 +36,7 @@ from sync.server import registry
 from sync.server.channels.paper_form import font
 from sync.server.db import reading
 from sync.server.models import COMMENTED
-from sync.server.results import reports, report_view, targets
+from sync.server.results import report_view, reports, targets
 from sync.server.results.charts import percent
 from sync.server.results.figures import Figures, Report, ReportQuery, TrendPoint
 from sync.server.results.periods import Period
@@ -190,7 +190,7 @@ def trend_png(points: Sequence[TrendPoint], goal: targets.Goal | None = None, *,
     draw = ImageDraw.Draw(image)
     ink, grid = "#1a1a1a", "#d0d0d0"
     small, label = font(26), font(28, bold=True)
-    left, right, top, bottom = 110, width - 40, 70, height - 110
+    left, right, top, bottom = 110, width - 40, 120, height - 110
     satisfied, dissatisfied = level(4).colour, level(1).colour
     for tenth in range(0, 11, 2):
         y = bottom - (bottom - top) * tenth / 10
@@ -257,7 +257,8 @@ def _para(container: object, text: str = "", size: float = 13, *, bold: bool = F
     paragraph: Paragraph = container.add_paragraph()  # type: ignore[attr-defined]
     if text:
         _run_font(paragraph.add_run(text), size, bold=bold, italic=italic)
-    paragraph.alignment = align
+    if align is not None:
+        paragraph.alignment = align
     shape = paragraph.paragraph_format
     shape.space_after, shape.space_before = Pt(after), Pt(before)
     shape.line_spacing = 1.15
@@ -292,9 +293,16 @@ def _borderless(document: object, widths_cm: Sequence[float]) -> DocxTable:
     table: DocxTable = document.add_table(rows=1, cols=len(widths_cm))  # type: ignore[attr-defined]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
+    _widths(table, widths_cm)
     for cell, width in zip(table.rows[0].cells, widths_cm, strict=True):
         cell.width = Cm(width)
     return table
+
+
+def _widths(table: DocxTable, widths_cm: Sequence[float]) -> None:
+    # LibreOffice lays a table out by its grid, Word by its cells' widths: set both.
+    for column, width in zip(table.columns, widths_cm, strict=True):
+        column.width = Cm(width)
 
 
 def _grid(document: object, heads: Sequence[str], rows: Sequence[Sequence[str]], widths_cm: Sequence[float]) -> None:
@@ -303,16 +311,19 @@ def _grid(document: object, heads: Sequence[str], rows: Sequence[Sequence[str]],
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
+    _widths(table, widths_cm)
+    numbered = heads[0] == "STT"
     for cell, text, width in zip(table.rows[0].cells, heads, widths_cm, strict=True):
         cell.width = Cm(width)
         _para(_cell_first(cell), text, 12, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
     for values in rows:
-        cells = table.add_row().cells
+        cells = table.add_row().cells  # type: ignore[no-untyped-call]
         for i, (cell, text, width) in enumerate(zip(cells, values, widths_cm, strict=True)):
             cell.width = Cm(width)
             numeric = i > 0 and (text[:1].isdigit() or text in ("–", "0"))
             align = WD_ALIGN_PARAGRAPH.RIGHT if numeric else WD_ALIGN_PARAGRAPH.LEFT
-            _para(_cell_first(cell), text, 12, align=WD_ALIGN_PARAGRAPH.CENTER if i == 0 else align, after=0)
+            first = WD_ALIGN_PARAGRAPH.CENTER if numbered else WD_ALIGN_PARAGRAPH.LEFT
+            _para(_cell_first(cell), text, 12, align=first if i == 0 else align, after=0)
     _para(document, "", 6, after=0)
 
 
@@ -333,13 +344,15 @@ def _flag_words(row_flag: report_view.Flag) -> str:
 
 
 def _group_rows(report: Report) -> list[list[str]]:
-    return [[str(i), row.label, report_view.count(row.figures.ratings), percent(row.figures.satisfaction_index),
+    # A group without a counter is labelled in both languages by the report: the document is in Vietnamese.
+    return [[str(i), row.label.split(" / ")[0] if row.key in ("", "_") else row.label,
+             report_view.count(row.figures.ratings), percent(row.figures.satisfaction_index),
              percent(row.figures.dissatisfied_share), report_view.count(row.figures.harassment_reports),
              _flag_words(report_view.flag(row, report))] for i, row in enumerate(report.rows, start=1)]
 
 
 _GROUP_HEADS = ("STT", "{}", "Số lượt", "Chỉ số hài lòng", "Không hài lòng", "Sách nhiễu", "Đánh giá")
-_GROUP_WIDTHS = (1.1, 3.6, 1.7, 2.1, 2.1, 1.8, 4.1)
+_GROUP_WIDTHS = (1.3, 3.5, 1.5, 2.0, 2.0, 1.7, 4.5)
 
 
 def render_docx(data: WrittenReport) -> bytes:
@@ -350,7 +363,7 @@ def render_docx(data: WrittenReport) -> bytes:
     section.top_margin, section.bottom_margin = Cm(2), Cm(2)
     section.left_margin, section.right_margin = Cm(3), Cm(1.5)
     normal = document.styles["Normal"]
-    normal.font.name, normal.font.size = FONT_NAME, Pt(13)  # type: ignore[attr-defined]
+    normal.font.name, normal.font.size = FONT_NAME, Pt(13)
     _header(document, data)
     _body(document, data)
     _footer(document, data)
@@ -364,12 +377,12 @@ def render_docx(data: WrittenReport) -> bytes:
 def _header(document: object, data: WrittenReport) -> None:
     top = _borderless(document, (6.5, 10.0))
     left, right = (_cell_first(cell) for cell in top.rows[0].cells)
-    _para(left, data.agency.name.upper(), 12.5, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
-    _para(left, data.office.upper(), 12.5, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _para(left, data.agency.name.upper(), 12, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _para(left, data.office.upper(), 12, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
     _rule(left, 2.0)
     _para(left, f"Số:        /BC-{abbreviation(data.office)}", 13, align=WD_ALIGN_PARAGRAPH.CENTER, after=0,
           before=6)
-    _para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12.5, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
     motto = _para(right, "", 13, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
     run = motto.add_run("Độc lập - Tự do - Hạnh phúc")
     _run_font(run, 13, bold=True)
@@ -416,7 +429,7 @@ def _body(document: object, data: WrittenReport) -> None:
           [[label, report_view.count(f.ratings), percent(f.satisfaction_index), percent(f.dissatisfied_share)]
            for label, f in ((f"Kỳ này ({period.label('vi')})", total), (f"Kỳ trước ({before_label})", previous),
                             (f"Cùng kỳ năm trước ({year_label})", year_before))],
-          (7.5, 2.5, 3.0, 3.0))
+          (7.0, 2.2, 3.6, 3.7))
 
     _heading(document, "3. Kết quả so với chỉ tiêu")
     _para(document, _target_words(data), indent=True)
@@ -463,8 +476,8 @@ def _body(document: object, data: WrittenReport) -> None:
 
     _heading(document, "IV. ĐỀ XUẤT, KIẾN NGHỊ")
     for number in (1, 2, 3):
-        _para(document, f"{number}. [Đề xuất, kiến nghị – {data.office} bổ sung trước khi trình ký] "
-              "……………………………………………", indent=True)
+        _para(document, f"{number}. [Đề xuất, kiến nghị – {data.office} bổ sung trước khi trình ký] ………………",
+              align=WD_ALIGN_PARAGRAPH.LEFT, indent=True)
     _para(document, f"Trên đây là báo cáo kết quả khảo sát, đánh giá sự hài lòng {subject_period(period)} của "
           f"{data.office}, kính trình {data.agency.name} xem xét, chỉ đạo./.", indent=True, before=6)
 
