@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import html
 import io
+import re
 import shutil
 import subprocess
 import sys
@@ -44,10 +46,12 @@ from zoneinfo import ZoneInfo
 
 import docx
 import pytest
+import requests
 from PIL import Image
 from sqlalchemy import Engine
 
 from sync.server import registry
+from sync.server.admin import accounts
 from sync.server.channels.store import Answers, Meta, store
 from sync.server.cli import main as server_cli
 from sync.server.results import targets, written_report
@@ -55,7 +59,7 @@ from sync.server.results.periods import Period
 from sync.server.secret import ServerSecret
 from sync.server.settings import Reports, ServerSettings
 from tests.sync_harness import ServerHandle, start_server
-from tests.test_server_officer_sheets import Rated, push_kiosk
+from tests.test_server_officer_sheets import PASSWORD, USER, Rated, push_kiosk, signed_in
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SETTINGS = dataclasses.replace(ServerSettings(), reports=Reports(flag_share=0.25, flag_min_ratings=4))
@@ -118,6 +122,7 @@ def seed(db_url: str, directory: Path) -> Seeded:
               meta=Meta("entry", form_number=number, entered_by="noi.vu"), recorded_at=at(2026, 9, day),
               now=at(2026, 9, day, 17))
     targets.set_target(engine, "HK", targets.goal(2026, 830), "noi.vu")
+    accounts.add_user(engine, USER, PASSWORD)
     return Seeded(server, engine, config, db_url)
 
 
@@ -318,6 +323,32 @@ def test_pdf_without_libreoffice_is_refused_in_both_languages(seeded: Seeded, tm
     err = capsys.readouterr().err
     assert "--pdf cần LibreOffice" in err and "--pdf needs LibreOffice" in err
     assert list(tmp_path.iterdir()) == [empty]
+
+
+def test_the_dashboard_offers_the_word_report_for_one_agency_and_a_reporting_period(seeded: Seeded) -> None:
+    session = signed_in(seeded.server)
+    base = seeded.server.url
+    page = session.get(f"{base}/dashboard?period=quarter&date=2026-08-15&agency=HK&group=counter", timeout=30)
+    link = re.search(r'<a href="([^"]+)" download data-format="docx" id="written-report">Tải báo cáo \(Word\)</a>',
+                     page.text)
+    assert link, "the download button"
+    answer = session.get(base + html.unescape(link.group(1)), timeout=60)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    assert 'filename="ket-qua-HK-2026-07-01-2026-09-30-counter-bao-cao-van-ban.docx"' in answer.headers[
+        "content-disposition"]
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(answer.content)).paragraphs)
+    assert "quý III năm 2026" in text and "Trong kỳ có 20 lượt đánh giá." in text
+    # A month, or every agency: no written report offered, and asked for anyway, a bilingual refusal.
+    for query in ("period=month&date=2026-08-15&agency=HK", "period=quarter&date=2026-08-15"):
+        assert 'id="written-report"' not in session.get(f"{base}/dashboard?{query}", timeout=30).text
+    refused = session.get(f"{base}/dashboard/written-report.docx?period=month&date=2026-08-15&agency=HK", timeout=30)
+    assert refused.status_code == 400 and "Kỳ báo cáo 'month' không hợp lệ" in refused.text
+    assert "invalid report period 'month'" in refused.text
+    everyone = session.get(f"{base}/dashboard/written-report.docx?period=quarter&date=2026-08-15", timeout=30)
+    assert everyone.status_code == 400 and "Chọn một cơ quan" in everyone.text and "choose an agency" in everyone.text
+    signed_out = requests.get(base + html.unescape(link.group(1)), timeout=30, allow_redirects=False)
+    assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/login")
 
 
 def render_first_page(docx_path: Path, out_dir: Path) -> tuple[int, Path]:
