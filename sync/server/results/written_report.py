@@ -328,7 +328,9 @@ def _grid(document: object, heads: Sequence[str], rows: Sequence[Sequence[str]],
 
 
 def _heading(document: object, text: str) -> None:
-    _para(document, text, 13, bold=True, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True, before=6, after=4)
+    # Kept with what follows: a heading never ends a page alone.
+    _para(document, text, 13, bold=True, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True, before=6,
+          after=4).paragraph_format.keep_with_next = True
 
 
 def _compare(current: Figures, before: Figures, words_vi: str) -> str:
@@ -436,7 +438,9 @@ def _body(document: object, data: WrittenReport) -> None:
 
     _heading(document, "4. Diễn biến theo tháng")
     document.add_picture(io.BytesIO(trend_png(data.trend, data.goal)), width=Cm(16))  # type: ignore[attr-defined]
-    document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER  # type: ignore[attr-defined]
+    picture = document.paragraphs[-1]  # type: ignore[attr-defined]
+    picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    picture.paragraph_format.keep_with_next = True
     _para(document, f"Hình 1. Chỉ số hài lòng và tỷ lệ không hài lòng theo tháng, {subject_period(period)}",
           12, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER)
 
