@@ -27,7 +27,8 @@ def add_commands(sub: Any, add: Adder) -> None:
     # Values are checked by _report_options (not argparse `choices`), so every refusal is bilingual.
     report.add_argument("--from", dest="date_from", metavar="DATE", help="first day, YYYY-MM-DD (with --to)")
     report.add_argument("--to", dest="date_to", metavar="DATE", help="last day, included, YYYY-MM-DD")
-    report.add_argument("--period", metavar="KIND", help="day, week, month, quarter, half, nine_months or year (instead of --from/--to)")
+    report.add_argument("--period", metavar="KIND",
+                        help="day, week, month, quarter, half, nine_months or year (instead of --from/--to)")
     report.add_argument("--date", metavar="DATE", help="a day in that period (default: today)")
     report.add_argument("--group-by", default="agency", metavar="BY",
                         help="agency, counter, officer, procedure, field or channel (default: agency)")
