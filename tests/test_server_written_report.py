@@ -380,6 +380,25 @@ def test_the_pdf_renders_a_first_page_with_dark_text_on_white(seeded: Seeded, tm
     assert sum(top_left[:100]) > 200 and sum(top_right[:100]) > 200   # both header blocks are printed
 
 
+def _dashboard_button(base: str, out: Path) -> None:
+    """The dashboard's top, signed in, HK's Q3 2026 chosen: the 'Tải báo cáo (Word)' link in view."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(base + "/login?next=" + "/dashboard%3Fperiod%3Dquarter%26date%3D2026-08-15%26agency%3DHK")
+        page.fill("#username", USER)
+        page.fill("#password", PASSWORD)
+        with page.expect_navigation():
+            page.click("section.login button[type=submit]")
+        page.locator("#written-report").scroll_into_view_if_needed()
+        page.screenshot(path=str(out))
+        browser.close()
+
+
 def main() -> None:
     """Write DIR/server-report-docx-page1.png: the first page of a generated report (SQLite)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -394,7 +413,7 @@ def main() -> None:
             assert generate(made, out, "--pdf") == 0
             _, png = render_first_page(out, folder)
             shutil.copy(png, args.screenshots / "server-report-docx-page1.png")
-            shutil.copy(out, args.screenshots.parent / "server-report-sample.docx") if False else None
+            _dashboard_button(made.server.url, args.screenshots / "server-dashboard-report-button.png")
         finally:
             made.server.stop()
     print(args.screenshots / "server-report-docx-page1.png", file=sys.stderr)
