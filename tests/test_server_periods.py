@@ -29,7 +29,7 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SETTINGS = ServerSettings()
 # Local midnights that start a day, a week (Monday 30 November), a month, a quarter and a year.
 MIDNIGHTS = (date(2026, 10, 1), date(2026, 11, 1), date(2026, 11, 30), date(2026, 12, 1), date(2027, 1, 1))
-KINDS = ("day", "week", "month", "quarter", "year")
+KINDS = ("day", "week", "month", "quarter", "half", "nine_months", "year")
 
 
 def spellings(day: date) -> list[str]:

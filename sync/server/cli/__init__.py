@@ -2,7 +2,7 @@
 
 Each group of sub-commands is a module of this package with its parsers and handlers: serve (run, db), registry
 (agency, counter, officer), devices (device, catalog), admin (admin, fleet), reports (report), alerts (alert),
-paper (paper), targets (target), cases (cases).
+paper (paper), targets (target), cases (cases), written_report (written-report).
 Every error is one bilingual message on stderr and exit code 2; no traceback reaches the terminal.
 """
 
@@ -18,16 +18,28 @@ from sqlalchemy import exc
 from kiosk import __version__
 from kiosk.domain.errors import BilingualError
 from sync.server import settings as server_settings
-from sync.server.cli import admin, alerts, cases, devices, paper, registry, reports, serve, survey, targets
+from sync.server.cli import (
+    admin,
+    alerts,
+    cases,
+    devices,
+    paper,
+    registry,
+    reports,
+    serve,
+    survey,
+    targets,
+    written_report,
+)
 from sync.server.cli.common import EXIT_USAGE, Handler, Precheck, common_options, refuse, say
 from sync.server.db import open_database, unreachable
 
 # In the order `kiosk-server --help` lists them.
-_GROUPS = (serve, registry, devices, admin, reports, alerts, survey, paper, targets, cases)
+_GROUPS = (serve, registry, devices, admin, reports, alerts, survey, paper, targets, cases, written_report)
 _COMMANDS: dict[str, Handler] = {name: handler for group in _GROUPS for name, handler in group.COMMANDS.items()}
 # Checks run right after parsing, before settings or the database are opened (a bad option changes nothing).
 _PRECHECKS: dict[str, Precheck] = {**reports.PRECHECKS, **alerts.PRECHECKS, **targets.PRECHECKS,
-                                   **cases.PRECHECKS}
+                                   **cases.PRECHECKS, **written_report.PRECHECKS}
 
 
 def build_parser() -> argparse.ArgumentParser:

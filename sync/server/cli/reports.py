@@ -27,7 +27,8 @@ def add_commands(sub: Any, add: Adder) -> None:
     # Values are checked by _report_options (not argparse `choices`), so every refusal is bilingual.
     report.add_argument("--from", dest="date_from", metavar="DATE", help="first day, YYYY-MM-DD (with --to)")
     report.add_argument("--to", dest="date_to", metavar="DATE", help="last day, included, YYYY-MM-DD")
-    report.add_argument("--period", metavar="KIND", help="day, week, month, quarter or year (instead of --from/--to)")
+    report.add_argument("--period", metavar="KIND",
+                        help="day, week, month, quarter, half, nine_months or year (instead of --from/--to)")
     report.add_argument("--date", metavar="DATE", help="a day in that period (default: today)")
     report.add_argument("--group-by", default="agency", metavar="BY",
                         help="agency, counter, officer, procedure, field or channel (default: agency)")
@@ -104,8 +105,9 @@ def _report_options(args: argparse.Namespace) -> None:
             "choose a period: --from DATE --to DATE, or --period day|week|month|quarter|year [--date DATE]")
     if args.period not in PERIOD_KINDS or args.period == "range":
         raise BilingualError(
-            f"--period: loại kỳ {args.period!r} không hợp lệ; dùng day, week, month, quarter hoặc year",
-            f"--period: invalid period kind {args.period!r}; use day, week, month, quarter or year")
+            f"--period: loại kỳ {args.period!r} không hợp lệ; dùng day, week, month, quarter, half, nine_months hoặc "
+            "year", f"--period: invalid period kind {args.period!r}; use day, week, month, quarter, half, nine_months "
+            "or year")
     args.report_anchor = None if args.date is None else _parse_day(args.date, "--date")
     args.report_period = None
 

@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
+from kiosk.domain.errors import BilingualError
 from kiosk.domain.levels import HARASSMENT_KEY
 from sync.server import registry
 from sync.server.admin import accounts
@@ -36,6 +37,7 @@ from sync.server.results import (
     report_view,
     reports,
     targets,
+    written_report,
 )
 from sync.server.results.comments import harassment_reports, latest_comments
 from sync.server.results.dashboard_query import QueryError
@@ -52,6 +54,7 @@ ALERTS_SHOWN = 50
 EXPORTS = (*exports.TABLES, "trend", HARASSMENT_KEY, "comments")
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 NOTHING_CHANGED = (". Không có gì thay đổi.", ". Nothing changed.")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -154,6 +157,9 @@ def _page_context(conn: Connection, ctx: AppContext, query: ReportQuery, page: i
         "default_title": _default_title(report, query),
         "local": lambda moment: local(moment, in_zone),
         "sheet_path": officer_sheet.sheet_path,   # the ranking of one agency's officers by month links each sheet
+        # The written report is one agency's, for a quarter, half-year, nine months or year.
+        "written_report_link": (f"{DASHBOARD}/written-report.docx?{query_string}" if query.agency_code
+                                and query.period.kind in written_report.WRITTEN_KINDS else ""),
     }
 
 
@@ -279,6 +285,23 @@ def export_download(request: Request, session: SignedIn, name: str, fmt: str) ->
     except QueryError as error:
         return Response(f"{error.vi}\n{error.en}\n", status_code=400, media_type="text/plain; charset=utf-8")
     return _export(ctx, query, name, fmt)
+
+
+@router.get(DASHBOARD + "/written-report.docx")
+def written_report_download(request: Request, session: SignedIn) -> Response:
+    """The office's written report (Word) for the page's agency and quarter, half-year, nine months or year."""
+    ctx = context(request)
+    if session is None:
+        return _to_login(request)
+    try:
+        query = _query(request.query_params, ctx, _agencies(ctx))
+        if query.agency_code is None:
+            raise BilingualError("Chọn một cơ quan để tải báo cáo", "choose an agency to download its report")
+        written_report.written_period(query.period.kind, query.period.first)
+        data = written_report.gather(ctx.engine, ctx.settings, query.agency_code, query.period, _today(ctx))
+    except BilingualError as error:
+        return Response(f"{error.vi}\n{error.en}\n", status_code=400, media_type="text/plain; charset=utf-8")
+    return _download(written_report.render_docx(data), _file_name(query, "bao-cao-van-ban", "docx"), DOCX_TYPE)
 
 
 # ---- an officer's monthly sheet ------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 from sync.server.errors import ReportError
 
-PERIOD_KINDS = ("day", "week", "month", "quarter", "year", "range")
+# "half" (January–June or July–December) and "nine_months" (January–September) are the office's 6- and 9-month
+# reporting periods to the People's Committee.
+PERIOD_KINDS = ("day", "week", "month", "quarter", "half", "nine_months", "year", "range")
 # Longest period a report or trend covers: ten years of days is far more than any page asks for.
 MAX_DAYS = 366 * 10
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -22,6 +24,13 @@ _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "A
 
 def _dmy(day: date) -> str:
     return day.strftime("%d/%m/%Y")
+
+
+def _year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:   # 29 February
+        return day.replace(year=day.year - 1, day=28)
 
 
 def month_last(first: date) -> date:
@@ -40,7 +49,8 @@ class Period:
 
     @classmethod
     def of(cls, kind: str, anchor: date) -> Period:
-        """The day/week (Mon–Sun)/month/quarter/year containing `anchor`."""
+        """The day/week (Mon–Sun)/month/quarter/half-year/year containing `anchor`; for nine_months, January to
+        September of `anchor`'s year (the 9-month report is written after September ends)."""
         if kind == "day":
             return cls(kind, anchor, anchor)
         if kind == "week":
@@ -52,10 +62,16 @@ class Period:
         if kind == "quarter":
             first = date(anchor.year, (anchor.month - 1) // 3 * 3 + 1, 1)
             return cls(kind, first, month_last(date(anchor.year, first.month + 2, 1)))
+        if kind == "half":
+            first = date(anchor.year, 1 if anchor.month <= 6 else 7, 1)
+            return cls(kind, first, month_last(date(anchor.year, first.month + 5, 1)))
+        if kind == "nine_months":
+            return cls(kind, date(anchor.year, 1, 1), date(anchor.year, 9, 30))
         if kind == "year":
             return cls(kind, date(anchor.year, 1, 1), date(anchor.year, 12, 31))
-        raise ReportError(f"Loại kỳ {kind!r} không hợp lệ; dùng day, week, month, quarter hoặc year",
-                          f"invalid period kind {kind!r}; use day, week, month, quarter or year")
+        raise ReportError(f"Loại kỳ {kind!r} không hợp lệ; dùng day, week, month, quarter, half, nine_months hoặc "
+                          "year", f"invalid period kind {kind!r}; use day, week, month, quarter, half, nine_months "
+                          "or year")
 
     @classmethod
     def between(cls, first: date, last: date) -> Period:
@@ -71,10 +87,22 @@ class Period:
         """The period just before, of the same kind and length (a range: the same number of days before)."""
         if self.kind == "range":
             return Period("range", self.first - timedelta(days=self.days), self.first - timedelta(days=1))
+        if self.kind == "nine_months":
+            # The nine months just before January–September: April–December of the year before.
+            return Period("range", date(self.first.year - 1, 4, 1), date(self.first.year - 1, 12, 31))
         return Period.of(self.kind, self.first - timedelta(days=1))
 
+    def a_year_before(self) -> Period:
+        """The same period of the year before (a range: the same days; 29 February becomes the 28th)."""
+        if self.kind in ("day", "range"):
+            return Period(self.kind, _year_before(self.first), _year_before(self.last))
+        if self.kind == "week":
+            return Period.of("week", self.first - timedelta(days=364))
+        return Period.of(self.kind, _year_before(self.first))
+
     def label(self, lang: str = "vi") -> str:
-        """'Tháng 11/2026', 'Quý 4/2026', 'Năm 2026', 'Tuần 23/11–29/11/2026', '01/11/2026 – 15/11/2026'."""
+        """'Tháng 11/2026', 'Quý 4/2026', '6 tháng đầu năm 2026', '9 tháng đầu năm 2026', 'Năm 2026',
+        'Tuần 23/11–29/11/2026', '01/11/2026 – 15/11/2026'."""
         en = lang == "en"
         first, last = self.first, self.last
         if self.kind == "day":
@@ -87,6 +115,12 @@ class Period:
         if self.kind == "quarter":
             quarter = (first.month - 1) // 3 + 1
             return f"Q{quarter} {first.year}" if en else f"Quý {quarter}/{first.year}"
+        if self.kind == "half":
+            if en:
+                return f"{'First' if first.month == 1 else 'Second'} half of {first.year}"
+            return f"6 tháng {'đầu' if first.month == 1 else 'cuối'} năm {first.year}"
+        if self.kind == "nine_months":
+            return f"First nine months of {first.year}" if en else f"9 tháng đầu năm {first.year}"
         if self.kind == "year":
             return f"{'Year' if en else 'Năm'} {first.year}"
         return f"{_dmy(first)} – {_dmy(last)}"

@@ -35,6 +35,8 @@ PERIOD_NAMES: dict[str, tuple[str, str]] = {
     "week": ("Tuần", "Week"),
     "month": ("Tháng", "Month"),
     "quarter": ("Quý", "Quarter"),
+    "half": ("6 tháng", "Half-year"),
+    "nine_months": ("9 tháng", "Nine months"),
     "year": ("Năm", "Year"),
     "range": ("Khoảng ngày", "Date range"),
 }
