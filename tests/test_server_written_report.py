@@ -381,6 +381,12 @@ def test_the_pdf_renders_a_first_page_with_dark_text_on_white(seeded: Seeded, tm
     top_left = page.crop((0, 0, width // 2, height // 8)).histogram()
     top_right = page.crop((width // 2, 0, width, height // 8)).histogram()
     assert sum(top_left[:100]) > 200 and sum(top_right[:100]) > 200   # both header blocks are printed
+    # Page numbers from the second page on, centred at the top (Decree 30/2020), none on the first.
+    for number in range(1, pages + 1):
+        text = subprocess.run(["pdftotext", "-f", str(number), "-l", str(number), "-layout",
+                               str(tmp_path / "bao-cao.pdf"), "-"], capture_output=True, text=True, check=True).stdout
+        first_line = next(line.strip() for line in text.splitlines() if line.strip())
+        assert (first_line == str(number)) == (number > 1), (number, first_line)
 
 
 def _dashboard_button(base: str, out: Path) -> None:

@@ -14,7 +14,6 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import BinaryIO
 
 import cv2
@@ -26,6 +25,7 @@ from kiosk.domain.levels import LEVELS, QUESTIONS, SCALE_KEYS, YESNO_KEYS
 from sync.server import registry
 from sync.server.db import utc_now, writing
 from sync.server.errors import ServerError
+from sync.server.fonts import font
 from sync.server.models import COUNTER, PAPER_FORM
 from sync.server.results.periods import Period
 
@@ -45,7 +45,6 @@ LEVEL_KEY = "level"
 FORM_NUMBER_KEY = "form_number"
 HARASSMENT_DIGITS = {1: 1, 2: 0}       # digit printed and typed -> value stored (1 yes, 0 no)
 MAX_FORMS = 5000                       # forms in one `paper print`
-_FONTS = ("/usr/share/fonts/truetype/noto/NotoSans-{}.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans{}.ttf")
 INK = (0, 0, 0)
 GREY = (90, 90, 90)
 
@@ -136,16 +135,6 @@ def parse_qr(text: str) -> tuple[str, int] | None:
 
 
 @functools.lru_cache(maxsize=32)
-def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    """Noto Sans (fonts-noto-core), else DejaVu Sans: both carry every Vietnamese letter."""
-    for pattern in _FONTS:
-        path = Path(pattern.format("Bold" if bold else ("Regular" if "noto" in pattern else "")))
-        if path.exists():
-            return ImageFont.truetype(str(path), size)
-    raise ServerError("Không tìm thấy phông chữ có dấu tiếng Việt; cài gói fonts-noto-core",
-                      "no font with Vietnamese letters found; install the fonts-noto-core package")
-
-
 def _wrap(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
     lines: list[str] = []
     for word in text.split():

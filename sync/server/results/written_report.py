@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -33,8 +34,8 @@ from sqlalchemy import Engine, func, select
 from kiosk.domain.errors import BilingualError
 from kiosk.domain.levels import SCALE_KEYS, level
 from sync.server import registry
-from sync.server.channels.paper_form import font
 from sync.server.db import reading
+from sync.server.fonts import font
 from sync.server.models import COMMENTED
 from sync.server.results import report_view, reports, targets
 from sync.server.results.charts import percent
@@ -369,6 +370,7 @@ def render_docx(data: WrittenReport) -> bytes:
     section.left_margin, section.right_margin = Cm(3), Cm(1.5)
     normal = document.styles["Normal"]
     normal.font.name, normal.font.size = FONT_NAME, Pt(13)
+    _page_numbers(section)
     _header(document, data)
     _body(document, data)
     _footer(document, data)
@@ -377,6 +379,23 @@ def render_docx(data: WrittenReport) -> bytes:
     document.core_properties.author = f"{data.office} – {data.agency.name}"
     document.save(out)
     return out.getvalue()
+
+
+def _page_numbers(section: Any) -> None:
+    """The page number centred at the top from the second page on, as Decree 30/2020 lays a document out."""
+    section.different_first_page_header_footer = True
+    paragraph = section.header.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = paragraph.add_run()
+    _run_font(run, 13)
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), "PAGE")
+    number = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "2"   # shown until the word processor updates the field
+    number.append(text)
+    field.append(number)
+    run._r.addnext(field)
 
 
 def _header(document: object, data: WrittenReport) -> None:
