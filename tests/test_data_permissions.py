@@ -103,3 +103,26 @@ def test_widened_lists_the_directory_and_its_wide_files(tmp_path: Path) -> None:
     (directory / "sub").mkdir(mode=0o700)
     assert paths.widened(directory) == [(directory, 0o755), (directory / "b", 0o640), (directory / "c", 0o604)]
     assert paths.widened(tmp_path / "missing") == []
+
+
+def test_the_server_s_sqlite_database_is_owner_only(umask: int, tmp_path: Path) -> None:
+    """It holds citizens' comments and the contact details of those who asked for a reply."""
+    from sqlalchemy import text
+
+    from sync.server.db import open_database
+
+    folder = tmp_path / "server-data"
+    engine = open_database(f"sqlite:///{folder}/server.db")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE probe (x INTEGER)"))
+            conn.execute(text("INSERT INTO probe VALUES (1)"))
+        found = modes(folder)
+    finally:
+        engine.dispose()
+    assert "server.db" in found and found == dict.fromkeys(found, 0o600), found
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    # A database some copy left readable by others is narrowed when the server opens it.
+    (folder / "server.db").chmod(0o644)
+    open_database(f"sqlite:///{folder}/server.db").dispose()
+    assert modes(folder)["server.db"] == 0o600

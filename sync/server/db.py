@@ -7,9 +7,11 @@ PostgreSQL writers lock only the rows they change (the device row, SELECT … FO
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,11 +71,29 @@ def make_engine(url: str) -> Engine:
                       f"database {backend!r} is not supported; use sqlite or postgresql")
 
 
+def _private_file(path: Path) -> None:
+    """Create the SQLite file (and its folder) owner-only before SQLite does: it holds citizens' contact details
+    and comments, and SQLite would make it 0644 less the umask; its journals take the database's mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return   # SQLite names the problem when it opens the file, in words the caller already turns into an error
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if mode & 0o077:
+            with suppress(OSError):   # not the owner: the file stays as whoever made it chose
+                os.fchmod(fd, mode & ~0o077)
+    finally:
+        os.close(fd)
+
+
 def _sqlite_engine(url: URL) -> Engine:
     if not url.database or url.database == ":memory:":
         raise ServerError("Cần một tệp SQLite (sqlite:///duong/dan/server.db), không dùng bộ nhớ tạm",
                           "a SQLite file is needed (sqlite:///path/to/server.db), not an in-memory database")
-    Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    _private_file(Path(url.database))
     engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
