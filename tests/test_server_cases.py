@@ -438,3 +438,28 @@ def test_a_database_at_0009_upgrades_keeping_its_comments_which_then_become_case
             assert conn.execute(select(func.count()).select_from(RATING)).scalar() == 1
     finally:
         upgraded.dispose()
+
+
+def test_a_reply_to_an_address_with_vietnamese_letters_does_not_stall_the_other_replies(
+        server_engine: Engine, smtp: MailCatcher) -> None:
+    place = make_place(server_engine)
+    first = place.rate("Q01", [2], at=at_vn(date(2026, 4, 30)), comment="Trả lời tôi qua thư nguyễn@thư.vn")[0]
+    second = place.rate("Q01", [1], at=at_vn(date(2026, 4, 30), 11), comment="Xin trả lời qua thư dan@vi.du")[0]
+    third = place.rate("Q01", [1], at=at_vn(date(2026, 4, 30), 12), comment="Thư cho tôi: an@thư.vn")[0]
+    for uuid in (first, second, third):
+        callback(server_engine, uuid)
+    store.sync_from_ratings(server_engine, case_settings())
+    for case in store.list_cases(server_engine, case_settings()):
+        store.answer(server_engine, case.id, reply="Đã xử lý.", actor="lan", version=case.version)
+    strict = MailCatcher(enable_SMTPUTF8=False).start()   # a mail server that takes ASCII addresses only
+    try:
+        assert reply_mail.send_pending(server_engine, mail_settings(strict)) == (2, 1)
+        # A domain with Vietnamese letters goes in its ASCII (IDNA) form, which every mail server takes.
+        assert sorted(m.rcpt_tos[0] for m in strict.wait_for(2)) == ["an@xn--th-e0a.vn", "dan@vi.du"]
+    finally:
+        strict.stop()
+    stuck = next(c for c in store.list_cases(server_engine, case_settings()) if c.contact_email == "nguyễn@thư.vn")
+    # Not left 'sending' (which would need the office to requeue it): it waits, with the reason in both languages.
+    assert stuck.mail_status == "pending" and "SMTPUTF8" in stuck.mail_error
+    assert reply_mail.send_pending(server_engine, mail_settings(smtp)) == (1, 0)   # a server that takes UTF-8
+    assert [m.rcpt_tos for m in smtp.wait_for(1)] == [["nguyễn@xn--th-e0a.vn"]]
