@@ -424,3 +424,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def test_control_characters_in_a_name_do_not_break_the_document(seeded: Seeded, tmp_path: Path) -> None:
+    # A stray control character (a broken copy-paste or import) in a name once failed the whole document in lxml.
+    out = tmp_path / "bao-cao.docx"
+    assert generate(seeded, out, "--signer", "Phạm\x01 Văn\x1b Hùng 😀 " + "Dàiquá" * 30) == 0
+    signed = read_back(out).tables[-1][0][1]
+    assert "Phạm Văn Hùng 😀 Dàiquá" in signed and "\x01" not in signed and "\x1b" not in signed
