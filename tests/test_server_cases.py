@@ -463,3 +463,19 @@ def test_a_reply_to_an_address_with_vietnamese_letters_does_not_stall_the_other_
     assert stuck.mail_status == "pending" and "SMTPUTF8" in stuck.mail_error
     assert reply_mail.send_pending(server_engine, mail_settings(smtp)) == (1, 0)   # a server that takes UTF-8
     assert [m.rcpt_tos for m in smtp.wait_for(1)] == [["nguyễn@xn--th-e0a.vn"]]
+
+
+def test_a_comment_naming_two_e_mail_addresses_is_not_mailed_to_either(server_engine: Engine) -> None:
+    # "Ask me at mine" beside the address of the officer complained about: the reply (which quotes the comment)
+    # must not go to the officer; which one is the citizen's cannot be told, so neither gets it.
+    place = make_place(server_engine)
+    uuid = place.rate("Q01", [1], at=at_vn(date(2026, 4, 30)),
+                      comment="Cán bộ can.bo@phuong.gov.vn đòi tiền; trả lời tôi qua dan@vi.du")[0]
+    same = place.rate("Q01", [1], at=at_vn(date(2026, 4, 30), 11), comment="Thư: Dan@Vi.du, hoặc dan@vi.du")[0]
+    for rated in (uuid, same):
+        callback(server_engine, rated)
+    store.sync_from_ratings(server_engine, case_settings())
+    cases = {c.text[:4]: c for c in store.list_cases(server_engine, case_settings())}
+    two, one = cases["Cán "], cases["Thư:"]
+    assert two.contact_email == "" and one.contact_email == "Dan@Vi.du"   # one address, written twice
+    assert store.answer(server_engine, two.id, reply="Đã xử lý.", actor="lan", version=two.version).mail_status == ""
