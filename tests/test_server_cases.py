@@ -75,6 +75,10 @@ def test_settings_read_the_calendar_and_refuse_a_bad_date_naming_file_and_key(tm
         parse('[cases]\nholidays = ["2026-09-02", "2/9/2026"]\n', path)
     assert "cases.holidays[1]" in str(caught.value) and "server.toml" in str(caught.value)
     assert "YYYY-MM-DD" in caught.value.vi and "YYYY-MM-DD" in caught.value.en
+    with pytest.raises(SettingsError) as caught:   # both off and worked: it silently counted as worked
+        parse('[cases]\nholidays = ["2026-09-02"]\nworking_days = ["2026-09-02"]\n', path)
+    assert "cases.working_days[0]" in str(caught.value) and "server.toml" in str(caught.value)
+    assert "cases.holidays" in caught.value.vi and "one list only" in caught.value.en
     with pytest.raises(SettingsError) as caught:
         parse("[cases]\nanswer_within_days = 0\n", path)
     assert "cases.answer_within_days" in str(caught.value)
