@@ -483,3 +483,20 @@ def test_a_comment_naming_two_e_mail_addresses_is_not_mailed_to_either(server_en
     two, one = cases["Cán "], cases["Thư:"]
     assert two.contact_email == "" and one.contact_email == "Dan@Vi.du"   # one address, written twice
     assert store.answer(server_engine, two.id, reply="Đã xử lý.", actor="lan", version=two.version).mail_status == ""
+
+
+def test_a_case_at_the_last_millisecond_of_a_friday_before_new_year_counts_in_its_own_day_and_year(
+        server_engine: Engine) -> None:
+    place = make_place(server_engine)
+    # Thursday 31 December 2026 23:59:59.999 Vietnam time, then Friday 1 January 2027 00:00:00 (a holiday here).
+    last = datetime(2026, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - VN
+    place.rate("Q01", [2], at=last, comment="Cuối năm")
+    place.rate("Q01", [2], at=last + timedelta(milliseconds=1), comment="Đầu năm")
+    settings = case_settings(days=2, holidays=["2027-01-01"])
+    store.sync_from_ratings(server_engine, settings)
+    due = {c.text: c.due_on for c in store.list_cases(server_engine, settings)}
+    # Received Thu 31/12: Fri 1/1 off, the weekend, so Mon 4 and Tue 5. Received Fri 1/1: Mon 4, Tue 5.
+    assert due == {"Cuối năm": date(2027, 1, 5), "Đầu năm": date(2027, 1, 5)}
+    december = store.report(server_engine, settings, date(2026, 12, 1), date(2026, 12, 31))
+    january = store.report(server_engine, settings, date(2027, 1, 1), date(2027, 1, 31))
+    assert [f.received for f in december] == [1] and [f.received for f in january] == [1]
