@@ -239,6 +239,9 @@ def test_the_pages_refuse_what_they_must_and_change_nothing(site: Site) -> None:
         ({"csrf": csrf, "action": "answer", "reply": "  ", "version": str(before.version)}, 400, "Cần nhập"),
         ({"csrf": csrf, "action": "close", "version": str(before.version)}, 400, "lý do"),
         ({"csrf": csrf, "action": "requeue", "version": str(before.version)}, 400, "đang gửi dở"),
+        # Characters str.isdigit() takes but int() does not (or not this long) once answered with a 500.
+        ({"csrf": csrf, "action": "assign", "assignee": "X", "version": "²"}, 400, "không hợp lệ"),
+        ({"csrf": csrf, "action": "assign", "assignee": "X", "version": "9" * 5000}, 400, "không hợp lệ"),
     ]
     for form, status, words in cases:
         answer = session.post(f"{base}/phan-anh/{hostile.id}", data=form, allow_redirects=False, timeout=10)
@@ -248,3 +251,6 @@ def test_the_pages_refuse_what_they_must_and_change_nothing(site: Site) -> None:
     missing = session.get(base + "/phan-anh/999999", timeout=10)
     assert missing.status_code == 404 and "Không có phản ánh số 999999" in missing.text
     assert session.get(base + "/phan-anh/abc", timeout=10).status_code == 404
+    assert session.get(base + "/phan-anh/²", timeout=10).status_code == 404
+    assert session.post(base + "/phan-anh/²", data={"csrf": csrf}, timeout=10).status_code == 404
+    assert requests.get(base + "/ket-qua/HK/²", timeout=10).status_code == 404

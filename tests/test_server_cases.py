@@ -75,6 +75,10 @@ def test_settings_read_the_calendar_and_refuse_a_bad_date_naming_file_and_key(tm
         parse('[cases]\nholidays = ["2026-09-02", "2/9/2026"]\n', path)
     assert "cases.holidays[1]" in str(caught.value) and "server.toml" in str(caught.value)
     assert "YYYY-MM-DD" in caught.value.vi and "YYYY-MM-DD" in caught.value.en
+    with pytest.raises(SettingsError) as caught:   # both off and worked: it silently counted as worked
+        parse('[cases]\nholidays = ["2026-09-02"]\nworking_days = ["2026-09-02"]\n', path)
+    assert "cases.working_days[0]" in str(caught.value) and "server.toml" in str(caught.value)
+    assert "cases.holidays" in caught.value.vi and "one list only" in caught.value.en
     with pytest.raises(SettingsError) as caught:
         parse("[cases]\nanswer_within_days = 0\n", path)
     assert "cases.answer_within_days" in str(caught.value)
@@ -438,3 +442,61 @@ def test_a_database_at_0009_upgrades_keeping_its_comments_which_then_become_case
             assert conn.execute(select(func.count()).select_from(RATING)).scalar() == 1
     finally:
         upgraded.dispose()
+
+
+def test_a_reply_to_an_address_with_vietnamese_letters_does_not_stall_the_other_replies(
+        server_engine: Engine, smtp: MailCatcher) -> None:
+    place = make_place(server_engine)
+    first = place.rate("Q01", [2], at=at_vn(date(2026, 4, 30)), comment="Trả lời tôi qua thư nguyễn@thư.vn")[0]
+    second = place.rate("Q01", [1], at=at_vn(date(2026, 4, 30), 11), comment="Xin trả lời qua thư dan@vi.du")[0]
+    third = place.rate("Q01", [1], at=at_vn(date(2026, 4, 30), 12), comment="Thư cho tôi: an@thư.vn")[0]
+    for uuid in (first, second, third):
+        callback(server_engine, uuid)
+    store.sync_from_ratings(server_engine, case_settings())
+    for case in store.list_cases(server_engine, case_settings()):
+        store.answer(server_engine, case.id, reply="Đã xử lý.", actor="lan", version=case.version)
+    strict = MailCatcher(enable_SMTPUTF8=False).start()   # a mail server that takes ASCII addresses only
+    try:
+        assert reply_mail.send_pending(server_engine, mail_settings(strict)) == (2, 1)
+        # A domain with Vietnamese letters goes in its ASCII (IDNA) form, which every mail server takes.
+        assert sorted(m.rcpt_tos[0] for m in strict.wait_for(2)) == ["an@xn--th-e0a.vn", "dan@vi.du"]
+    finally:
+        strict.stop()
+    stuck = next(c for c in store.list_cases(server_engine, case_settings()) if c.contact_email == "nguyễn@thư.vn")
+    # Not left 'sending' (which would need the office to requeue it): it waits, with the reason in both languages.
+    assert stuck.mail_status == "pending" and "SMTPUTF8" in stuck.mail_error
+    assert reply_mail.send_pending(server_engine, mail_settings(smtp)) == (1, 0)   # a server that takes UTF-8
+    assert [m.rcpt_tos for m in smtp.wait_for(1)] == [["nguyễn@xn--th-e0a.vn"]]
+
+
+def test_a_comment_naming_two_e_mail_addresses_is_not_mailed_to_either(server_engine: Engine) -> None:
+    # "Ask me at mine" beside the address of the officer complained about: the reply (which quotes the comment)
+    # must not go to the officer; which one is the citizen's cannot be told, so neither gets it.
+    place = make_place(server_engine)
+    uuid = place.rate("Q01", [1], at=at_vn(date(2026, 4, 30)),
+                      comment="Cán bộ can.bo@phuong.gov.vn đòi tiền; trả lời tôi qua dan@vi.du")[0]
+    same = place.rate("Q01", [1], at=at_vn(date(2026, 4, 30), 11), comment="Thư: Dan@Vi.du, hoặc dan@vi.du")[0]
+    for rated in (uuid, same):
+        callback(server_engine, rated)
+    store.sync_from_ratings(server_engine, case_settings())
+    cases = {c.text[:4]: c for c in store.list_cases(server_engine, case_settings())}
+    two, one = cases["Cán "], cases["Thư:"]
+    assert two.contact_email == "" and one.contact_email == "Dan@Vi.du"   # one address, written twice
+    assert store.answer(server_engine, two.id, reply="Đã xử lý.", actor="lan", version=two.version).mail_status == ""
+
+
+def test_a_case_at_the_last_millisecond_of_a_friday_before_new_year_counts_in_its_own_day_and_year(
+        server_engine: Engine) -> None:
+    place = make_place(server_engine)
+    # Thursday 31 December 2026 23:59:59.999 Vietnam time, then Friday 1 January 2027 00:00:00 (a holiday here).
+    last = datetime(2026, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - VN
+    place.rate("Q01", [2], at=last, comment="Cuối năm")
+    place.rate("Q01", [2], at=last + timedelta(milliseconds=1), comment="Đầu năm")
+    settings = case_settings(days=2, holidays=["2027-01-01"])
+    store.sync_from_ratings(server_engine, settings)
+    due = {c.text: c.due_on for c in store.list_cases(server_engine, settings)}
+    # Received Thu 31/12: Fri 1/1 off, the weekend, so Mon 4 and Tue 5. Received Fri 1/1: Mon 4, Tue 5.
+    assert due == {"Cuối năm": date(2027, 1, 5), "Đầu năm": date(2027, 1, 5)}
+    december = store.report(server_engine, settings, date(2026, 12, 1), date(2026, 12, 31))
+    january = store.report(server_engine, settings, date(2027, 1, 1), date(2027, 1, 31))
+    assert [f.received for f in december] == [1] and [f.received for f in january] == [1]

@@ -422,6 +422,11 @@ def test_a_digest_that_cannot_be_sent_as_asked_is_refused_and_nothing_is_sent(
     ('[[digest.heads]]\nagency = "HK"\nemails = ["a@b.vn"]\n[[digest.heads]]\nagency = "HK"\nemails = ["c@d.vn"]',
      "digest.heads[1].agency", "already listed above"),
     ('[[digest.heads]]\nagency = "HK"\nemail = ["a@b.vn"]', "digest.heads[0].email", "unknown key"),
+    # Checked as a list once, sent item by item: c@d.vn would never have been mailed.
+    ('[[digest.heads]]\nagency = "HK"\nemails = ["a@b.vn, c@d.vn"]', "digest.heads[0].emails[0]",
+     "one address per item"),
+    ('[[digest.heads]]\nagency = "HK"\nemails = ["a@b.vn\\r\\nBcc: x@y.vn"]', "digest.heads[0].emails",
+     "not a valid e-mail address"),
 ])
 def test_digest_settings_name_the_file_and_the_key(tmp_path: Path, text: str, key: str, en: str) -> None:
     path = tmp_path / "server.toml"

@@ -178,6 +178,9 @@ def test_a_field_narrows_the_list_and_pages_keep_the_query(site: ServerHandle) -
     assert f"{field.group(2)} thủ tục" in narrowed.text
     assert len(names(narrowed.text)) == min(int(field.group(2)), 30)
     assert 'aria-current="page">1<' in everything.text and "trang=2" in everything.text
+    assert get(site, "/thu-tuc", trang="²").status_code == 200   # a digit to str.isdigit, not to int(): page 1
+    zero = get(site, "/thu-tuc", trang="0")   # once an empty list under "page 0"
+    assert names(zero.text) == names(everything.text) and 'aria-current="page">1<' in zero.text
     second = get(site, "/thu-tuc", trang="2")
     assert len(names(second.text)) == 20 and set(names(second.text)).isdisjoint(names(everything.text))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -35,7 +36,7 @@ from sync.server.admin import accounts
 from sync.server.alerts import checker, findings, rules
 from sync.server.channels.store import Answers, Meta, store_in
 from sync.server.cli import main as server_cli
-from sync.server.db import writing
+from sync.server.db import open_database, writing
 from sync.server.errors import ServerError
 from sync.server.results import charts, publications, reports, targets
 from sync.server.results.figures import ReportQuery
@@ -224,6 +225,7 @@ def test_the_target_command_sets_lists_and_removes(seeded: Seeded, capsys: pytes
     (["--year", "2026", "--index", "101%"], "không quá 100%", "at most 100%"),
     (["--year", "2026", "--index", "83.25%"], "chi tiết quá", "too fine"),
     (["--year", "2026", "--index", "nhiều"], "không phải một tỷ lệ", "is not a share"),
+    (["--year", "2026", "--index", "1e9999999%"], "không quá 100%", "at most 100%"),
     (["--year", "2026"], "Thiếu --index", "--index is missing"),
     (["--year", "2026", "--index", "83%", "--element", "speed=80%"], "Không có yếu tố 'speed'",
      "no element 'speed'"),
@@ -233,8 +235,8 @@ def test_the_target_command_sets_lists_and_removes(seeded: Seeded, capsys: pytes
      "given twice"),
     (["--year", "2026", "--index", "83%", "--element", "access=120%"], "Chỉ tiêu yếu tố access",
      "the target for element access"),
-], ids=["year-text", "year-range", "zero", "over-100", "too-fine", "not-a-number", "no-index", "unknown-element",
-        "element-form", "element-twice", "element-range"])
+], ids=["year-text", "year-range", "zero", "over-100", "too-fine", "not-a-number", "huge-exponent", "no-index",
+        "unknown-element", "element-form", "element-twice", "element-range"])
 def test_bad_input_is_refused_in_both_languages_and_changes_nothing(
         seeded: Seeded, capsys: pytest.CaptureFixture[str], args: list[str], vi: str, en: str) -> None:
     before = targets.list_targets(seeded.engine)
@@ -471,3 +473,30 @@ if __name__ == "__main__":
     import sys
 
     sys.exit(main())
+
+
+def test_two_people_setting_the_same_target_at_once_both_succeed_and_one_stands(seeded: Seeded) -> None:
+    # Delete-then-insert with no lock: on PostgreSQL the second insert hit the primary key (a traceback).
+    engines = [open_database(seeded.url) for _ in range(2)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def work(engine: Engine, permille: int) -> None:
+        barrier.wait()
+        for _ in range(15):
+            try:
+                targets.set_target(engine, "HK", targets.goal(2031, permille), "noi.vu")
+            except BaseException as error:  # any failure is the finding
+                errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(e, p)) for e, p in zip(engines, (800, 850), strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e in engines:
+        e.dispose()
+    assert errors == []
+    stood = [t.goal.index_permille for t in targets.list_targets(seeded.engine, "HK") if t.goal.year == 2031]
+    assert len(stood) == 1 and stood[0] in (800, 850)
+    targets.remove_target(seeded.engine, "HK", 2031)

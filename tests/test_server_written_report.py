@@ -283,9 +283,10 @@ def test_longer_periods_count_every_rating_of_their_months(seeded: Seeded, tmp_p
     (["--agency", "ZZ"], "ZZ", "ZZ"),
     (["--period", "month"], "Kỳ báo cáo 'month' không hợp lệ", "invalid report period 'month'"),
     (["--date", "31/02/2026"], "--date: ngày '31/02/2026' không hợp lệ", "--date: invalid date '31/02/2026'"),
+    (["--date", "9999-12-15"], "phải trong khoảng 01/01/2000–31/12/2100", "must be between 2000-01-01 and 2100-12-31"),
     (["--out-dir-missing"], "không có thư mục", "no folder"),
     (["--out-not-docx"], "phải có đuôi .docx", "must end in .docx"),
-], ids=["unknown-agency", "bad-period", "bad-date", "missing-folder", "not-docx"])
+], ids=["unknown-agency", "bad-period", "bad-date", "year-9999", "missing-folder", "not-docx"])
 def test_bad_input_is_refused_in_both_languages_and_nothing_is_written(
         seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], vi: str,
         en: str) -> None:
@@ -430,3 +431,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def test_control_characters_in_a_name_do_not_break_the_document(seeded: Seeded, tmp_path: Path) -> None:
+    # A stray control character (a broken copy-paste or import) in a name once failed the whole document in lxml.
+    out = tmp_path / "bao-cao.docx"
+    assert generate(seeded, out, "--signer", "Phạm\x01 Văn\x1b Hùng 😀 " + "Dàiquá" * 30) == 0
+    signed = read_back(out).tables[-1][0][1]
+    assert "Phạm Văn Hùng 😀 Dàiquá" in signed and "\x01" not in signed and "\x1b" not in signed

@@ -237,6 +237,12 @@ def _check_digest(settings: ServerSettings) -> None:
             parse_recipients(",".join(heads.emails))
         except ServerError as error:
             raise SettingsError(settings.source, f"{key}.emails", error.vi, error.en) from None
+        for j, address in enumerate(heads.emails):
+            # The digest sends to each item as written: "a@b.vn, c@d.vn" would be one recipient, c@d.vn never mailed.
+            if "," in address or ";" in address:
+                raise SettingsError(settings.source, f"{key}.emails[{j}]",
+                                    f"mỗi mục một địa chỉ, ví dụ [\"a@b.vn\", \"c@d.vn\"], không phải {address[:80]!r}",
+                                    f"one address per item, e.g. [\"a@b.vn\", \"c@d.vn\"], not {address[:80]!r}")
 
 # ---- end of [digest] ------------------------------------------------------------------------------------------
 
@@ -285,14 +291,21 @@ def _check_cases(settings: ServerSettings) -> None:
     from datetime import date  # only here: the other sections need no dates
 
     check_ranges(settings.source, {"cases.answer_within_days": (settings.cases.answer_within_days, 1, 365)})
+    days: dict[str, set[object]] = {"holidays": set(), "working_days": set()}
     for key, values in (("holidays", settings.cases.holidays), ("working_days", settings.cases.working_days)):
         for i, text in enumerate(values):
             try:
-                date.fromisoformat(text)
+                day = date.fromisoformat(text)
             except (TypeError, ValueError):
                 raise SettingsError(settings.source, f"cases.{key}[{i}]",
                                     f"cần một ngày dạng YYYY-MM-DD, ví dụ \"2026-09-02\", không phải {text!r}",
                                     f"expected a date as YYYY-MM-DD, e.g. \"2026-09-02\", not {text!r}") from None
+            # A day both off and worked would silently count as worked (due dates one day early).
+            if key == "working_days" and day in days["holidays"]:
+                raise SettingsError(settings.source, f"cases.{key}[{i}]",
+                                    f"ngày {text} đã là ngày nghỉ trong cases.holidays; một ngày chỉ ở một danh sách",
+                                    f"{text} is already a holiday in cases.holidays; a day belongs in one list only")
+            days[key].add(day)
 
 # ---- end of [cases] -------------------------------------------------------------------------------------------
 

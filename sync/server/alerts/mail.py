@@ -132,6 +132,17 @@ def flatten(message: MIMEText) -> bytes:
     return out.getvalue()
 
 
+def _ascii_domain(address: str) -> str:
+    """The address with an internationalised domain (thư.vn) in its ASCII form (xn--), as any mail server takes it."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address
+
+
 class Mailer:
     """One SMTP session (encryption and login as configured) for sending a round of alerts; a context manager."""
 
@@ -233,9 +244,19 @@ class Mailer:
             raise MailError("Chưa kết nối máy chủ thư", "not connected to the mail server")
         message = compose(self.settings, mail, now)
         sender = parseaddr(self.cfg.mail_from)[1]
+        recipients = [_ascii_domain(address) for address in mail.to]
+        options: list[str] = []
+        if not all(address.isascii() for address in [sender, *recipients]):
+            # smtplib speaks ASCII only; a citizen's "nguyễn@..." would raise UnicodeEncodeError mid-round.
+            if not self._smtp.has_extn("smtputf8"):
+                raise MailError(f"Máy chủ thư {self.where} không nhận địa chỉ có chữ có dấu (SMTPUTF8): "
+                                f"{', '.join(recipients)}",
+                                f"the mail server {self.where} does not take addresses with non-ASCII letters "
+                                f"(SMTPUTF8): {', '.join(recipients)}")
+            options = ["SMTPUTF8"]
         try:
-            refused = self._smtp.sendmail(sender, list(mail.to), flatten(message))
-        except (OSError, smtplib.SMTPException) as error:
+            refused = self._smtp.sendmail(sender, recipients, flatten(message), mail_options=options)
+        except (OSError, smtplib.SMTPException, UnicodeError) as error:
             raise MailError(f"Máy chủ thư {self.where} không nhận thư: {_reason(error)}",
                             f"the mail server {self.where} did not take the message: {_reason(error)}") from None
         return "; ".join(f"{who}: {code} {msg.decode('utf-8', 'replace')}" for who, (code, msg) in refused.items())

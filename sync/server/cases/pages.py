@@ -83,7 +83,7 @@ def _detail(request: Request, ctx: AppContext, session: Any, case: store.Case, *
 
 
 def _case_id(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) <= 12 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
 
 
 @router.get(CASES + "/{number}")
@@ -125,7 +125,7 @@ async def case_change(request: Request, found: SignedIn, form: Form, number: str
             "Phiên biểu mẫu đã hết hạn; hãy tải lại trang.", "The form expired; reload the page."))
     action = form.get("action")
     version = form.get("version")
-    if action not in ACTIONS or not version.isdigit():
+    if action not in ACTIONS or not (version.isascii() and version.isdigit() and len(version) <= 12):
         return _detail(request, ctx, found, case, status=400, typed=typed,
                        message=("Yêu cầu không hợp lệ.", "Not a valid request."))
     who, seen = found.username, int(version)

@@ -51,7 +51,7 @@ def _missing(request: Request, vi: str, en: str) -> Response:
 
 
 def _number(text: str) -> int:
-    return int(text) if text.isdigit() and len(text) < 7 else 1
+    return max(1, int(text)) if text.isascii() and text.isdigit() and len(text) < 7 else 1
 
 
 def _listing(request: Request, agency: Any = None, codes: frozenset[str] | None = None) -> Response:

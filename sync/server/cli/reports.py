@@ -54,11 +54,18 @@ def add_commands(sub: Any, add: Adder) -> None:
 
 
 def _parse_day(text: str, option: str) -> date:
+    from sync.server.results.dashboard_query import EARLIEST, LATEST
+
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return datetime.strptime(text.strip(), pattern).date()
+            day = datetime.strptime(text.strip(), pattern).date()
         except ValueError:
             continue
+        # The dashboard's range: a period around 9999-12-15 would run past year 9999 (a ValueError traceback).
+        if not EARLIEST <= day <= LATEST:
+            raise BilingualError(f"{option}: ngày {text!r} phải trong khoảng {EARLIEST:%d/%m/%Y}–{LATEST:%d/%m/%Y}",
+                                 f"{option}: the date {text!r} must be between {EARLIEST} and {LATEST}")
+        return day
     raise BilingualError(f"{option}: ngày {text!r} không hợp lệ; viết YYYY-MM-DD (ví dụ 2026-11-30) hoặc DD/MM/YYYY",
                          f"{option}: invalid date {text!r}; write YYYY-MM-DD (e.g. 2026-11-30) or DD/MM/YYYY")
 

@@ -32,8 +32,13 @@ def mask(text: str) -> str:
 
 
 def contacts_in(text: str) -> tuple[str, str]:
-    """The first phone number and e-mail address written in `text` ('' for none), for a callback."""
-    phone, email = _PHONE.search(_EMAIL.sub(" ", text)), _EMAIL.search(text)
+    """The first phone number written in `text` and its one e-mail address ('' for none, or for two different
+    ones), for a callback."""
+    phone = _PHONE.search(_EMAIL.sub(" ", text))
+    emails = {found.lower() for found in _EMAIL.findall(text)}
+    # With two addresses we cannot tell the citizen's from another's (an officer's, say, named in a complaint):
+    # the reply, which quotes the comment, is then not mailed at all; the office calls back or reads the text.
+    email = _EMAIL.search(text) if len(emails) == 1 else None
     return (phone.group(0).strip() if phone else ""), (email.group(0) if email else "")
 
 

@@ -400,7 +400,7 @@ async def withdraw(request: Request, post: Posted) -> Response:
     ctx = context(request)
     number = post.form.get("publication")
     try:
-        if not number.isdigit() or len(number) > 12:
+        if not (number.isascii() and number.isdigit()) or len(number) > 12:
             raise ServerError(f"Số bản công bố không hợp lệ: {number[:20]!r}",
                               f"not a publication number: {number[:20]!r}")
         gone = await run_in_threadpool(publications.withdraw, ctx.engine, int(number))

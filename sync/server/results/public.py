@@ -89,7 +89,7 @@ def public_latest(request: Request, code: str) -> Response:
 @router.get(PUBLIC + "/{code}/{number}")
 def public_one(request: Request, code: str, number: str) -> Response:
     """One published report of the agency."""
-    if not number.isdigit() or len(number) > 12:
+    if not (number.isascii() and number.isdigit()) or len(number) > 12:
         return not_found(request, f"Số bản công bố không hợp lệ: «{number[:20]}».",
                           f"Not a publication number: '{number[:20]}'.")
     return _agency_public(request, code, int(number))

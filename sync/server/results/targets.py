@@ -90,6 +90,9 @@ def parse_share(text: str, what_vi: str = "Chỉ tiêu", what_en: str = "the tar
         value = Decimal(number)
     except InvalidOperation:
         value = Decimal("NaN")
+    if value.is_finite() and value.adjusted() > 4:   # '1e9999999%' would overflow Decimal's context below
+        raise ServerError(f"{what_vi} phải lớn hơn 0% và không quá 100%, nhận được {raw[:40]!r}",
+                          f"{what_en} must be over 0% and at most 100%, got {raw[:40]!r}")
     if not value.is_finite():
         raise ServerError(f"{what_vi} {raw[:40]!r} không phải một tỷ lệ (ví dụ 83% hoặc 83,5%)",
                           f"{what_en} {raw[:40]!r} is not a share (e.g. 83% or 83.5%)")
@@ -244,7 +247,8 @@ def set_target(engine: Engine, agency_code: str, wanted: Goal, set_by: str = "")
         raise ServerError(f"Tên người đặt chỉ tiêu dài quá {SET_BY_MAX} ký tự",
                           f"the name of who set the target is longer than {SET_BY_MAX} characters")
     with writing(engine) as conn:
-        owner = registry.agency(conn, agency_code)
+        # Locked: two people setting the same year at once would both delete, then both insert (PostgreSQL).
+        owner = registry.agency(conn, agency_code, lock=True)
         conn.execute(delete(SATISFACTION_TARGET).where(SATISFACTION_TARGET.c.agency_id == owner.id,
                                                        SATISFACTION_TARGET.c.year == checked.year))
         conn.execute(insert(SATISFACTION_TARGET).values(

@@ -33,6 +33,7 @@ from sqlalchemy import Engine, func, select
 
 from kiosk.domain.errors import BilingualError
 from kiosk.domain.levels import SCALE_KEYS, level
+from kiosk.domain.spreadsheet import xlsx_value
 from sync.server import registry
 from sync.server.db import reading
 from sync.server.fonts import font
@@ -260,7 +261,8 @@ def _para(container: object, text: str = "", size: float = 13, *, bold: bool = F
           after: float = 6, before: float = 0) -> Paragraph:
     paragraph: Paragraph = container.add_paragraph()  # type: ignore[attr-defined]
     if text:
-        _run_font(paragraph.add_run(text), size, bold=bold, italic=italic)
+        # XML (so Word) has no place for control characters: one in a name would fail the whole document.
+        _run_font(paragraph.add_run(xlsx_value(text)), size, bold=bold, italic=italic)
     if align is not None:
         paragraph.alignment = align
     shape = paragraph.paragraph_format
@@ -375,8 +377,8 @@ def render_docx(data: WrittenReport) -> bytes:
     _body(document, data)
     _footer(document, data)
     out = io.BytesIO()
-    document.core_properties.title = f"Báo cáo kết quả khảo sát sự hài lòng {subject_period(data.period)}"
-    document.core_properties.author = f"{data.office} – {data.agency.name}"
+    document.core_properties.title = xlsx_value(f"Báo cáo kết quả khảo sát sự hài lòng {subject_period(data.period)}")
+    document.core_properties.author = xlsx_value(f"{data.office} – {data.agency.name}")
     document.save(out)
     return out.getvalue()
 
