@@ -23,8 +23,8 @@ import requests
 from sync.server.admin import accounts
 from sync.server.cases import store
 from sync.server.settings import ServerSettings
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, WIDE, chromium, chromium_or_skip
 from tests.sync_harness import ServerHandle, push, start_server
-from tests.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS, WIDE, _chromium_or_skip
 from tests.test_server_alerts_helpers import HOST, MailCatcher
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def start_site(directory: Path) -> Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """One server for the module."""
-    _chromium_or_skip()
+    chromium_or_skip()
     made = start_site(tmp_path_factory.mktemp("cases-site"))
     yield made
     made.server.stop()
@@ -81,12 +81,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Browser]:
     """Debian's Chromium, headless."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def sign_in(page: Page, base: str) -> None:

@@ -12,7 +12,6 @@ is skipped on a developer's machine and FAILS under CI=true. For the README's sc
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import threading
@@ -33,29 +32,17 @@ from sync.server.results.figures import Report, ReportQuery
 from sync.server.results.periods import Period
 from sync.server.results.report_view import RANKING_PAGE_ROWS
 from sync.server.settings import ServerSettings
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, WIDE, chromium, chromium_or_skip
 from tests.dashboard_data import MAIN, OTHER, ZONE, seed
 from tests.page_reader import close, number, share
 from tests.sync_harness import ServerHandle, start_server
 from tests.test_server_dashboard import PAGED_MONTH, add_many_officers
 
-CHROMIUM = Path("/usr/bin/chromium")
 USER, PASSWORD = "noi.vu", "mật khẩu phòng nội vụ"
-WIDE, PHONE = {"width": 1920, "height": 1080}, {"width": 390, "height": 844}
 SETTINGS = ServerSettings()
-# No sandbox when running as root, as CI does.
-CHROMIUM_ARGS = ["--no-sandbox"] if os.geteuid() == 0 else []
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
-
-
-def _chromium_or_skip() -> None:
-    if CHROMIUM.exists():
-        return
-    message = f"{CHROMIUM} is missing (Debian package chromium; see .ci/system-deps)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message + " (CI=true: the browser test is required)", pytrace=False)
-    pytest.skip(message)
 
 
 @dataclass
@@ -85,7 +72,7 @@ def start_site(directory: Path) -> Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """One server for the module."""
-    _chromium_or_skip()
+    chromium_or_skip()
     made = start_site(tmp_path_factory.mktemp("browser-site"))
     yield made
     made.server.stop()
@@ -94,13 +81,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Browser]:
     """Debian's Chromium, headless (no sandbox when running as root, as CI does)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 # ---- what a person does -------------------------------------------------------------------------------------

@@ -31,8 +31,8 @@ from sync.server.db import open_database
 from sync.server.models import SURVEY_RESPONSE
 from sync.server.results.periods import Period
 from sync.server.secret import ServerSecret
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, WIDE, chromium, chromium_or_skip
 from tests.sync_harness import ServerHandle, start_server
-from tests.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS, WIDE, _chromium_or_skip
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -83,7 +83,7 @@ def start_site(directory: Path) -> Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    _chromium_or_skip()
+    chromium_or_skip()
     made = start_site(tmp_path_factory.mktemp("paper-site"))
     yield made
     made.server.stop()
@@ -91,12 +91,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def sign_in(page: Page, base: str, user: str, target: str) -> None:

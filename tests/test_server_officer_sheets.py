@@ -51,6 +51,7 @@ from sync.server.results import officer_sheet, reports
 from sync.server.results.figures import ReportQuery
 from sync.server.results.periods import Period
 from sync.server.settings import Reports, ServerSettings, parse
+from tests import browser
 from tests.sync_harness import ServerHandle, start_server
 from tests.test_server_alerts_helpers import MailCatcher, mail_settings
 
@@ -166,16 +167,8 @@ def seeded(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 def signed_in(server: ServerHandle) -> requests.Session:
-    """A browser session signed in as the head's account."""
-    session = requests.Session()
-    page = session.get(server.url + "/login", timeout=10)
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert token
-    answer = session.post(server.url + "/login", data={"csrf": token.group(1), "username": USER,
-                                                         "password": PASSWORD, "next": "/dashboard"},
-                          allow_redirects=False, timeout=10)
-    assert answer.status_code == 303
-    return session
+    """An HTTP session signed in as the head's account."""
+    return browser.signed_in(server.url, USER, PASSWORD)
 
 
 def sheet_url(server: ServerHandle, officer: str, month: str = "2026-11", agency: str = "HK") -> str:
@@ -453,9 +446,10 @@ def test_the_digest_uses_the_alert_mail_settings(seeded: Seeded, catcher: MailCa
 # ---- printed ------------------------------------------------------------------------------------------------------
 
 def test_the_sheet_prints_on_exactly_one_a4_page_in_chromium(seeded: Seeded, tmp_path: Path) -> None:
-    from tests.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS, _chromium_or_skip, pdf_pages
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
+    from tests.test_browser_dashboard import pdf_pages
 
-    _chromium_or_skip()
+    chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
     session = signed_in(seeded.server)
@@ -485,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--screenshots", type=Path, required=True, metavar="DIR")

@@ -398,9 +398,9 @@ def test_a_catalog_url_that_is_not_a_web_address_is_refused(tmp_path: Path) -> N
 def test_a_phone_searches_ket_hon_without_diacritics(site: ServerHandle) -> None:
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS, PHONE, _chromium_or_skip
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, chromium_or_skip
 
-    _chromium_or_skip()
+    chromium_or_skip()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
@@ -439,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS, PHONE, WIDE
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, WIDE
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--screenshots", type=Path, required=True, metavar="DIR")

@@ -43,6 +43,7 @@ from sync.server.results.figures import ReportQuery
 from sync.server.results.periods import Period
 from sync.server.secret import ServerSecret
 from sync.server.settings import ServerSettings
+from tests import browser
 from tests.sync_harness import ServerHandle, start_server
 from tests.test_server_alerts_helpers import MailCatcher, mail_settings
 from tests.test_server_alerts_helpers import smtp as smtp  # the fixture
@@ -131,15 +132,8 @@ def seeded(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 def _signed_in(server: ServerHandle) -> requests.Session:
-    session = requests.Session()
-    page = session.get(server.url + "/login", timeout=10)
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert token
-    answer = session.post(server.url + "/login", data={"csrf": token.group(1), "username": "noi.vu",
-                                                         "password": PASSWORD, "next": "/dashboard"},
-                          allow_redirects=False, timeout=10)
-    assert answer.status_code == 303
-    return session
+    """An HTTP session signed in on the staff pages."""
+    return browser.signed_in(server.url, "noi.vu", PASSWORD)
 
 
 def _text(html: str) -> str:
@@ -419,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS, PHONE, WIDE
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, WIDE
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--screenshots", type=Path, required=True, metavar="DIR")

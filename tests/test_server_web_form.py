@@ -40,8 +40,8 @@ from sync.server.results.figures import ReportQuery
 from sync.server.results.periods import Period
 from sync.server.secret import ServerSecret
 from sync.server.settings import ServerSettings
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, chromium, chromium_or_skip
 from tests.sync_harness import ServerHandle, start_server
-from tests.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS, PHONE, _chromium_or_skip
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -462,7 +462,7 @@ def _tokens(engine: Engine) -> int:
 @pytest.fixture(scope="module")
 def browser_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A SQLite server of its own for the browser (the page is the same on either database)."""
-    _chromium_or_skip()
+    chromium_or_skip()
     directory = tmp_path_factory.mktemp("web-form-browser")
     made = start_site(f"sqlite:///{directory / 'server.db'}", directory)
     yield made
@@ -471,12 +471,8 @@ def browser_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser(browser_site: Site) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def phone_page(browser: Browser, javascript: bool, locale: str = "vi-VN") -> Page:

@@ -394,7 +394,7 @@ def _dashboard_button(base: str, out: Path) -> None:
     """The dashboard's top, signed in, HK's Q3 2026 chosen: the 'Tải báo cáo (Word)' link in view."""
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
