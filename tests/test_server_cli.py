@@ -74,6 +74,8 @@ def test_mistakes_are_one_bilingual_line_and_change_nothing(server: ServerHandle
     failed(server.cli("officer", "add", "--agency", "HK", "--code", "CB1", "--name", "A", "--counter", "Q09"), "Q09")
     failed(server.cli("device", "add", "--agency", "HK", "--counter", "Q02"), "Q02")
     failed(server.cli("agency", "add", "--code", "bad code!", "--name", "x"), "bad code!")
+    failed(server.cli("agency", "add", "--code", "XA", "--name", "UBND xã\x1b[31m Đỏ"), "U+001B")
+    failed(server.cli("officer", "add", "--agency", "HK", "--code", "CB2", "--name", "Lan\x01"), "U+0001")
     failed(server.cli("device", "revoke", "00000000-0000-4000-8000-000000000000"))
     assert json.loads(server.cli_ok("device", "list", "--json").stdout) == []
     assert [a["name"] for a in json.loads(server.cli_ok("agency", "list", "--json").stdout)] == ["Trung tâm HK"]

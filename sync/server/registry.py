@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,12 @@ def _check_text(field: str, value: str, *, required: bool = False) -> str:
     limit = _LIMITS.get(field, 200)
     if len(value) > limit:
         raise ServerError(f"«{field}» dài quá {limit} ký tự", f"'{field}' is longer than {limit} characters")
+    # Names and addresses go onto pages, slips, spreadsheets and Word documents, none of which can hold a control
+    # character (XML refuses most outright): refused here, at the door, not stripped later by each.
+    hidden = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+    if hidden is not None:
+        raise ServerError(f"«{field}» có ký tự điều khiển U+{ord(hidden):04X}; hãy gõ lại",
+                          f"'{field}' holds the control character U+{ord(hidden):04X}; type it again")
     return value
 
 
