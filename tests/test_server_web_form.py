@@ -450,6 +450,12 @@ def test_the_survey_commands_make_a_poster_and_token_cards(site: Site, tmp_path:
     assert server_cli([*bare, "survey", "tokens", "--agency", agency, "--count", "5", "--out",
                        str(tmp_path / "z.csv")]) == 2
     assert _tokens(site.engine) == before and not (tmp_path / "z.csv").exists()
+    # Into a folder that does not exist: refused before any token is made, and nothing is left half-written.
+    missing = tmp_path / "khong-co" / "the.html"
+    assert server_cli([*common, "survey", "tokens", "--agency", agency, "--count", "5", "--out", str(missing)]) == 2
+    assert f"there is no folder {missing.parent}" in capsys.readouterr().err and _tokens(site.engine) == before
+    assert server_cli([*common, "survey", "poster", "--agency", agency, "--out", str(missing)]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".part")) == []
 
 
 def _tokens(engine: Engine) -> int:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -57,3 +58,17 @@ def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
 
+
+@contextmanager
+def staged(target: Path) -> Iterator[Path]:
+    """A file beside `target` to write into, renamed to `target` when the block ends and removed if it fails, so a
+    reader never finds half a file; a missing folder is refused (bilingual) before the block runs."""
+    if not target.parent.is_dir():
+        raise BilingualError(f"Không có thư mục {target.parent} để ghi {target.name}",
+                             f"there is no folder {target.parent} to write {target.name} in")
+    partial = target.with_name(target.name + ".part")
+    try:
+        yield partial
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)

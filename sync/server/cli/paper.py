@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from kiosk.domain.errors import BilingualError
 from sync.server import settings as server_settings
-from sync.server.cli.common import EXIT_OK, EXIT_PROBLEM, Adder, Handler, refuse, say
+from sync.server.cli.common import EXIT_OK, EXIT_PROBLEM, Adder, Handler, refuse, say, staged
 from sync.server.settings import ServerSettings
 
 
@@ -64,17 +64,9 @@ def _paper(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -
     zone = ZoneInfo(server_settings.report_timezone(settings))
     if args.paper_command == "print":
         period = paper_form.parse_period(args.period, _day(args.date_from, "--from"), _day(args.date_to, "--to"))
-        if not args.out.parent.is_dir():   # before any number is taken
-            raise BilingualError(f"Không có thư mục {args.out.parent} để ghi {args.out.name}",
-                                 f"there is no folder {args.out.parent} to write {args.out.name} in")
-        partial = args.out.with_name(args.out.name + ".part")
-        try:
-            with partial.open("wb") as out:
-                printed = paper_form.print_forms(engine, agency_code=args.agency, counter_code=args.counter,
-                                                 period=period, count=args.count, printed_by=args.by, out=out)
-            partial.replace(args.out)
-        finally:
-            partial.unlink(missing_ok=True)
+        with staged(args.out) as partial, partial.open("wb") as out:   # the folder is checked before any number
+            printed = paper_form.print_forms(engine, agency_code=args.agency, counter_code=args.counter,
+                                             period=period, count=args.count, printed_by=args.by, out=out)
         first, last = printed.numbers[0], printed.numbers[-1]
         say(f"Đã in {len(printed.numbers)} phiếu số {first}–{last} ({period.label('vi')}) vào {args.out}",
             f"printed {len(printed.numbers)} form(s) numbered {first}-{last} ({period.label('en')}) to {args.out}")

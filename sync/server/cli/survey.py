@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from sync.server import settings as server_settings
 from sync.server.channels import posters, web_form
-from sync.server.cli.common import EXIT_OK, Adder, Handler, say
+from sync.server.cli.common import EXIT_OK, Adder, Handler, say, staged
 from sync.server.errors import ServerError
 from sync.server.settings import ServerSettings
 from sync.server.web import templates
@@ -53,12 +53,6 @@ def _place(engine: Engine, args: argparse.Namespace) -> web_form.Place:
     return place
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def _survey(engine: Engine, args: argparse.Namespace, settings: ServerSettings) -> int:
     place = _place(engine, args)
     if not settings.server.public_url:
@@ -72,18 +66,21 @@ def _survey(engine: Engine, args: argparse.Namespace, settings: ServerSettings) 
     base = server_settings.public_base(settings)
     if args.survey_command == "poster":
         values = posters.poster_values(place, base) | {"css": _CSS.read_text(encoding="utf-8")}
-        _write(args.out, templates.get_template("webform_poster.html").render(values))
+        with staged(args.out) as partial:
+            partial.write_text(templates.get_template("webform_poster.html").render(values), encoding="utf-8")
         say(f"Đã ghi áp phích vào {args.out} (đường dẫn {values['url']})",
             f"Poster written to {args.out} (link {values['url']})")
         return EXIT_OK
     if not 1 <= args.count <= 10_000:
         raise ServerError("--count phải từ 1 đến 10000", "--count must be from 1 to 10000")
-    made = web_form.make_tokens(engine, place.agency.code, place.counter_code, args.count, args.batch)
-    if args.out.suffix.lower() == ".csv":
-        _write(args.out, posters.token_csv(place, base, made, args.batch))
-    else:
-        values = posters.token_cards_values(place, base, made, args.batch) | {"css": _CARDS_CSS}
-        _write(args.out, templates.get_template("webform_cards.html").render(values))
+    with staged(args.out) as partial:   # the folder is checked before any token is made
+        made = web_form.make_tokens(engine, place.agency.code, place.counter_code, args.count, args.batch)
+        if args.out.suffix.lower() == ".csv":
+            text = posters.token_csv(place, base, made, args.batch)
+        else:
+            values = posters.token_cards_values(place, base, made, args.batch) | {"css": _CARDS_CSS}
+            text = templates.get_template("webform_cards.html").render(values)
+        partial.write_text(text, encoding="utf-8")
     say(f"Đã tạo {len(made)} mã dùng một lần, ghi vào {args.out} (chỉ lưu mã băm trên máy chủ)",
         f"Made {len(made)} one-time tokens, written to {args.out} (the server keeps only their hashes)")
     return EXIT_OK
