@@ -163,7 +163,8 @@ def test_print_numbers_forms_from_the_next_free_number_and_records_them(place: P
 
 @pytest.mark.parametrize("bad", [["--period", "2026-Q5", "--count", "2"], ["--count", "2"],
                                  ["--period", "2026-Q4", "--count", "0"],
-                                 ["--period", "2026-Q4", "--count", "2", "--counter", "NOPE"]])
+                                 ["--period", "2026-Q4", "--count", "2", "--counter", "NOPE"],
+                                 ["--from", "2026-11-01", "--to", "9999-12-31", "--count", "2"]])
 def test_a_bad_print_is_refused_and_numbers_nothing(place: Place, tmp_path: Path, bad: list[str],
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     assert place.cli("paper", "print", "--agency", place.code, *bad, "--out", str(tmp_path / "x.pdf")) == 2

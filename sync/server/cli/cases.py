@@ -33,7 +33,7 @@ def add_commands(sub: Any, add: Adder) -> None:
 
 def _precheck(args: argparse.Namespace) -> int | None:
     from sync.server.cases.store import STATUSES
-    from sync.server.cli.reports import _parse_day
+    from sync.server.cli.common import parse_day
 
     try:
         if args.cases_command is None:
@@ -46,7 +46,7 @@ def _precheck(args: argparse.Namespace) -> int | None:
             if args.period not in PERIODS:
                 raise BilingualError(f"--period: loại kỳ {args.period!r} không hợp lệ; dùng month, quarter hoặc year",
                                      f"--period: invalid period kind {args.period!r}; use month, quarter or year")
-            args.cases_anchor = None if args.date is None else _parse_day(args.date, "--date")
+            args.cases_anchor = None if args.date is None else parse_day(args.date, "--date")
     except BilingualError as error:
         return refuse(error)
     return None

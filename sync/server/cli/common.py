@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -72,3 +73,21 @@ def staged(target: Path) -> Iterator[Path]:
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def parse_day(text: str, option: str) -> date:
+    """A day given to `option` as YYYY-MM-DD or DD/MM/YYYY, within the reports' range; bilingual errors."""
+    from sync.server.results.dashboard_query import EARLIEST, LATEST
+
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            day = datetime.strptime(text.strip(), pattern).date()
+        except ValueError:
+            continue
+        # The dashboard's range: a period around 9999-12-15 would run past year 9999 (a ValueError traceback).
+        if not EARLIEST <= day <= LATEST:
+            raise BilingualError(f"{option}: ngày {text!r} phải trong khoảng {EARLIEST:%d/%m/%Y}–{LATEST:%d/%m/%Y}",
+                                 f"{option}: the date {text!r} must be between {EARLIEST} and {LATEST}")
+        return day
+    raise BilingualError(f"{option}: ngày {text!r} không hợp lệ; viết YYYY-MM-DD (ví dụ 2026-11-30) hoặc DD/MM/YYYY",
+                         f"{option}: invalid date {text!r}; write YYYY-MM-DD (e.g. 2026-11-30) or DD/MM/YYYY")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from kiosk.domain.errors import BilingualError
 from sync.server import settings as server_settings
-from sync.server.cli.common import EXIT_OK, EXIT_PROBLEM, Adder, Handler, refuse, say, staged
+from sync.server.cli.common import EXIT_OK, EXIT_PROBLEM, Adder, Handler, parse_day, refuse, say, staged
 from sync.server.settings import ServerSettings
 
 
@@ -41,13 +41,7 @@ def add_commands(sub: Any, add: Adder) -> None:
 
 
 def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return datetime.strptime(text.strip(), "%Y-%m-%d").date()
-    except ValueError:
-        raise BilingualError(f"{option}: ngày {text!r} không hợp lệ; viết YYYY-MM-DD",
-                             f"{option}: invalid date {text!r}; write YYYY-MM-DD") from None
+    return None if text is None else parse_day(text, option)
 
 
 def _secret(args: argparse.Namespace, settings: ServerSettings) -> tuple[Any, Path]:

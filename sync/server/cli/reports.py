@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy import Engine
 from kiosk.domain.errors import BilingualError
 from kiosk.domain.levels import CHANNEL_KEYS
 from sync.server import settings as server_settings
-from sync.server.cli.common import EXIT_OK, EXIT_PROBLEM, Adder, Handler, Precheck, refuse, say
+from sync.server.cli.common import EXIT_OK, EXIT_PROBLEM, Adder, Handler, Precheck, parse_day, refuse, say
 from sync.server.db import utc_now
 from sync.server.settings import ServerSettings
 
@@ -53,23 +52,6 @@ def add_commands(sub: Any, add: Adder) -> None:
     send.add_argument("--agency", metavar="CODE", help="only this agency's heads (default: every [[digest.heads]])")
 
 
-def _parse_day(text: str, option: str) -> date:
-    from sync.server.results.dashboard_query import EARLIEST, LATEST
-
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            day = datetime.strptime(text.strip(), pattern).date()
-        except ValueError:
-            continue
-        # The dashboard's range: a period around 9999-12-15 would run past year 9999 (a ValueError traceback).
-        if not EARLIEST <= day <= LATEST:
-            raise BilingualError(f"{option}: ngày {text!r} phải trong khoảng {EARLIEST:%d/%m/%Y}–{LATEST:%d/%m/%Y}",
-                                 f"{option}: the date {text!r} must be between {EARLIEST} and {LATEST}")
-        return day
-    raise BilingualError(f"{option}: ngày {text!r} không hợp lệ; viết YYYY-MM-DD (ví dụ 2026-11-30) hoặc DD/MM/YYYY",
-                         f"{option}: invalid date {text!r}; write YYYY-MM-DD (e.g. 2026-11-30) or DD/MM/YYYY")
-
-
 def _report_options(args: argparse.Namespace) -> None:
     """Check the report's options before anything is opened; keep what they mean on `args`."""
     from sync.server.results import exports
@@ -104,7 +86,7 @@ def _report_options(args: argparse.Namespace) -> None:
     if ranged:
         if args.date_from is None or args.date_to is None:
             raise BilingualError("Cần cả --from và --to", "both --from and --to are needed")
-        args.report_period = Period.between(_parse_day(args.date_from, "--from"), _parse_day(args.date_to, "--to"))
+        args.report_period = Period.between(parse_day(args.date_from, "--from"), parse_day(args.date_to, "--to"))
         return
     if args.period is None:
         raise BilingualError(
@@ -115,7 +97,7 @@ def _report_options(args: argparse.Namespace) -> None:
             f"--period: loại kỳ {args.period!r} không hợp lệ; dùng day, week, month, quarter, half, nine_months hoặc "
             "year", f"--period: invalid period kind {args.period!r}; use day, week, month, quarter, half, nine_months "
             "or year")
-    args.report_anchor = None if args.date is None else _parse_day(args.date, "--date")
+    args.report_anchor = None if args.date is None else parse_day(args.date, "--date")
     args.report_period = None
 
 

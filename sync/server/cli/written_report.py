@@ -36,7 +36,7 @@ def add_commands(sub: Any, add: Adder) -> None:
 
 
 def _options(args: argparse.Namespace) -> None:
-    from sync.server.cli.reports import _parse_day
+    from sync.server.cli.common import parse_day
     from sync.server.results.written_report import WRITTEN_KINDS, written_period
 
     if not args.agency:
@@ -49,8 +49,8 @@ def _options(args: argparse.Namespace) -> None:
         raise BilingualError(f"--out: không có thư mục {args.out.parent}", f"--out: no folder {args.out.parent}")
     if args.period not in WRITTEN_KINDS:
         written_period(args.period, utc_now().date())  # the bilingual refusal
-    args.anchor = None if args.date is None else _parse_day(args.date, "--date")
-    args.issued_on = None if args.issued is None else _parse_day(args.issued, "--issued")
+    args.anchor = None if args.date is None else parse_day(args.date, "--date")
+    args.issued_on = None if args.issued is None else parse_day(args.issued, "--issued")
     if args.pdf:
         from sync.server.results.written_report import converter
 

@@ -26,6 +26,7 @@ from sync.server.errors import ReportError
 from sync.server.models import AGENCY, COMMENTED, COUNTER, OFFICER, RATING
 from sync.server.results import charts, report_view, reports
 from sync.server.results.comments import comments_on, mask
+from sync.server.results.dashboard_query import EARLIEST, LATEST
 from sync.server.results.figures import Comment, Figures, Report, ReportQuery, Row
 from sync.server.results.periods import Period
 from sync.server.results.scope import resolved
@@ -47,7 +48,7 @@ class SheetNotFound(ReportError):
 def parse_month(text: str, today: date) -> Period:
     """A month written YYYY-MM, not after the current one; a bilingual ReportError otherwise."""
     found = _MONTH.fullmatch(text.strip())
-    if found is None or not 1 <= int(found.group(2)) <= 12 or not 2000 <= int(found.group(1)) <= 2100:
+    if found is None or not 1 <= int(found.group(2)) <= 12 or not EARLIEST.year <= int(found.group(1)) <= LATEST.year:
         raise ReportError(f"Tháng {text[:20]!r} không hợp lệ; viết YYYY-MM, ví dụ 2026-11",
                           f"invalid month {text[:20]!r}; write YYYY-MM, e.g. 2026-11")
     period = Period.of("month", date(int(found.group(1)), int(found.group(2)), 1))

@@ -24,10 +24,11 @@ from sync.server import registry
 from sync.server.db import reading, utc_now, writing
 from sync.server.errors import ServerError
 from sync.server.models import AGENCY, SATISFACTION_TARGET
+from sync.server.results.dashboard_query import EARLIEST, LATEST
 from sync.server.results.figures import Figures
 from sync.server.results.periods import Period
 
-YEAR_MIN, YEAR_MAX = 2000, 2100
+YEAR_MIN, YEAR_MAX = EARLIEST.year, LATEST.year   # the reports' range
 PERMILLE_MAX = 1000
 SET_BY_MAX = 64
 ELEMENT_TITLES = {q.key: (q.title_vi, q.title_en) for q in QUESTIONS}
